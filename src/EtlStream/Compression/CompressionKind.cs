@@ -1,0 +1,10 @@
+namespace EtlStream.Compression;
+
+public enum CompressionKind
+{
+    None,
+    Gzip,
+    Zip,
+    Bzip2,
+    Zstd,
+}

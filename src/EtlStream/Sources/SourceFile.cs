@@ -1,0 +1,12 @@
+namespace EtlStream.Sources;
+
+/// <summary>
+/// One input object as a source lists it: a local file, a blob, an S3 object. <see cref="Name"/> is what
+/// errors and reports show (a path or URL without secrets); <see cref="Version"/> is what identifies this
+/// exact content (an ETag, or size and modification time for a local file).
+/// </summary>
+public sealed record SourceFile(string Name, long Length, string Version, Func<CancellationToken, ValueTask<Stream>> Open)
+{
+    /// <summary>The object's name without folders, e.g. <c>invoices_2026-11-24.csv.gz</c>.</summary>
+    public string FileName => Path.GetFileName(Name);
+}
