@@ -1,6 +1,6 @@
 using Apache.Arrow.Types;
 
-namespace EtlStream.Schema;
+namespace EtlStream.Tables;
 
 /// <summary>The one mapping from declared column types to Arrow types; sinks map Arrow types onwards.</summary>
 public static class ArrowTypes

@@ -1,4 +1,4 @@
-namespace EtlStream.Schema;
+namespace EtlStream.Tables;
 
 public enum ColumnKind
 {
