@@ -1,1 +1,23 @@
-return 0;
+using System.CommandLine;
+using EtlStream.Cli.Commands;
+
+var root = new RootCommand("EtlStream: streaming ETL from compressed CSV files into analytic databases, in constant memory.")
+{
+    LoadCommand.Create(),
+    GenerateCommand.Create(),
+    DemoCommand.Create(),
+};
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"error: {error.Message}");
+    }
+
+    Console.Error.WriteLine("Run 'etlstream --help' for usage.");
+    return ExitCodes.Usage;
+}
+
+return await parsed.InvokeAsync();

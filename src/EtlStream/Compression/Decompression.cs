@@ -1,0 +1,195 @@
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using SharpCompress.Compressors.BZip2;
+using SharpCompress.Readers;
+using SharpCompress.Readers.Zip;
+
+namespace EtlStream.Compression;
+
+/// <summary>Opens compressed input by its magic bytes (never by its file extension).</summary>
+public static class Decompression
+{
+    /// <summary>Size of the read-ahead buffer over the raw stream: large reads keep network and file I/O cheap.</summary>
+    internal const int RawBufferSize = 1 << 20;
+
+    private const int MagicLength = 4;
+
+    /// <summary>
+    /// Detects the compression from the first bytes: gzip <c>1F 8B</c>; zip <c>50 4B 03 04</c> (or <c>50 4B 05 06</c>,
+    /// an empty archive); bzip2 <c>BZh</c> + block size digit; zstd <c>28 B5 2F FD</c>; anything else is <see cref="CompressionKind.None"/>.
+    /// </summary>
+    public static CompressionKind Detect(ReadOnlySpan<byte> head)
+    {
+        if (head.Length >= 2 && head[0] == 0x1F && head[1] == 0x8B)
+        {
+            return CompressionKind.Gzip;
+        }
+
+        if (head.Length >= 4 && head[0] == 0x50 && head[1] == 0x4B
+            && ((head[2] == 0x03 && head[3] == 0x04) || (head[2] == 0x05 && head[3] == 0x06)))
+        {
+            return CompressionKind.Zip;
+        }
+
+        if (head.Length >= 4 && head[0] == (byte)'B' && head[1] == (byte)'Z' && head[2] == (byte)'h'
+            && head[3] >= (byte)'1' && head[3] <= (byte)'9')
+        {
+            return CompressionKind.Bzip2;
+        }
+
+        if (head.Length >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD)
+        {
+            return CompressionKind.Zstd;
+        }
+
+        return CompressionKind.None;
+    }
+
+    /// <summary>
+    /// Yields the decompressed content of <paramref name="raw"/>: one entry for plain, gzip (all concatenated members),
+    /// bzip2 and zstd input (an empty input is one empty entry of kind None), one entry per file of a zip archive in
+    /// archive order, directories skipped. Every entry is streamed; read an entry before moving to the next one.
+    /// The caller keeps ownership of <paramref name="raw"/>; it may be non-seekable.
+    /// </summary>
+    public static async IAsyncEnumerable<DecompressedEntry> OpenAsync(
+        Stream raw, string sourceName, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(sourceName);
+
+        long start = raw.CanSeek ? raw.Position : -1;
+        var peekable = new PeekableReadStream(raw, RawBufferSize);
+        ReadOnlyMemory<byte> head = await peekable.PeekAsync(MagicLength, cancellationToken).ConfigureAwait(false);
+        CompressionKind kind = Detect(head.Span);
+
+        if (kind != CompressionKind.Zip)
+        {
+            yield return new DecompressedEntry(sourceName, kind, OpenSingle(kind, peekable, sourceName));
+            yield break;
+        }
+
+        if (raw.CanSeek)
+        {
+            raw.Position = start;
+            ZipArchive archive = await OpenZipArchiveAsync(raw, sourceName, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                foreach (ZipArchiveEntry zipEntry in archive.Entries)
+                {
+                    if (zipEntry.Name.Length == 0)
+                    {
+                        continue; // a directory
+                    }
+
+                    string name = $"{sourceName}!{zipEntry.FullName}";
+                    Stream entryStream = await OpenZipEntryAsync(zipEntry, name, cancellationToken).ConfigureAwait(false);
+                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip));
+                    try
+                    {
+                        yield return entry;
+                    }
+                    finally
+                    {
+                        await entry.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+            }
+            finally
+            {
+                await archive.DisposeAsync().ConfigureAwait(false);
+            }
+
+            yield break;
+        }
+
+        // Non-seekable: SharpCompress reads the local headers front to back without buffering the archive.
+        IAsyncReader reader = await ZipReader.OpenAsyncReader(
+            peekable, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (await MoveNextAsync(reader, sourceName, cancellationToken).ConfigureAwait(false))
+            {
+                if (reader.Entry.IsDirectory)
+                {
+                    continue;
+                }
+
+                string name = $"{sourceName}!{reader.Entry.Key}";
+                Stream entryStream = await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false);
+                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip));
+                try
+                {
+                    yield return entry;
+                }
+                finally
+                {
+                    await entry.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await reader.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static Stream OpenSingle(CompressionKind kind, PeekableReadStream input, string sourceName)
+    {
+        try
+        {
+            return kind switch
+            {
+                CompressionKind.None => input,
+                CompressionKind.Gzip => new SourceReadStream(
+                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: false), sourceName, kind),
+                CompressionKind.Bzip2 => new SourceReadStream(
+                    BZip2Stream.Create(input, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false),
+                    sourceName, kind),
+                CompressionKind.Zstd => new SourceReadStream(
+                    new ZstdSharp.DecompressionStream(input, bufferSize: 0, checkEndOfStream: true, leaveOpen: false), sourceName, kind),
+                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+            };
+        }
+        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
+        {
+            throw SourceReadStream.Corrupt(sourceName, kind, ex);
+        }
+    }
+
+    private static async Task<ZipArchive> OpenZipArchiveAsync(Stream raw, string sourceName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ZipArchive.CreateAsync(raw, ZipArchiveMode.Read, leaveOpen: true, entryNameEncoding: null, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
+        {
+            throw SourceReadStream.Corrupt(sourceName, CompressionKind.Zip, ex);
+        }
+    }
+
+    private static async Task<Stream> OpenZipEntryAsync(ZipArchiveEntry entry, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
+        {
+            throw SourceReadStream.Corrupt(name, CompressionKind.Zip, ex);
+        }
+    }
+
+    private static async ValueTask<bool> MoveNextAsync(IAsyncReader reader, string sourceName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.MoveToNextEntryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
+        {
+            throw SourceReadStream.Corrupt(sourceName, CompressionKind.Zip, ex);
+        }
+    }
+}

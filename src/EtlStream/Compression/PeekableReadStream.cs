@@ -1,0 +1,133 @@
+namespace EtlStream.Compression;
+
+/// <summary>
+/// A forward-only read buffer over a (possibly non-seekable) stream that can look at the first bytes without
+/// consuming them. Reads at least as large as the buffer bypass it once it is drained. Never disposes the inner stream.
+/// </summary>
+internal sealed class PeekableReadStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly byte[] _buffer;
+    private int _start;
+    private int _end;
+    private bool _innerEnded;
+
+    public PeekableReadStream(Stream inner, int bufferSize)
+    {
+        _inner = inner;
+        _buffer = new byte[bufferSize];
+    }
+
+    /// <summary>Returns up to <paramref name="count"/> leading unread bytes (fewer only at end of input).</summary>
+    public async ValueTask<ReadOnlyMemory<byte>> PeekAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_end - _start < count && _start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
+        }
+
+        while (_end - _start < count && !_innerEnded)
+        {
+            int n = await _inner.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                _innerEnded = true;
+            }
+
+            _end += n;
+        }
+
+        return _buffer.AsMemory(_start, Math.Min(count, _end - _start));
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_start == _end)
+        {
+            if (_innerEnded)
+            {
+                return 0;
+            }
+
+            if (buffer.Length >= _buffer.Length)
+            {
+                return _inner.Read(buffer);
+            }
+
+            _start = 0;
+            _end = _inner.Read(_buffer);
+            if (_end == 0)
+            {
+                _innerEnded = true;
+                return 0;
+            }
+        }
+
+        return CopyOut(buffer);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_start == _end)
+        {
+            if (_innerEnded)
+            {
+                return 0;
+            }
+
+            if (buffer.Length >= _buffer.Length)
+            {
+                return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+
+            _start = 0;
+            _end = await _inner.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
+            if (_end == 0)
+            {
+                _innerEnded = true;
+                return 0;
+            }
+        }
+
+        return CopyOut(buffer.Span);
+    }
+
+    private int CopyOut(Span<byte> destination)
+    {
+        int n = Math.Min(destination.Length, _end - _start);
+        _buffer.AsSpan(_start, n).CopyTo(destination);
+        _start += n;
+        return n;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,139 @@
+using System.IO.Compression;
+using System.Reflection;
+using SharpCompress.Common;
+
+namespace EtlStream.Compression;
+
+/// <summary>
+/// Wraps a decompressing stream so that corrupt or truncated input surfaces as an <see cref="InvalidDataException"/>
+/// naming the source, and so that a gzip stream that ends before its last member is complete is an error
+/// (System.IO.Compression's GZipStream silently returns end of stream on truncated input unless the process-wide
+/// <c>System.IO.Compression.UseStrictValidation</c> switch is on).
+/// </summary>
+internal sealed class SourceReadStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly string _sourceName;
+    private readonly CompressionKind _kind;
+
+    public SourceReadStream(Stream inner, string sourceName, CompressionKind kind)
+    {
+        _inner = inner;
+        _sourceName = sourceName;
+        _kind = kind;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        int n;
+        try
+        {
+            n = _inner.Read(buffer);
+        }
+        catch (Exception ex) when (IsDataError(ex))
+        {
+            throw Corrupt(_sourceName, _kind, ex);
+        }
+
+        if (n == 0 && !buffer.IsEmpty)
+        {
+            CheckComplete();
+        }
+
+        return n;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        int n;
+        try
+        {
+            n = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsDataError(ex))
+        {
+            throw Corrupt(_sourceName, _kind, ex);
+        }
+
+        if (n == 0 && !buffer.IsEmpty)
+        {
+            CheckComplete();
+        }
+
+        return n;
+    }
+
+    private void CheckComplete()
+    {
+        if (_inner is GZipStream gzip && GzipInflaterProbe.IsFinished(gzip) == false)
+        {
+            throw new InvalidDataException($"{_sourceName}: gzip data is truncated (the input ended inside a gzip member).");
+        }
+    }
+
+    internal static bool IsDataError(Exception ex) =>
+        ex is InvalidDataException or EndOfStreamException or SharpCompressException or ZstdSharp.ZstdException
+            or IndexOutOfRangeException;
+
+    internal static InvalidDataException Corrupt(string sourceName, CompressionKind kind, Exception inner) =>
+        new($"{sourceName}: {kind} data is corrupt or truncated: {inner.Message}", inner);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads whether GZipStream's inflater reached the end of a gzip member. This is private runtime state
+    /// (GZipStream._deflateStream._inflater._finished, .NET 8–10); when the runtime changes shape the probe answers
+    /// null and the truncation check is skipped rather than failing good data.
+    /// </summary>
+    private static class GzipInflaterProbe
+    {
+        private const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
+        private static readonly FieldInfo? DeflateField = typeof(GZipStream).GetField("_deflateStream", Private);
+        private static readonly FieldInfo? InflaterField = typeof(DeflateStream).GetField("_inflater", Private);
+        private static readonly FieldInfo? FinishedField = InflaterField?.FieldType.GetField("_finished", Private);
+
+        public static bool? IsFinished(GZipStream gzip)
+        {
+            if (DeflateField is null || InflaterField is null || FinishedField?.FieldType != typeof(bool))
+            {
+                return null;
+            }
+
+            object? inflater = DeflateField.GetValue(gzip) is DeflateStream deflate ? InflaterField.GetValue(deflate) : null;
+            return inflater is null ? null : (bool?)FinishedField.GetValue(inflater);
+        }
+    }
+}

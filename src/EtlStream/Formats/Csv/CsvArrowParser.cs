@@ -1,0 +1,614 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using EtlStream.Memory;
+
+namespace EtlStream.Formats.Csv;
+
+/// <summary>
+/// Reads RFC 4180 CSV from a stream straight into Arrow UTF-8 column buffers, one <see cref="CsvBatch"/> at a
+/// time. Quoted fields may hold delimiters, doubled quotes and line breaks; records end with LF, CRLF or CR.
+/// Memory is bounded by one batch plus the longest record (<see cref="CsvOptions.MaxRecordBytes"/>).
+/// </summary>
+public sealed class CsvArrowParser : IDisposable
+{
+    private const int InitialBufferBytes = 1024 * 1024;
+
+    private readonly Stream _stream;
+    private readonly string _source;
+    private readonly CsvOptions _options;
+    private readonly byte _delimiter;
+    private readonly byte _quote;
+    private readonly SearchValues<byte> _fieldEnds;
+    private readonly byte[][] _nullTokens;
+    private readonly bool _emptyIsNull;
+
+    private byte[] _buffer;
+    private int _pos;
+    private int _end;
+    private bool _eof;
+    private bool _started;
+    private long _line = 1;
+    private long _consumedBytes;
+
+    private ColumnBuilder[] _columns = [];
+    private bool[] _rowNulls = [];
+    private long[] _lines = [];
+    private int _rows;
+    private long _batchBytes;
+    private IReadOnlyList<string>? _header;
+
+    public CsvArrowParser(Stream stream, string source, CsvOptions? options = null)
+    {
+        _stream = stream;
+        _source = source;
+        _options = options ?? CsvOptions.Default;
+        var errors = _options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(options));
+        }
+
+        _delimiter = _options.Delimiter;
+        _quote = _options.Quote;
+        _fieldEnds = SearchValues.Create([_delimiter, (byte)'\n', (byte)'\r']);
+        var tokens = new List<byte[]>();
+        foreach (var t in _options.NullTokens)
+        {
+            if (t.Length == 0)
+            {
+                _emptyIsNull = true;
+            }
+            else
+            {
+                tokens.Add(Encoding.UTF8.GetBytes(t));
+            }
+        }
+
+        _nullTokens = [.. tokens];
+        _buffer = BufferPool.Bytes.Rent(InitialBufferBytes);
+    }
+
+    /// <summary>The column names: the header record, or <c>column1</c>… when the file has none. Null before the first read.</summary>
+    public IReadOnlyList<string>? Header => _header;
+
+    /// <summary>Uncompressed bytes parsed so far.</summary>
+    public long BytesConsumed => _consumedBytes;
+
+    /// <summary>Reads the header (when there is one) without reading records; returns the column names.</summary>
+    public async ValueTask<IReadOnlyList<string>> ReadHeaderAsync(CancellationToken cancellationToken = default)
+    {
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+        return _header ?? [];
+    }
+
+    /// <summary>The next batch of at most <see cref="CsvOptions.BatchRows"/> records, or null at the end of the input.</summary>
+    public async ValueTask<CsvBatch?> ReadBatchAsync(CancellationToken cancellationToken = default)
+    {
+        await StartAsync(cancellationToken).ConfigureAwait(false);
+        if (_header is null || _columns.Length == 0)
+        {
+            return null;
+        }
+
+        while (_rows < _options.BatchRows)
+        {
+            if (_pos >= _end)
+            {
+                if (_eof)
+                {
+                    break;
+                }
+
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!ParseRecords(_options.BatchRows))
+            {
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return _rows == 0 ? null : TakeBatch();
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _columns)
+        {
+            c.Release();
+        }
+
+        _columns = [];
+        if (_lines.Length > 0)
+        {
+            BufferPool.Longs.Return(_lines);
+            _lines = [];
+        }
+
+        if (_buffer.Length > 0)
+        {
+            BufferPool.Bytes.Return(_buffer);
+            _buffer = [];
+        }
+    }
+
+    private async ValueTask StartAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        _started = true;
+        while (_end < 3 && !_eof)
+        {
+            await FillAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (_end - _pos >= 3 && _buffer[_pos] == 0xEF && _buffer[_pos + 1] == 0xBB && _buffer[_pos + 2] == 0xBF)
+        {
+            _pos += 3;
+            _consumedBytes += 3;
+        }
+
+        // The first record is read with a growing column set: it fixes the column count.
+        _columns = [];
+        _rowNulls = new bool[256];
+        _lines = BufferPool.Longs.Rent(_options.BatchRows);
+        while (_rows == 0)
+        {
+            if (_pos >= _end)
+            {
+                if (_eof)
+                {
+                    return; // no record at all: no header, no rows
+                }
+
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!ParseRecords(1, firstRecord: true))
+            {
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var names = new string[_columns.Length];
+        for (var c = 0; c < names.Length; c++)
+        {
+            names[c] = _options.HasHeader
+                ? Encoding.UTF8.GetString(_columns[c].ValueSpan(0))
+                : $"column{c + 1}";
+        }
+
+        _header = names;
+        if (_options.HasHeader)
+        {
+            foreach (var c in _columns)
+            {
+                c.Reset();
+            }
+
+            _rows = 0;
+            _batchBytes = 0;
+        }
+    }
+
+    /// <summary>Moves unread bytes to the front of the buffer, grows it when one record fills it, and reads more.</summary>
+    private async ValueTask FillAsync(CancellationToken cancellationToken)
+    {
+        if (_eof)
+        {
+            return;
+        }
+
+        var unread = _end - _pos;
+        if (_pos > 0 && unread > 0)
+        {
+            Buffer.BlockCopy(_buffer, _pos, _buffer, 0, unread);
+        }
+
+        _pos = 0;
+        _end = unread;
+        if (_end == _buffer.Length)
+        {
+            if (_buffer.Length >= _options.MaxRecordBytes)
+            {
+                throw new CsvFormatException(_source, _line, 1, $"record is longer than max_record_bytes ({_options.MaxRecordBytes:N0} bytes)");
+            }
+
+            var bigger = BufferPool.Bytes.Rent((int)Math.Min((long)_buffer.Length * 2, _options.MaxRecordBytes));
+            Buffer.BlockCopy(_buffer, 0, bigger, 0, _end);
+            BufferPool.Bytes.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        if (read == 0)
+        {
+            _eof = true;
+        }
+
+        _end += read;
+    }
+
+    /// <summary>
+    /// Parses whole records from the buffer until the batch holds <paramref name="maxRows"/> rows. Returns false
+    /// when the buffer ends inside a record and more input is needed; that record is rolled back and re-parsed.
+    /// </summary>
+    private bool ParseRecords(int maxRows, bool firstRecord = false)
+    {
+        var span = _buffer.AsSpan(0, _end);
+        var pos = _pos;
+        var needMore = false;
+        while (_rows < maxRows && pos < span.Length)
+        {
+            var recordStart = pos;
+
+            // A blank line holds no record; skip it.
+            var b0 = span[pos];
+            if (b0 == (byte)'\n')
+            {
+                pos++;
+                _line++;
+                continue;
+            }
+
+            if (b0 == (byte)'\r')
+            {
+                if (pos + 1 >= span.Length && !_eof)
+                {
+                    needMore = true;
+                    break;
+                }
+
+                pos += pos + 1 < span.Length && span[pos + 1] == (byte)'\n' ? 2 : 1;
+                _line++;
+                continue;
+            }
+
+            var status = ParseRecord(span, ref pos, firstRecord, out var lineBreaks);
+            if (status == RecordStatus.NeedMore)
+            {
+                RollBack();
+                pos = recordStart;
+                needMore = true;
+                break;
+            }
+
+            CommitRow(lineBreaks, pos - recordStart);
+        }
+
+        _consumedBytes += pos - _pos;
+        _pos = pos;
+        return !needMore;
+    }
+
+    private enum RecordStatus
+    {
+        Complete,
+        NeedMore,
+    }
+
+    private RecordStatus ParseRecord(ReadOnlySpan<byte> span, ref int pos, bool firstRecord, out int lineBreaks)
+    {
+        lineBreaks = 0;
+        var field = 0;
+        var p = pos;
+        while (true)
+        {
+            var column = ColumnFor(field, firstRecord);
+            if (p < span.Length && span[p] == _quote)
+            {
+                p++;
+                while (true)
+                {
+                    var q = span[p..].IndexOf(_quote);
+                    if (q < 0)
+                    {
+                        if (!_eof)
+                        {
+                            return RecordStatus.NeedMore;
+                        }
+
+                        throw Error(field, "unterminated quoted field (a quote opened here is never closed)", lineBreaks);
+                    }
+
+                    var chunk = span.Slice(p, q);
+                    lineBreaks += chunk.Count((byte)'\n');
+                    column.Append(chunk);
+                    p += q + 1;
+                    if (p < span.Length && span[p] == _quote)
+                    {
+                        column.Append(_quote);
+                        p++;
+                        continue;
+                    }
+
+                    if (p >= span.Length && !_eof)
+                    {
+                        return RecordStatus.NeedMore;
+                    }
+
+                    break;
+                }
+
+                _rowNulls[field] = false;
+                column.EndValue(_rows);
+                if (p < span.Length)
+                {
+                    var after = span[p];
+                    if (after != _delimiter && after != (byte)'\n' && after != (byte)'\r')
+                    {
+                        throw Error(field, $"unexpected character '{Printable(after)}' after a closing quote (a quote inside a field must be doubled)", lineBreaks);
+                    }
+                }
+            }
+            else
+            {
+                var rest = span[p..];
+                var e = rest.IndexOfAny(_fieldEnds);
+                if (e < 0)
+                {
+                    if (!_eof)
+                    {
+                        return RecordStatus.NeedMore;
+                    }
+
+                    e = rest.Length;
+                }
+
+                var value = rest[..e];
+                _rowNulls[field] = IsNullToken(value);
+                column.Append(value);
+                column.EndValue(_rows);
+                p += e;
+            }
+
+            if (p >= span.Length)
+            {
+                // Only reachable at the end of input: the last record has no line break.
+                pos = p;
+                return EndRecord(field);
+            }
+
+            var b = span[p];
+            if (b == _delimiter)
+            {
+                p++;
+                field++;
+                continue;
+            }
+
+            if (b == (byte)'\r')
+            {
+                if (p + 1 >= span.Length && !_eof)
+                {
+                    return RecordStatus.NeedMore;
+                }
+
+                p += p + 1 < span.Length && span[p + 1] == (byte)'\n' ? 2 : 1;
+            }
+            else
+            {
+                p++; // '\n'
+            }
+
+            pos = p;
+            return EndRecord(field);
+        }
+    }
+
+    private RecordStatus EndRecord(int lastField)
+    {
+        var fields = lastField + 1;
+        if (_header is not null && fields != _columns.Length)
+        {
+            // Named by the line the record starts on: that is where a reader looks for a ragged row.
+            throw Error(fields - 1, $"expected {_columns.Length} fields, found {fields}", 0);
+        }
+
+        return RecordStatus.Complete;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ColumnBuilder ColumnFor(int field, bool firstRecord)
+    {
+        if (field < _columns.Length)
+        {
+            return _columns[field];
+        }
+
+        if (!firstRecord || _header is not null)
+        {
+            throw Error(field, $"expected {_columns.Length} fields, found more", 0, _columns.Length + 1);
+        }
+
+        var c = new ColumnBuilder(_options.BatchRows);
+        _columns = [.. _columns, c];
+        if (_rowNulls.Length < _columns.Length)
+        {
+            Array.Resize(ref _rowNulls, _rowNulls.Length * 2);
+        }
+
+        return c;
+    }
+
+    private bool IsNullToken(ReadOnlySpan<byte> value)
+    {
+        if (value.Length == 0)
+        {
+            return _emptyIsNull;
+        }
+
+        foreach (var t in _nullTokens)
+        {
+            if (value.SequenceEqual(t))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void CommitRow(int lineBreaks, int bytes)
+    {
+        for (var c = 0; c < _columns.Length; c++)
+        {
+            _columns[c].SetValid(_rows, !_rowNulls[c]);
+        }
+
+        if (_lines.Length > _rows)
+        {
+            _lines[_rows] = _line;
+        }
+
+        _line += 1 + lineBreaks;
+        _batchBytes += bytes;
+        _rows++;
+    }
+
+    private void RollBack()
+    {
+        foreach (var c in _columns)
+        {
+            c.RollBack(_rows);
+        }
+    }
+
+    private CsvBatch TakeBatch()
+    {
+        var memory = new BatchMemory();
+        var data = new CsvColumnData[_columns.Length];
+        for (var c = 0; c < data.Length; c++)
+        {
+            data[c] = _columns[c].Detach(_rows, memory);
+        }
+
+        var lines = _lines;
+        memory.Adopt(lines);
+        _lines = BufferPool.Longs.Rent(_options.BatchRows);
+        var batch = new CsvBatch(_source, _header!, data, lines, _rows, _batchBytes, memory);
+        _rows = 0;
+        _batchBytes = 0;
+        return batch;
+    }
+
+    private CsvFormatException Error(int field, string reason, int lineBreaks, int? column = null) =>
+        new(_source, _line + lineBreaks, column ?? field + 1, reason);
+
+    private static string Printable(byte b) => b is >= 0x20 and < 0x7F ? ((char)b).ToString() : $"0x{b:X2}";
+
+    /// <summary>A column's buffers while a batch is being filled; detached into the batch when it is full.</summary>
+    private sealed class ColumnBuilder
+    {
+        private readonly int _batchRows;
+        private byte[] _values;
+        private byte[] _offsets;
+        private byte[] _validity;
+        private int _length;
+        private int _nullCount;
+
+        public ColumnBuilder(int batchRows)
+        {
+            _batchRows = batchRows;
+            _values = BufferPool.Bytes.Rent(64 * 1024);
+            (_offsets, _validity) = RentRowBuffers(batchRows);
+        }
+
+        private static (byte[] Offsets, byte[] Validity) RentRowBuffers(int rows)
+        {
+            var offsets = BufferPool.Bytes.Rent((rows + 1) * sizeof(int));
+            MemoryMarshal.Cast<byte, int>(offsets.AsSpan())[0] = 0;
+            var validity = BufferPool.Bytes.Rent((rows + 7) / 8);
+            Array.Clear(validity, 0, (rows + 7) / 8);
+            return (offsets, validity);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Append(ReadOnlySpan<byte> bytes)
+        {
+            if (_length + bytes.Length > _values.Length)
+            {
+                Grow(bytes.Length);
+            }
+
+            bytes.CopyTo(_values.AsSpan(_length));
+            _length += bytes.Length;
+        }
+
+        public void Append(byte b)
+        {
+            if (_length + 1 > _values.Length)
+            {
+                Grow(1);
+            }
+
+            _values[_length++] = b;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void EndValue(int row) => Unsafe.As<byte, int>(ref _offsets[(row + 1) * sizeof(int)]) = _length;
+
+        public void SetValid(int row, bool valid)
+        {
+            if (valid)
+            {
+                _validity[row >> 3] |= (byte)(1 << (row & 7));
+            }
+            else
+            {
+                _nullCount++;
+            }
+        }
+
+        public ReadOnlySpan<byte> ValueSpan(int row)
+        {
+            var offsets = MemoryMarshal.Cast<byte, int>(_offsets);
+            return _values.AsSpan(offsets[row], offsets[row + 1] - offsets[row]);
+        }
+
+        public void RollBack(int rows) => _length = MemoryMarshal.Cast<byte, int>(_offsets)[rows];
+
+        public void Reset()
+        {
+            _length = 0;
+            _nullCount = 0;
+            Array.Clear(_validity, 0, (_batchRows + 7) / 8);
+        }
+
+        public CsvColumnData Detach(int rows, BatchMemory owner)
+        {
+            var data = new CsvColumnData(_values, _offsets, _validity, _nullCount);
+            owner.Adopt(_values);
+            owner.Adopt(_offsets);
+            owner.Adopt(_validity);
+
+            // The next batch is likely the same size: start it with this one's capacity.
+            _values = BufferPool.Bytes.Rent(Math.Max(_length, 64 * 1024));
+            (_offsets, _validity) = RentRowBuffers(_batchRows);
+            _length = 0;
+            _nullCount = 0;
+            return data;
+        }
+
+        public void Release()
+        {
+            BufferPool.Bytes.Return(_values);
+            BufferPool.Bytes.Return(_offsets);
+            BufferPool.Bytes.Return(_validity);
+        }
+
+        private void Grow(int needed)
+        {
+            var bigger = BufferPool.Bytes.Rent(Math.Max(_values.Length * 2, _length + needed));
+            Buffer.BlockCopy(_values, 0, bigger, 0, _length);
+            BufferPool.Bytes.Return(_values);
+            _values = bigger;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using Apache.Arrow;
+using EtlStream.Memory;
+
+namespace EtlStream.Formats.Csv;
+
+/// <summary>
+/// One batch of parsed CSV records: every field as UTF-8 bytes in Arrow string layout (values, offsets,
+/// validity), plus the source line each record starts on so later stages can name it in errors.
+/// The buffers are pooled: dispose the batch when done, and do not keep arrays obtained from it.
+/// </summary>
+public sealed class CsvBatch : IDisposable
+{
+    private readonly BatchMemory _memory;
+    private readonly CsvColumnData[] _columns;
+    private readonly long[] _lines;
+
+    internal CsvBatch(string source, IReadOnlyList<string> header, CsvColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory)
+    {
+        Source = source;
+        Header = header;
+        _columns = columns;
+        _lines = lines;
+        RowCount = rowCount;
+        Bytes = bytes;
+        _memory = memory;
+    }
+
+    /// <summary>The file (or archive entry) the records came from.</summary>
+    public string Source { get; }
+
+    public IReadOnlyList<string> Header { get; }
+
+    public int RowCount { get; }
+
+    public int ColumnCount => _columns.Length;
+
+    /// <summary>Uncompressed bytes of input these records were parsed from.</summary>
+    public long Bytes { get; }
+
+    /// <summary>The 1-based source line the record starts on.</summary>
+    public long LineOf(int row) => _lines[row];
+
+    internal ref readonly CsvColumnData Data(int column) => ref _columns[column];
+
+    /// <summary>A column as an Arrow string array over the batch's buffers (no copy); valid until disposal.</summary>
+    public StringArray Column(int column)
+    {
+        ref readonly var c = ref _columns[column];
+        return new StringArray(
+            RowCount,
+            new ArrowBuffer(c.OffsetBytes.AsMemory(0, (RowCount + 1) * sizeof(int))),
+            new ArrowBuffer(c.Values.AsMemory(0, c.Offsets[RowCount])),
+            new ArrowBuffer(c.Validity.AsMemory(0, (RowCount + 7) / 8)),
+            c.NullCount,
+            0);
+    }
+
+    public void Dispose() => _memory.Dispose();
+}
+
+/// <summary>One column of a <see cref="CsvBatch"/> in Arrow string layout.</summary>
+internal readonly record struct CsvColumnData(byte[] Values, byte[] OffsetBytes, byte[] Validity, int NullCount)
+{
+    public ReadOnlySpan<int> Offsets => MemoryMarshal.Cast<byte, int>(OffsetBytes);
+
+    public bool IsNull(int row) => (Validity[row >> 3] & (1 << (row & 7))) == 0;
+
+    public ReadOnlySpan<byte> Value(int row)
+    {
+        var offsets = Offsets;
+        return Values.AsSpan(offsets[row], offsets[row + 1] - offsets[row]);
+    }
+}

@@ -1,0 +1,40 @@
+namespace EtlStream.Pipeline;
+
+/// <summary>How a load runs: parallelism and buffer bounds. Validated once when the pipeline is built.</summary>
+public sealed record LoadOptions
+{
+    /// <summary>Files read (and decompressed) at the same time.</summary>
+    public int ParallelFiles { get; init; } = 2;
+
+    /// <summary>Batches transformed at the same time.</summary>
+    public int TransformParallelism { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Decompressed buffers read ahead of the parser, per file.</summary>
+    public int ReadAheadBuffers { get; init; } = 4;
+
+    public int ReadAheadBufferBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The date computed <c>load_date</c> columns get.</summary>
+    public DateOnly LoadDate { get; init; } = DateOnly.FromDateTime(DateTime.Today);
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (ParallelFiles is < 1 or > 256)
+        {
+            errors.Add($"--parallel-files: must be 1..256, got {ParallelFiles}");
+        }
+
+        if (TransformParallelism is < 1 or > 256)
+        {
+            errors.Add($"transform parallelism: must be 1..256, got {TransformParallelism}");
+        }
+
+        if (ReadAheadBuffers is < 1 or > 64 || ReadAheadBufferBytes is < 4096 or > 64 * 1024 * 1024)
+        {
+            errors.Add("read-ahead: 1..64 buffers of 4 KiB..64 MiB");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Dataflow;
+using EtlStream.Compression;
+using EtlStream.Formats.Csv;
+using EtlStream.Sinks;
+using EtlStream.Sources;
+using EtlStream.Tables;
+using EtlStream.Transforms;
+
+namespace EtlStream.Pipeline;
+
+/// <summary>
+/// The streaming mesh: files are read (in parallel across files), decompressed on their own task, parsed into
+/// Arrow batches, transformed in parallel, gathered into sink-sized chunks and written with the sink's
+/// concurrency. Every block is bounded, so a slow stage holds back the ones before it and memory stays flat
+/// whatever the input size. The first fault anywhere cancels the rest and is the one rethrown.
+/// </summary>
+public sealed class LoadPipeline
+{
+    private readonly LoadOptions _options;
+    private readonly StageClock _decompress = new("decompress");
+    private readonly StageClock _parse = new("parse");
+    private readonly StageClock _transform = new("transform");
+    private readonly StageClock _write = new("write");
+    private long _rowsRead;
+    private long _rowsLoaded;
+    private long _bytesRead;
+    private long _filesDone;
+
+    public LoadPipeline(LoadOptions options)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        _options = options;
+    }
+
+    /// <summary>
+    /// Loads <paramref name="files"/> into <paramref name="sink"/>. Without a table spec every column is a
+    /// nullable string named from the first file's header. The sink is completed only when everything was written.
+    /// </summary>
+    public async Task<LoadResult> RunAsync(IReadOnlyList<SourceFile> files, TableSpec? spec, IBatchSink sink, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
+        var transform = new TableTransform(spec, _options.LoadDate);
+        await sink.OpenAsync(transform.OutputSchema, cancellationToken).ConfigureAwait(false);
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = cts.Token;
+        Exception? firstFault = null;
+
+        void Fault(Exception e)
+        {
+            // Cancellation we caused ourselves after a fault is not the story; the fault is.
+            if (e is OperationCanceledException && token.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Interlocked.CompareExchange(ref firstFault, e, null);
+            cts.Cancel();
+        }
+
+        var load = new ActionBlock<List<TransformedBatch>>(
+            async chunk =>
+            {
+                try
+                {
+                    var batches = chunk.ConvertAll(b => b.Batch);
+                    using (_write.Measure())
+                    {
+                        await sink.WriteAsync(batches, token).ConfigureAwait(false);
+                    }
+
+                    foreach (var b in batches)
+                    {
+                        Interlocked.Add(ref _rowsLoaded, b.Length);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Fault(e);
+                    throw;
+                }
+                finally
+                {
+                    chunk.ForEach(b => b.Dispose());
+                }
+            },
+            new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = sink.MaxConcurrency, BoundedCapacity = sink.MaxConcurrency, CancellationToken = token });
+
+        var pending = new List<TransformedBatch>();
+        var pendingRows = 0;
+        var chunker = new ActionBlock<TransformedBatch>(
+            async batch =>
+            {
+                pending.Add(batch);
+                pendingRows += batch.Batch.Length;
+                if (pendingRows >= sink.PreferredChunkRows)
+                {
+                    var chunk = pending;
+                    (pending, pendingRows) = ([], 0);
+                    if (!await load.SendAsync(chunk, token).ConfigureAwait(false))
+                    {
+                        chunk.ForEach(b => b.Dispose());
+                    }
+                }
+            },
+            new ExecutionDataflowBlockOptions { BoundedCapacity = 2, CancellationToken = token });
+
+        var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), TransformedBatch>(
+            work =>
+            {
+                try
+                {
+                    using (_transform.Measure())
+                    {
+                        return work.Bound.Apply(work.Batch);
+                    }
+                }
+                catch (Exception e)
+                {
+                    Fault(e);
+                    throw;
+                }
+                finally
+                {
+                    work.Batch.Dispose();
+                }
+            },
+            new ExecutionDataflowBlockOptions
+            {
+                MaxDegreeOfParallelism = _options.TransformParallelism,
+                BoundedCapacity = _options.TransformParallelism * 2,
+                EnsureOrdered = true,
+                CancellationToken = token,
+            });
+        transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
+
+        var read = new ActionBlock<SourceFile>(
+            async file =>
+            {
+                try
+                {
+                    await ReadFileAsync(file, transform, transformBlock, token).ConfigureAwait(false);
+                    Interlocked.Increment(ref _filesDone);
+                }
+                catch (Exception e)
+                {
+                    Fault(e);
+                    throw;
+                }
+            },
+            new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = _options.ParallelFiles, BoundedCapacity = _options.ParallelFiles, CancellationToken = token });
+
+        // Completion flows downstream; the chunker flushes its remainder once everything before it is done.
+        _ = read.Completion.ContinueWith(t => transformBlock.Complete(), TaskScheduler.Default);
+        var flushed = chunker.Completion.ContinueWith(
+            async t =>
+            {
+                if (t.IsCompletedSuccessfully && pending.Count > 0 && !await load.SendAsync(pending, token).ConfigureAwait(false))
+                {
+                    pending.ForEach(b => b.Dispose());
+                }
+
+                load.Complete();
+            },
+            TaskScheduler.Default).Unwrap();
+
+        foreach (var file in files)
+        {
+            if (!await read.SendAsync(file, token).ConfigureAwait(false))
+            {
+                break;
+            }
+        }
+
+        read.Complete();
+        try
+        {
+            await Task.WhenAll(read.Completion, transformBlock.Completion, chunker.Completion, flushed, load.Completion).ConfigureAwait(false);
+        }
+        catch (Exception) when (firstFault is not null || cancellationToken.IsCancellationRequested)
+        {
+            // Reported below: the first fault, else the caller's cancellation.
+        }
+        finally
+        {
+            DrainAndDispose(transformBlock, pending);
+        }
+
+        if (firstFault is not null)
+        {
+            ExceptionDispatchInfo.Throw(firstFault);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        using (_write.Measure())
+        {
+            await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return new LoadResult
+        {
+            Files = files.Count,
+            RowsRead = _rowsRead,
+            RowsLoaded = _rowsLoaded,
+            RowsFiltered = _rowsRead - _rowsLoaded,
+            BytesRead = _bytesRead,
+            Elapsed = Stopwatch.GetElapsedTime(started),
+            PeakWorkingSetBytes = PeakWorkingSet(),
+            Stages = [_decompress, _parse, _transform, _write],
+        };
+    }
+
+    /// <summary>Progress so far, for a live display: files done, rows read and loaded, uncompressed bytes parsed.</summary>
+    public (long FilesDone, long RowsRead, long RowsLoaded, long BytesRead) Progress =>
+        (Interlocked.Read(ref _filesDone), Interlocked.Read(ref _rowsRead), Interlocked.Read(ref _rowsLoaded), Interlocked.Read(ref _bytesRead));
+
+    private async Task ReadFileAsync(SourceFile file, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, CancellationToken token)
+    {
+        var raw = await file.Open(token).ConfigureAwait(false);
+        await using (raw.ConfigureAwait(false))
+        {
+            await foreach (var entry in Decompression.OpenAsync(raw, file.Name, token).ConfigureAwait(false))
+            {
+                await using (entry.ConfigureAwait(false))
+                {
+                    var input = new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
+                    await using (input.ConfigureAwait(false))
+                    {
+                        await ParseEntryAsync(entry.Name, input, transform, target, token).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task ParseEntryAsync(string name, Stream input, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, CancellationToken token)
+    {
+        using var parser = new CsvArrowParser(input, name, transform.Spec.Csv);
+        var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
+        if (header.Count == 0)
+        {
+            return; // an empty file loads nothing
+        }
+
+        var bound = transform.Bind(name, header);
+        long lastBytes = 0;
+        while (true)
+        {
+            CsvBatch? batch;
+            var t0 = Stopwatch.GetTimestamp();
+            batch = await parser.ReadBatchAsync(token).ConfigureAwait(false);
+            _parse.Add(Stopwatch.GetElapsedTime(t0));
+            Interlocked.Add(ref _bytesRead, parser.BytesConsumed - lastBytes);
+            lastBytes = parser.BytesConsumed;
+            if (batch is null)
+            {
+                return;
+            }
+
+            Interlocked.Add(ref _rowsRead, batch.RowCount);
+            if (!await target.SendAsync((bound, batch), token).ConfigureAwait(false))
+            {
+                batch.Dispose();
+                token.ThrowIfCancellationRequested();
+                throw new InvalidOperationException("the transform stage stopped accepting batches");
+            }
+        }
+    }
+
+    private static async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
+    {
+        if (files.Count == 0)
+        {
+            throw new ConfigException(["no input files"]);
+        }
+
+        var raw = await files[0].Open(token).ConfigureAwait(false);
+        await using (raw.ConfigureAwait(false))
+        {
+            await foreach (var entry in Decompression.OpenAsync(raw, files[0].Name, token).ConfigureAwait(false))
+            {
+                await using (entry.ConfigureAwait(false))
+                {
+                    using var parser = new CsvArrowParser(entry.Stream, entry.Name);
+                    var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
+                    if (header.Count > 0)
+                    {
+                        return TableSpec.AllStrings(Path.GetFileName(files[0].Name).Split('.')[0], header);
+                    }
+                }
+            }
+        }
+
+        throw new SourceSchemaException(files[0].Name, "the first file has no header to name the columns from; pass --table");
+    }
+
+    private static void DrainAndDispose(TransformBlock<(BoundTransform Bound, CsvBatch Batch), TransformedBatch> transformBlock, List<TransformedBatch> pending)
+    {
+        while (transformBlock.TryReceive(out var left))
+        {
+            left.Dispose();
+        }
+
+        pending.ForEach(b => b.Dispose());
+        pending.Clear();
+    }
+
+    private static long PeakWorkingSet()
+    {
+        using var p = Process.GetCurrentProcess();
+        p.Refresh();
+        return p.PeakWorkingSet64;
+    }
+}

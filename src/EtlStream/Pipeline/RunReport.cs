@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EtlStream.Pipeline;
+
+/// <summary>The machine-readable report of one load (<c>--report</c>): the figures of <see cref="LoadResult"/> in stable JSON names.</summary>
+public sealed record RunReport
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public required string Status { get; init; }
+
+    public string? Error { get; init; }
+
+    public required string Input { get; init; }
+
+    public required string Target { get; init; }
+
+    public string? Table { get; init; }
+
+    public int Files { get; init; }
+
+    public long RowsRead { get; init; }
+
+    public long RowsLoaded { get; init; }
+
+    public long RowsFiltered { get; init; }
+
+    public long RowsRejected { get; init; }
+
+    public long BytesRead { get; init; }
+
+    public double ElapsedSeconds { get; init; }
+
+    public double MegabytesPerSecond { get; init; }
+
+    public long PeakWorkingSetBytes { get; init; }
+
+    /// <summary>Busy seconds per stage, summed over the stage's workers.</summary>
+    public IReadOnlyDictionary<string, double> Stages { get; init; } = new Dictionary<string, double>();
+
+    public static RunReport From(LoadResult r, string input, string target, string? table) => new()
+    {
+        Status = "succeeded",
+        Input = input,
+        Target = target,
+        Table = table,
+        Files = r.Files,
+        RowsRead = r.RowsRead,
+        RowsLoaded = r.RowsLoaded,
+        RowsFiltered = r.RowsFiltered,
+        RowsRejected = r.RowsRejected,
+        BytesRead = r.BytesRead,
+        ElapsedSeconds = Math.Round(r.Elapsed.TotalSeconds, 3),
+        MegabytesPerSecond = r.Elapsed.TotalSeconds > 0 ? Math.Round(r.BytesRead / 1e6 / r.Elapsed.TotalSeconds, 1) : 0,
+        PeakWorkingSetBytes = r.PeakWorkingSetBytes,
+        Stages = r.Stages.ToDictionary(s => s.Name, s => Math.Round(s.Busy.TotalSeconds, 3)),
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunReport FromJson(string json) => JsonSerializer.Deserialize<RunReport>(json, Json) ?? throw new JsonException("empty report");
+}

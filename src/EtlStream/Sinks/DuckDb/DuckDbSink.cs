@@ -1,0 +1,376 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using DuckDB.NET.Data;
+
+namespace EtlStream.Sinks.DuckDb;
+
+/// <summary>
+/// Loads batches into a DuckDB table through DuckDB.NET's appender. The whole run is one transaction, committed in
+/// <see cref="CompleteAsync"/> and rolled back when the sink is disposed without completing, so a failed run adds
+/// no rows. <see cref="DuckDbWriteMode.Replace"/> drops and recreates the table inside that same transaction, so
+/// readers see either the old content or the new, never a mix.
+/// </summary>
+public sealed class DuckDbSink : IBatchSink
+{
+    private const int UnixEpochDayNumber = 719162; // DateOnly(1970, 1, 1).DayNumber
+
+    private readonly DuckDbSinkOptions _options;
+    private DuckDBConnection? _connection;
+    private DuckDBTransaction? _transaction;
+    private DuckDBAppender? _appender;
+    private ColumnKind[] _kinds = [];
+    private string[] _names = [];
+    private long[] _ticksPerUnit = [];
+    private bool _completed;
+
+    public DuckDbSink(DuckDbSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath, nameof(options) + "." + nameof(options.DatabasePath));
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Table, nameof(options) + "." + nameof(options.Table));
+        _options = options;
+    }
+
+    public int MaxConcurrency => 1;
+
+    /// <summary>The appender works row by row; chunk size only bounds memory, so a moderate chunk is enough.</summary>
+    public int PreferredChunkRows => 64 * 1024;
+
+    /// <summary>Rows appended so far in this run.</summary>
+    public long RowsWritten { get; private set; }
+
+    public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (_connection is not null)
+        {
+            throw new InvalidOperationException("The DuckDB sink is already open.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var columns = new (string Name, string Type)[schema.FieldsList.Count];
+        _kinds = new ColumnKind[columns.Length];
+        _names = new string[columns.Length];
+        _ticksPerUnit = new long[columns.Length];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var field = schema.FieldsList[i];
+            columns[i] = (field.Name, DuckDbTypeOf(field, out _kinds[i]));
+            _names[i] = field.Name;
+            if (field.DataType is TimestampType ts)
+            {
+                _ticksPerUnit[i] = ts.Unit switch
+                {
+                    TimeUnit.Second => TimeSpan.TicksPerSecond,
+                    TimeUnit.Millisecond => TimeSpan.TicksPerMillisecond,
+                    TimeUnit.Microsecond => TimeSpan.TicksPerMicrosecond,
+                    _ => 0, // nanoseconds: divided, see ToDateTime
+                };
+            }
+        }
+
+        var databasePath = Path.GetFullPath(_options.DatabasePath);
+        var directory = Path.GetDirectoryName(databasePath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _connection = new DuckDBConnection($"Data Source={databasePath}");
+        _connection.Open();
+        _transaction = _connection.BeginTransaction();
+
+        var table = QuoteIdentifier(_options.Table);
+        if (_options.Mode == DuckDbWriteMode.Replace)
+        {
+            Execute($"DROP TABLE IF EXISTS {table}");
+            Execute(CreateTableSql(table, columns, ifNotExists: false));
+        }
+        else
+        {
+            Execute(CreateTableSql(table, columns, ifNotExists: true));
+            CheckLiveSchema(columns);
+        }
+
+        _appender = _connection.CreateAppender(_options.Table);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var appender = _appender ?? throw new InvalidOperationException("The DuckDB sink is not open.");
+        for (var b = 0; b < chunk.Count; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            AppendBatch(appender, chunk[b]);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        var appender = _appender ?? throw new InvalidOperationException("The DuckDB sink is not open.");
+        cancellationToken.ThrowIfCancellationRequested();
+        _appender = null;
+        appender.Close(); // flushes the last rows into the open transaction
+        _transaction!.Commit();
+        _completed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_appender is not null)
+            {
+                // Closing flushes buffered rows, but into the still-open transaction that is rolled back below.
+                var appender = _appender;
+                _appender = null;
+                try
+                {
+                    appender.Close();
+                }
+                catch (DuckDBException)
+                {
+                    // The run is being abandoned: a flush error here must not hide the error that abandoned it.
+                }
+            }
+
+            if (_transaction is not null)
+            {
+                if (!_completed)
+                {
+                    _transaction.Rollback();
+                }
+
+                _transaction.Dispose();
+                _transaction = null;
+            }
+        }
+        finally
+        {
+            _connection?.Dispose();
+            _connection = null;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void AppendBatch(DuckDBAppender appender, RecordBatch batch)
+    {
+        if (batch.ColumnCount != _kinds.Length)
+        {
+            throw new ArgumentException($"Batch has {batch.ColumnCount} columns, table {_options.Table} has {_kinds.Length}.", nameof(batch));
+        }
+
+        var rows = batch.Length;
+        for (var r = 0; r < rows; r++)
+        {
+            var row = appender.CreateRow();
+            for (var c = 0; c < _kinds.Length; c++)
+            {
+                var array = batch.Column(c);
+                if (array.IsNull(r))
+                {
+                    row.AppendNullValue();
+                    continue;
+                }
+
+                switch (_kinds[c])
+                {
+                    case ColumnKind.String:
+                        var bytes = ((StringArray)array).GetBytes(r, out _);
+                        if (bytes.Length == 0)
+                        {
+                            row.AppendValue(string.Empty); // an empty span can look like null to the appender
+                        }
+                        else
+                        {
+                            // VARCHAR accepts raw UTF-8 bytes: no string is materialised per value.
+                            row.AppendValue(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(bytes), bytes.Length));
+                        }
+
+                        break;
+                    case ColumnKind.Int8:
+                        row.AppendValue(((Int8Array)array).Values[r]);
+                        break;
+                    case ColumnKind.Int16:
+                        row.AppendValue(((Int16Array)array).Values[r]);
+                        break;
+                    case ColumnKind.Int32:
+                        row.AppendValue(((Int32Array)array).Values[r]);
+                        break;
+                    case ColumnKind.Int64:
+                        row.AppendValue(((Int64Array)array).Values[r]);
+                        break;
+                    case ColumnKind.Double:
+                        row.AppendValue(((DoubleArray)array).Values[r]);
+                        break;
+                    case ColumnKind.Bool:
+                        row.AppendValue(((BooleanArray)array).GetValue(r));
+                        break;
+                    case ColumnKind.Decimal:
+                        row.AppendValue(ReadDecimal((Decimal128Array)array, r, c));
+                        break;
+                    case ColumnKind.Date:
+                        row.AppendValue(DateOnly.FromDayNumber(UnixEpochDayNumber + ((Date32Array)array).Values[r]));
+                        break;
+                    case ColumnKind.Timestamp:
+                        row.AppendValue(ToDateTime(((TimestampArray)array).Values[r], _ticksPerUnit[c]));
+                        break;
+                    default:
+                        throw new InvalidOperationException($"Unhandled column kind {_kinds[c]}.");
+                }
+            }
+
+            row.EndRow();
+        }
+
+        RowsWritten += rows;
+    }
+
+    private decimal ReadDecimal(Decimal128Array array, int index, int column)
+    {
+        var scale = (byte)((Decimal128Type)array.Data.DataType).Scale;
+        var unscaled = BinaryPrimitives.ReadInt128LittleEndian(array.ValueBuffer.Span.Slice((array.Offset + index) * 16, 16));
+        var negative = unscaled < 0;
+        var magnitude = negative ? (UInt128)(-unscaled) : (UInt128)unscaled;
+        if ((magnitude >> 96) != UInt128.Zero)
+        {
+            throw new OverflowException(
+                $"Column \"{_names[column]}\": decimal value does not fit System.Decimal (96-bit), which the DuckDB appender requires.");
+        }
+
+        var low = (ulong)magnitude;
+        return new decimal((int)(uint)low, (int)(uint)(low >> 32), (int)(uint)(magnitude >> 64), negative, scale);
+    }
+
+    private static DateTime ToDateTime(long value, long ticksPerUnit)
+    {
+        var ticks = ticksPerUnit == 0 ? value / 100 : value * ticksPerUnit;
+        return new DateTime(DateTime.UnixEpoch.Ticks + ticks, DateTimeKind.Unspecified);
+    }
+
+    private void CheckLiveSchema((string Name, string Type)[] expected)
+    {
+        var live = new List<(string Name, string Type)>();
+        using (var command = _connection!.CreateCommand())
+        {
+            command.Transaction = _transaction;
+            command.CommandText =
+                "SELECT column_name, data_type FROM information_schema.columns " +
+                "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position";
+            command.Parameters.Add(new DuckDBParameter(_options.Table));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                live.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var count = Math.Max(live.Count, expected.Length);
+        for (var i = 0; i < count; i++)
+        {
+            if (i >= live.Count)
+            {
+                throw SchemaMismatch($"column {i + 1} \"{expected[i].Name}\" {expected[i].Type} is missing from the table (it has {live.Count} columns)");
+            }
+
+            if (i >= expected.Length)
+            {
+                throw SchemaMismatch($"the table has an extra column {i + 1} \"{live[i].Name}\" {live[i].Type} (the data has {expected.Length} columns)");
+            }
+
+            if (!string.Equals(live[i].Name, expected[i].Name, StringComparison.OrdinalIgnoreCase))
+            {
+                throw SchemaMismatch($"column {i + 1} is \"{live[i].Name}\" in the table but \"{expected[i].Name}\" in the data");
+            }
+
+            if (!string.Equals(live[i].Type, expected[i].Type, StringComparison.OrdinalIgnoreCase))
+            {
+                throw SchemaMismatch($"column \"{expected[i].Name}\" is {live[i].Type} in the table but {expected[i].Type} in the data");
+            }
+        }
+    }
+
+    private InvalidOperationException SchemaMismatch(string detail) =>
+        new($"DuckDB table \"{_options.Table}\" in {_options.DatabasePath} does not match the data: {detail}. Use mode=replace to recreate it.");
+
+    private void Execute(string sql)
+    {
+        using var command = _connection!.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static string CreateTableSql(string table, (string Name, string Type)[] columns, bool ifNotExists)
+    {
+        var sql = new StringBuilder(ifNotExists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ");
+        sql.Append(table).Append(" (");
+        for (var i = 0; i < columns.Length; i++)
+        {
+            if (i > 0)
+            {
+                sql.Append(", ");
+            }
+
+            sql.Append(QuoteIdentifier(columns[i].Name)).Append(' ').Append(columns[i].Type);
+        }
+
+        return sql.Append(')').ToString();
+    }
+
+    /// <summary>Double-quotes an identifier, doubling embedded quotes.</summary>
+    public static string QuoteIdentifier(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
+
+    /// <summary>The DuckDB type a field is stored as, spelled as information_schema reports it.</summary>
+    public static string DuckDbTypeOf(Field field) => DuckDbTypeOf(field, out _);
+
+    private static string DuckDbTypeOf(Field field, out ColumnKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        switch (field.DataType)
+        {
+            case StringType: kind = ColumnKind.String; return "VARCHAR";
+            case Int8Type: kind = ColumnKind.Int8; return "TINYINT";
+            case Int16Type: kind = ColumnKind.Int16; return "SMALLINT";
+            case Int32Type: kind = ColumnKind.Int32; return "INTEGER";
+            case Int64Type: kind = ColumnKind.Int64; return "BIGINT";
+            case DoubleType: kind = ColumnKind.Double; return "DOUBLE";
+            case BooleanType: kind = ColumnKind.Bool; return "BOOLEAN";
+            case Date32Type: kind = ColumnKind.Date; return "DATE";
+            case TimestampType { Timezone: null or "" }: kind = ColumnKind.Timestamp; return "TIMESTAMP";
+            case Decimal128Type d when d.Scale <= 28:
+                kind = ColumnKind.Decimal;
+                return string.Create(CultureInfo.InvariantCulture, $"DECIMAL({d.Precision},{d.Scale})");
+            default:
+                throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink.");
+        }
+    }
+
+    private enum ColumnKind
+    {
+        String,
+        Int8,
+        Int16,
+        Int32,
+        Int64,
+        Double,
+        Bool,
+        Decimal,
+        Date,
+        Timestamp,
+    }
+}

@@ -1,0 +1,134 @@
+using Apache.Arrow;
+using ParquetSharp;
+using ParquetSharp.Arrow;
+
+namespace EtlStream.Sinks.Parquet;
+
+/// <summary>
+/// Writes batches to one Parquet file through ParquetSharp's Arrow writer (batches cross to the native writer
+/// through the Arrow C data interface, no per-value copy). Output goes to <c>&lt;path&gt;.&lt;guid&gt;.tmp</c> beside
+/// the target and is moved over the target in <see cref="CompleteAsync"/>; a run disposed without completing
+/// deletes the temp file and leaves the target untouched.
+/// </summary>
+public sealed class ParquetSink : IBatchSink
+{
+    private readonly ParquetSinkOptions _options;
+    private FileWriter? _writer;
+    private string? _tempPath;
+    private bool _completed;
+
+    public ParquetSink(ParquetSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Path, nameof(options) + "." + nameof(options.Path));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RowGroupRows, 1, nameof(options) + "." + nameof(options.RowGroupRows));
+        _options = options;
+    }
+
+    public int MaxConcurrency => 1;
+
+    /// <summary>Every batch as it comes: the native writer gathers row groups itself, so holding batches here would only add memory.</summary>
+    public int PreferredChunkRows => 1;
+
+    /// <summary>The temp file being written, while the run is open (for diagnostics and tests).</summary>
+    public string? TempPath => _tempPath;
+
+    public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        if (_writer is not null)
+        {
+            throw new InvalidOperationException("The Parquet sink is already open.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var target = Path.GetFullPath(_options.Path);
+        var directory = Path.GetDirectoryName(target);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        _tempPath = $"{target}.{Guid.NewGuid():N}.tmp";
+
+        using var propertiesBuilder = new WriterPropertiesBuilder();
+        propertiesBuilder
+            .Compression(ToParquet(_options.Compression))
+            .MaxRowGroupLength(_options.RowGroupRows)
+            .CreatedBy("EtlStream");
+        using var properties = propertiesBuilder.Build();
+        using var arrowPropertiesBuilder = new ArrowWriterPropertiesBuilder();
+        using var arrowProperties = arrowPropertiesBuilder.Build();
+        try
+        {
+            _writer = new FileWriter(_tempPath, schema, properties, arrowProperties);
+        }
+        catch
+        {
+            DeleteTemp();
+            throw;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var writer = _writer ?? throw new InvalidOperationException("The Parquet sink is not open.");
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Buffered: batches share a row group until MaxRowGroupLength rows, so small batches don't make small row groups.
+            writer.WriteBufferedRecordBatch(chunk[i]);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        var writer = _writer ?? throw new InvalidOperationException("The Parquet sink is not open.");
+        cancellationToken.ThrowIfCancellationRequested();
+        writer.Close();
+        writer.Dispose();
+        _writer = null;
+        File.Move(_tempPath!, Path.GetFullPath(_options.Path), overwrite: true);
+        _tempPath = null;
+        _completed = true;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            _writer.Dispose();
+            _writer = null;
+        }
+
+        if (!_completed)
+        {
+            DeleteTemp();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void DeleteTemp()
+    {
+        if (_tempPath is not null)
+        {
+            File.Delete(_tempPath);
+            _tempPath = null;
+        }
+    }
+
+    private static ParquetSharp.Compression ToParquet(ParquetCompression compression) => compression switch
+    {
+        ParquetCompression.Zstd => ParquetSharp.Compression.Zstd,
+        ParquetCompression.Snappy => ParquetSharp.Compression.Snappy,
+        ParquetCompression.None => ParquetSharp.Compression.Uncompressed,
+        _ => throw new ArgumentOutOfRangeException(nameof(compression), compression, null),
+    };
+}

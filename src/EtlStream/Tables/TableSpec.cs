@@ -1,0 +1,88 @@
+using EtlStream.Formats.Csv;
+
+namespace EtlStream.Tables;
+
+/// <summary>A target table: its columns in output order, how each is read from the source, and row filters.</summary>
+public sealed record TableSpec
+{
+    public required string Name { get; init; }
+
+    public required IReadOnlyList<ColumnSpec> Columns { get; init; }
+
+    /// <summary>Rows are kept when every filter holds.</summary>
+    public IReadOnlyList<FilterSpec> Filters { get; init; } = [];
+
+    public CsvOptions Csv { get; init; } = CsvOptions.Default;
+
+    /// <summary>The spec with every column a nullable string named and sourced from <paramref name="header"/>.</summary>
+    public static TableSpec AllStrings(string name, IReadOnlyList<string> header)
+    {
+        var columns = new ColumnSpec[header.Count];
+        for (var i = 0; i < header.Count; i++)
+        {
+            columns[i] = new ColumnSpec { Name = header[i], Type = ColumnType.String };
+        }
+
+        return new TableSpec { Name = name, Columns = columns };
+    }
+}
+
+public sealed record ColumnSpec
+{
+    public required string Name { get; init; }
+
+    public required ColumnType Type { get; init; }
+
+    public bool Nullable { get; init; } = true;
+
+    /// <summary>The source header this column reads (case-insensitive); null means the column's own name.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Strip leading and trailing white space before anything else.</summary>
+    public bool Trim { get; init; }
+
+    /// <summary>A date/timestamp pattern such as <c>dd-MM-yyyy</c> or <c>yyyy-MM-dd HH:mm:ss</c>.</summary>
+    public string? Format { get; init; }
+
+    public IReadOnlyList<string>? TrueTokens { get; init; }
+
+    public IReadOnlyList<string>? FalseTokens { get; init; }
+
+    /// <summary>Values read as NULL for this column, on top of the file's null tokens (compared after trimming).</summary>
+    public IReadOnlyList<string> NullTokens { get; init; } = [];
+
+    public ComputedSpec? Computed { get; init; }
+
+    public string SourceName => Source ?? Name;
+}
+
+/// <summary>A column that is not read from the source but computed per row.</summary>
+public abstract record ComputedSpec;
+
+/// <summary>Values of other columns (by output name, as text after trimming) and literals joined by a separator; NULL if any column is NULL.</summary>
+public sealed record ConcatSpec(IReadOnlyList<ConcatPart> Parts, string Separator) : ComputedSpec;
+
+public readonly record struct ConcatPart(string? Column, string? Literal);
+
+/// <summary>The source object's file name.</summary>
+public sealed record SourceFileSpec : ComputedSpec;
+
+/// <summary>The run's load date.</summary>
+public sealed record LoadDateSpec : ComputedSpec;
+
+public sealed record ConstantSpec(string Value) : ComputedSpec;
+
+public enum FilterOp
+{
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    In,
+    NotNull,
+}
+
+/// <summary>A row filter on an output column, compared on the typed value: <c>qty != 0</c>, <c>region in [...]</c>, <c>x not null</c>.</summary>
+public sealed record FilterSpec(string Column, FilterOp Op, IReadOnlyList<string> Values);

@@ -1,0 +1,538 @@
+using System.Globalization;
+using EtlStream.Formats.Csv;
+using EtlStream.Transforms;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace EtlStream.Tables;
+
+/// <summary>
+/// Maps a table spec YAML file to a <see cref="TableSpec"/>. This is the only place YAML meets the spec:
+/// unknown keys, unknown types and dangling references are all collected and reported together, each with
+/// its path (<c>columns[3].type: unknown type 'intt'</c>).
+/// </summary>
+public static class TableSpecReader
+{
+    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter"];
+    private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
+    private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed"];
+    private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
+    private static readonly string[] FilterKeys = ["column", "op", "value", "in", "not_null"];
+
+    public static TableSpec ReadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([$"{path}: cannot read the table spec: {e.Message}"]);
+        }
+
+        return Read(text, path);
+    }
+
+    public static TableSpec Read(string yaml, string file)
+    {
+        var errors = new List<string>();
+        var spec = Parse(yaml, file, errors);
+        if (errors.Count > 0 || spec is null)
+        {
+            throw new ConfigException(errors);
+        }
+
+        return spec;
+    }
+
+    private static TableSpec? Parse(string yaml, string file, List<string> errors)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            errors.Add($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.Message}");
+            return null;
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            errors.Add($"{file}: a table spec is a mapping with 'table' and 'columns'");
+            return null;
+        }
+
+        var r = new NodeReader(file, errors);
+        r.CheckKeys(root, "", TableKeys);
+        var name = r.RequiredString(root, "", "table");
+        var trimAll = r.Bool(root, "", "trim") ?? false;
+        var csv = ReadCsv(r, root);
+
+        var columns = new List<ColumnSpec>();
+        var columnPaths = new List<string>();
+        if (r.Child(root, "columns") is YamlSequenceNode seq)
+        {
+            for (var i = 0; i < seq.Children.Count; i++)
+            {
+                var path = $"columns[{i}]";
+                if (seq.Children[i] is not YamlMappingNode m)
+                {
+                    r.Error(path, "a column is a mapping with 'name' and 'type'");
+                    continue;
+                }
+
+                if (ReadColumn(r, m, path, trimAll) is { } c)
+                {
+                    columns.Add(c);
+                    columnPaths.Add(path);
+                }
+            }
+        }
+        else
+        {
+            r.Error("columns", "required: a list of columns");
+        }
+
+        var filters = new List<FilterSpec>();
+        switch (r.Child(root, "filter"))
+        {
+            case null:
+                break;
+            case YamlSequenceNode fseq:
+                for (var i = 0; i < fseq.Children.Count; i++)
+                {
+                    if (ReadFilter(r, fseq.Children[i], $"filter[{i}]") is { } f)
+                    {
+                        filters.Add(f);
+                    }
+                }
+
+                break;
+            default:
+                r.Error("filter", "a list of filters");
+                break;
+        }
+
+        CheckReferences(r, columns, columnPaths, filters);
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv };
+    }
+
+    private static CsvOptions ReadCsv(NodeReader r, YamlMappingNode root)
+    {
+        var csv = CsvOptions.Default;
+        if (r.Child(root, "csv") is not { } node)
+        {
+            return csv;
+        }
+
+        if (node is not YamlMappingNode m)
+        {
+            r.Error("csv", "a mapping");
+            return csv;
+        }
+
+        r.CheckKeys(m, "csv", CsvKeys);
+        if (r.Byte(m, "csv", "delimiter") is { } d)
+        {
+            csv = csv with { Delimiter = d };
+        }
+
+        if (r.Byte(m, "csv", "quote") is { } q)
+        {
+            csv = csv with { Quote = q };
+        }
+
+        if (r.Bool(m, "csv", "header") is { } h)
+        {
+            csv = csv with { HasHeader = h };
+        }
+
+        if (r.Strings(m, "csv", "null") is { } n)
+        {
+            csv = csv with { NullTokens = n };
+        }
+
+        if (r.Int(m, "csv", "batch_rows") is { } b)
+        {
+            csv = csv with { BatchRows = b };
+        }
+
+        if (r.Int(m, "csv", "max_record_bytes") is { } mx)
+        {
+            csv = csv with { MaxRecordBytes = mx };
+        }
+
+        foreach (var e in csv.Validate())
+        {
+            r.Error(e[..e.IndexOf(':', StringComparison.Ordinal)], e[(e.IndexOf(':', StringComparison.Ordinal) + 2)..]);
+        }
+
+        return csv;
+    }
+
+    private static ColumnSpec? ReadColumn(NodeReader r, YamlMappingNode m, string path, bool trimAll)
+    {
+        r.CheckKeys(m, path, ColumnKeys);
+        var name = r.RequiredString(m, path, "name");
+        var typeText = r.RequiredString(m, path, "type");
+        ColumnType? type = null;
+        if (typeText is not null)
+        {
+            type = ColumnType.TryParse(typeText, out var error);
+            if (type is null)
+            {
+                r.Error($"{path}.type", error!);
+            }
+        }
+
+        var computed = ReadComputed(r, m, path);
+        var format = r.String(m, path, "format");
+        if (type is { } t && format is not null)
+        {
+            if (t.Kind is not (ColumnKind.Date or ColumnKind.Timestamp))
+            {
+                r.Error($"{path}.format", $"only date and timestamp columns take a format, this one is {t}");
+            }
+            else if (DateTimePattern.TryCompile(format, out var patternError) is null)
+            {
+                r.Error($"{path}.format", patternError!);
+            }
+        }
+
+        var trueTokens = r.Strings(m, path, "true");
+        var falseTokens = r.Strings(m, path, "false");
+        if (type is { } bt && (trueTokens ?? falseTokens) is not null && bt.Kind != ColumnKind.Bool)
+        {
+            r.Error($"{path}.true", $"only bool columns take true/false tokens, this one is {bt}");
+        }
+
+        if (computed is not null && type is { } ct)
+        {
+            var fits = computed switch
+            {
+                LoadDateSpec => ct.Kind is ColumnKind.Date or ColumnKind.String,
+                _ => ct.Kind == ColumnKind.String,
+            };
+            if (!fits)
+            {
+                r.Error($"{path}.computed", $"a {DescribeComputed(computed)} column must be of type string/varchar{(computed is LoadDateSpec ? " or date" : "")}, not {ct}");
+            }
+        }
+
+        if (name is null || type is null)
+        {
+            return null;
+        }
+
+        return new ColumnSpec
+        {
+            Name = name,
+            Type = type.Value,
+            Nullable = r.Bool(m, path, "nullable") ?? true,
+            Source = r.String(m, path, "source"),
+            Trim = r.Bool(m, path, "trim") ?? (trimAll && type.Value.Kind == ColumnKind.String),
+            Format = format,
+            TrueTokens = trueTokens,
+            FalseTokens = falseTokens,
+            NullTokens = r.Strings(m, path, "null") ?? [],
+            Computed = computed,
+        };
+    }
+
+    private static string DescribeComputed(ComputedSpec c) => c switch
+    {
+        ConcatSpec => "concat",
+        SourceFileSpec => "source_file",
+        LoadDateSpec => "load_date",
+        _ => "constant",
+    };
+
+    private static ComputedSpec? ReadComputed(NodeReader r, YamlMappingNode column, string columnPath)
+    {
+        var path = $"{columnPath}.computed";
+        switch (r.Child(column, "computed"))
+        {
+            case null:
+                return null;
+            case YamlScalarNode { Value: "source_file" }:
+                return new SourceFileSpec();
+            case YamlScalarNode { Value: "load_date" }:
+                return new LoadDateSpec();
+            case YamlMappingNode m:
+                r.CheckKeys(m, path, ComputedKeys);
+                if (r.Child(m, "constant") is YamlScalarNode constant)
+                {
+                    return new ConstantSpec(constant.Value ?? "");
+                }
+
+                if (r.Child(m, "concat") is YamlSequenceNode parts)
+                {
+                    var list = new List<ConcatPart>();
+                    for (var i = 0; i < parts.Children.Count; i++)
+                    {
+                        switch (parts.Children[i])
+                        {
+                            case YamlScalarNode s when !string.IsNullOrEmpty(s.Value):
+                                list.Add(new ConcatPart(s.Value, null));
+                                break;
+                            case YamlMappingNode lit when r.Child(lit, "literal") is YamlScalarNode l && lit.Children.Count == 1:
+                                list.Add(new ConcatPart(null, l.Value ?? ""));
+                                break;
+                            default:
+                                r.Error($"{path}.concat[{i}]", "a column name or { literal: \"text\" }");
+                                break;
+                        }
+                    }
+
+                    return new ConcatSpec(list, r.String(m, path, "separator") ?? "");
+                }
+
+                r.Error(path, "expected concat, constant, source_file or load_date");
+                return null;
+            default:
+                r.Error(path, "expected source_file, load_date, { constant: ... } or { concat: [...], separator: ... }");
+                return null;
+        }
+    }
+
+    private static FilterSpec? ReadFilter(NodeReader r, YamlNode node, string path)
+    {
+        if (node is not YamlMappingNode m)
+        {
+            r.Error(path, "a filter is a mapping: { column: qty, op: \"!=\", value: 0 }");
+            return null;
+        }
+
+        r.CheckKeys(m, path, FilterKeys);
+        var column = r.RequiredString(m, path, "column");
+        if (column is null)
+        {
+            return null;
+        }
+
+        if (r.Bool(m, path, "not_null") == true)
+        {
+            return new FilterSpec(column, FilterOp.NotNull, []);
+        }
+
+        if (r.Strings(m, path, "in") is { } values)
+        {
+            return new FilterSpec(column, FilterOp.In, values);
+        }
+
+        var opText = r.RequiredString(m, path, "op");
+        var value = r.RequiredString(m, path, "value");
+        FilterOp? op = opText switch
+        {
+            "=" or "==" => FilterOp.Equal,
+            "!=" or "<>" => FilterOp.NotEqual,
+            "<" => FilterOp.Less,
+            "<=" => FilterOp.LessOrEqual,
+            ">" => FilterOp.Greater,
+            ">=" => FilterOp.GreaterOrEqual,
+            null => null,
+            _ => null,
+        };
+        if (op is null && opText is not null)
+        {
+            r.Error($"{path}.op", $"unknown operator '{opText}' (expected =, !=, <>, <, <=, >, >=; or use 'in' / 'not_null')");
+        }
+
+        return op is null || value is null ? null : new FilterSpec(column, op.Value, [value]);
+    }
+
+    private static void CheckReferences(NodeReader r, List<ColumnSpec> columns, List<string> columnPaths, List<FilterSpec> filters)
+    {
+        var byName = new Dictionary<string, ColumnSpec>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (!byName.TryAdd(columns[i].Name, columns[i]))
+            {
+                r.Error($"{columnPaths[i]}.name", $"duplicate column '{columns[i].Name}'");
+            }
+        }
+
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (columns[i].Computed is not ConcatSpec concat)
+            {
+                continue;
+            }
+
+            for (var p = 0; p < concat.Parts.Count; p++)
+            {
+                if (concat.Parts[p].Column is { } col && (!byName.TryGetValue(col, out var target) || target.Computed is not null))
+                {
+                    r.Error($"{columnPaths[i]}.computed.concat[{p}]", $"'{col}' is not a column read from the source");
+                }
+            }
+        }
+
+        for (var i = 0; i < filters.Count; i++)
+        {
+            if (!byName.TryGetValue(filters[i].Column, out var target))
+            {
+                r.Error($"filter[{i}].column", $"unknown column '{filters[i].Column}'");
+                continue;
+            }
+
+            if (target.Computed is not null)
+            {
+                r.Error($"filter[{i}].column", $"'{filters[i].Column}' is computed; filters apply to columns read from the source");
+                continue;
+            }
+
+            foreach (var v in filters[i].Values)
+            {
+                if (filters[i].Op != FilterOp.NotNull && !ValueParsers.CanParse(target, v, out var why))
+                {
+                    r.Error($"filter[{i}].value", $"'{v}' is not a valid {target.Type} value: {why}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads typed scalars from YAML nodes, recording each problem with its path.</summary>
+    private sealed class NodeReader(string file, List<string> errors)
+    {
+        public void Error(string path, string message) => errors.Add($"{file}: {path}: {message}");
+
+        public void CheckKeys(YamlMappingNode m, string path, string[] known)
+        {
+            foreach (var key in m.Children.Keys)
+            {
+                var k = (key as YamlScalarNode)?.Value ?? "?";
+                if (Array.IndexOf(known, k) < 0)
+                {
+                    Error(Join(path, k), $"unknown key (expected one of: {string.Join(", ", known)})");
+                }
+            }
+        }
+
+        public YamlNode? Child(YamlMappingNode m, string key) =>
+            m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+        public string? String(YamlMappingNode m, string path, string key)
+        {
+            switch (Child(m, key))
+            {
+                case null:
+                    return null;
+                case YamlScalarNode s:
+                    return s.Value;
+                default:
+                    Error(Join(path, key), "expected a single value");
+                    return null;
+            }
+        }
+
+        public string? RequiredString(YamlMappingNode m, string path, string key)
+        {
+            var s = String(m, path, key);
+            if (string.IsNullOrWhiteSpace(s) && Child(m, key) is null or YamlScalarNode)
+            {
+                Error(Join(path, key), "required");
+                return null;
+            }
+
+            return s;
+        }
+
+        public bool? Bool(YamlMappingNode m, string path, string key)
+        {
+            var s = String(m, path, key);
+            if (s is null)
+            {
+                return null;
+            }
+
+            if (bool.TryParse(s, out var b))
+            {
+                return b;
+            }
+
+            Error(Join(path, key), $"expected true or false, got '{s}'");
+            return null;
+        }
+
+        public int? Int(YamlMappingNode m, string path, string key)
+        {
+            var s = String(m, path, key);
+            if (s is null)
+            {
+                return null;
+            }
+
+            if (int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
+            {
+                return i;
+            }
+
+            Error(Join(path, key), $"expected a whole number, got '{s}'");
+            return null;
+        }
+
+        public byte? Byte(YamlMappingNode m, string path, string key)
+        {
+            var s = String(m, path, key);
+            if (s is null)
+            {
+                return null;
+            }
+
+            if (s == "\\t")
+            {
+                return (byte)'\t';
+            }
+
+            if (s.Length == 1 && s[0] < 0x80)
+            {
+                return (byte)s[0];
+            }
+
+            Error(Join(path, key), $"expected one ASCII character, got '{s}'");
+            return null;
+        }
+
+        public IReadOnlyList<string>? Strings(YamlMappingNode m, string path, string key)
+        {
+            switch (Child(m, key))
+            {
+                case null:
+                    return null;
+                case YamlScalarNode s:
+                    return [s.Value ?? ""];
+                case YamlSequenceNode seq:
+                    var list = new List<string>();
+                    foreach (var c in seq.Children)
+                    {
+                        if (c is YamlScalarNode cs)
+                        {
+                            list.Add(cs.Value ?? "");
+                        }
+                        else
+                        {
+                            Error(Join(path, key), "expected a list of values");
+                        }
+                    }
+
+                    return list;
+                default:
+                    Error(Join(path, key), "expected a value or a list of values");
+                    return null;
+            }
+        }
+
+        private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+    }
+}
+
+/// <summary>Configuration that cannot be used, with every problem found (each names its file and path).</summary>
+public sealed class ConfigException(IReadOnlyList<string> errors)
+    : Exception(string.Join(Environment.NewLine, errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

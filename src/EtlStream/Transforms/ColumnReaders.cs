@@ -1,0 +1,385 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using EtlStream.Formats.Csv;
+using EtlStream.Memory;
+using EtlStream.Tables;
+
+namespace EtlStream.Transforms;
+
+/// <summary>
+/// Builds one output Arrow array for the selected rows of a parsed batch: a cast kernel for a source column,
+/// or a computed column. Kernels walk whole batches over spans; nothing per row allocates.
+/// </summary>
+internal abstract class ColumnReader(ColumnSpec column)
+{
+    public ColumnSpec Column { get; } = column;
+
+    public abstract IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context);
+
+    protected static byte[] RentValidity(BatchMemory memory, int rows)
+    {
+        var bitmap = memory.RentBytes((rows + 7) / 8);
+        System.Array.Clear(bitmap, 0, (rows + 7) / 8);
+        return bitmap;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    protected static void SetValid(byte[] bitmap, int i) => bitmap[i >> 3] |= (byte)(1 << (i & 7));
+
+    protected static IArrowArray Build(IArrowType type, int length, int nullCount, byte[] validity, params ReadOnlySpan<ArrowBuffer> buffers)
+    {
+        var all = new ArrowBuffer[buffers.Length + 1];
+        all[0] = nullCount == 0 ? ArrowBuffer.Empty : new ArrowBuffer(validity.AsMemory(0, (length + 7) / 8));
+        buffers.CopyTo(all.AsSpan(1));
+        return ArrowArrayFactory.BuildArray(new ArrayData(type, length, nullCount, 0, all));
+    }
+}
+
+/// <summary>What a computed column may draw on besides the row: the file and the run.</summary>
+internal readonly record struct BatchContext(string SourceFileName, int LoadDateDays);
+
+/// <summary>Reads a source field: trims, applies the column's null tokens and enforces NOT NULL.</summary>
+internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, string sourceHeader) : ColumnReader(column)
+{
+    private readonly byte[][] _nullTokens = [.. column.NullTokens.Select(Encoding.UTF8.GetBytes)];
+
+    public int SourceIndex { get; } = sourceIndex;
+
+    /// <summary>The field's text for a row, or false when it is NULL (after trimming and null tokens).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, out ReadOnlySpan<byte> text)
+    {
+        if (src.IsNull(row))
+        {
+            text = default;
+            return NullOrThrow(batch, row);
+        }
+
+        text = src.Value(row);
+        if (Column.Trim)
+        {
+            text = Text.TrimSpaces(text);
+        }
+
+        if (_nullTokens.Length > 0 && IsNullToken(text))
+        {
+            return NullOrThrow(batch, row);
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether a row's field holds a value (not NULL after trimming and null tokens); never throws.</summary>
+    public bool IsPresent(in CsvColumnData src, int row)
+    {
+        if (src.IsNull(row))
+        {
+            return false;
+        }
+
+        var text = Column.Trim ? Text.TrimSpaces(src.Value(row)) : src.Value(row);
+        return _nullTokens.Length == 0 || !IsNullToken(text);
+    }
+
+    private bool IsNullToken(ReadOnlySpan<byte> text)
+    {
+        foreach (var t in _nullTokens)
+        {
+            if (text.SequenceEqual(t))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool NullOrThrow(CsvBatch batch, int row) =>
+        Column.Nullable ? false : throw Error(batch, row, default, "NULL in a NOT NULL column");
+
+    protected DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
+        new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, Encoding.UTF8.GetString(text), Column.Type.ToString(), reason);
+}
+
+internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, string header) : SourceColumnReader(column, sourceIndex, header)
+{
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        ref readonly var src = ref batch.Data(SourceIndex);
+        var n = rows.Length;
+        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
+        var values = memory.RentBytes(EstimateBytes(src, rows));
+        var validity = RentValidity(memory, n);
+        var length = 0;
+        var nulls = 0;
+        var maxLength = Column.Type.MaxLength ?? int.MaxValue;
+        offsets[0] = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var row = rows[i];
+            if (TryText(batch, src, row, out var text))
+            {
+                if (text.Length > maxLength)
+                {
+                    throw Error(batch, row, text, $"{text.Length} bytes is longer than {Column.Type}");
+                }
+
+                if (length + text.Length > values.Length)
+                {
+                    values = Grow(memory, values, length, text.Length);
+                }
+
+                text.CopyTo(values.AsSpan(length));
+                length += text.Length;
+                SetValid(validity, i);
+            }
+            else
+            {
+                nulls++;
+            }
+
+            offsets[i + 1] = length;
+        }
+
+        return Build(StringType.Default, n, nulls, validity,
+            new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
+            new ArrowBuffer(values.AsMemory(0, length)));
+    }
+
+    private static int EstimateBytes(in CsvColumnData src, ReadOnlySpan<int> rows)
+    {
+        if (rows.Length == 0)
+        {
+            return 16;
+        }
+
+        // Selected rows are in order, so the source span from the first to the last bounds their bytes.
+        var offsets = src.Offsets;
+        return offsets[rows[^1] + 1] - offsets[rows[0]];
+    }
+
+    private static byte[] Grow(BatchMemory memory, byte[] values, int length, int needed)
+    {
+        var bigger = memory.RentBytes(Math.Max(values.Length * 2, length + needed));
+        Buffer.BlockCopy(values, 0, bigger, 0, length);
+        return bigger;
+    }
+}
+
+/// <summary>A fixed-width cast kernel: int8..int64, decimal, float64, date, timestamp.</summary>
+internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int sourceIndex, string header, IArrowType type, TParser parser)
+    : SourceColumnReader(column, sourceIndex, header)
+    where T : unmanaged
+    where TParser : struct, IValueParser<T>
+{
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        ref readonly var src = ref batch.Data(SourceIndex);
+        var n = rows.Length;
+        var size = Unsafe.SizeOf<T>();
+        var valueBytes = memory.RentBytes(n * size);
+        var values = MemoryMarshal.Cast<byte, T>(valueBytes.AsSpan(0, n * size));
+        var validity = RentValidity(memory, n);
+        var nulls = 0;
+        var p = parser;
+        for (var i = 0; i < n; i++)
+        {
+            var row = rows[i];
+            if (!TryText(batch, src, row, out var text))
+            {
+                values[i] = default;
+                nulls++;
+                continue;
+            }
+
+            if (!p.TryParse(text, out values[i], out var reason))
+            {
+                throw Error(batch, row, text, reason!);
+            }
+
+            SetValid(validity, i);
+        }
+
+        return Build(type, n, nulls, validity, new ArrowBuffer(valueBytes.AsMemory(0, n * size)));
+    }
+
+    /// <summary>Parses one value for a filter, with the same rules as the kernel.</summary>
+    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, out T value)
+    {
+        value = default;
+        if (!TryText(batch, src, row, out var text))
+        {
+            return false;
+        }
+
+        return parser.TryParse(text, out value, out var reason) ? true : throw Error(batch, row, text, reason!);
+    }
+}
+
+internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, string header)
+    : SourceColumnReader(column, sourceIndex, header)
+{
+    private readonly BoolTokens _tokens = new(column.TrueTokens, column.FalseTokens);
+
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        ref readonly var src = ref batch.Data(SourceIndex);
+        var n = rows.Length;
+        var bits = RentValidity(memory, n);
+        var validity = RentValidity(memory, n);
+        var nulls = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (!TryRead(batch, src, rows[i], out var value, out var isNull))
+            {
+                nulls += isNull ? 1 : 0;
+                continue;
+            }
+
+            SetValid(validity, i);
+            if (value)
+            {
+                SetValid(bits, i);
+            }
+        }
+
+        return Build(BooleanType.Default, n, nulls, validity, new ArrowBuffer(bits.AsMemory(0, (n + 7) / 8)));
+    }
+
+    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, out bool value, out bool isNull)
+    {
+        value = false;
+        isNull = !TryText(batch, src, row, out var text);
+        if (isNull)
+        {
+            return false;
+        }
+
+        return _tokens.TryParse(text, out value) ? true : throw Error(batch, row, text, _tokens.Describe);
+    }
+}
+
+/// <summary><c>concat</c>: other columns' texts (trimmed as their columns are) and literals, joined by a separator.</summary>
+internal sealed class ConcatColumnReader : ColumnReader
+{
+    private readonly (SourceColumnReader? Column, byte[] Literal)[] _parts;
+    private readonly byte[] _separator;
+
+    public ConcatColumnReader(ColumnSpec column, ConcatSpec spec, IReadOnlyDictionary<string, SourceColumnReader> sources)
+        : base(column)
+    {
+        _separator = Encoding.UTF8.GetBytes(spec.Separator);
+        _parts = [.. spec.Parts.Select(p => p.Column is { } c ? (sources[c], System.Array.Empty<byte>()) : ((SourceColumnReader?)null, Encoding.UTF8.GetBytes(p.Literal ?? "")))];
+    }
+
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        var n = rows.Length;
+        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
+        var values = memory.RentBytes(Math.Max(n * 16, 1024));
+        var validity = RentValidity(memory, n);
+        var length = 0;
+        var nulls = 0;
+        offsets[0] = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var start = length;
+            var isNull = false;
+            for (var p = 0; p < _parts.Length && !isNull; p++)
+            {
+                ReadOnlySpan<byte> piece;
+                var part = _parts[p];
+                if (part.Column is { } c)
+                {
+                    ref readonly var src = ref batch.Data(c.SourceIndex);
+                    var row = rows[i];
+                    if (src.IsNull(row))
+                    {
+                        isNull = true;
+                        break;
+                    }
+
+                    piece = c.Column.Trim ? Text.TrimSpaces(src.Value(row)) : src.Value(row);
+                }
+                else
+                {
+                    piece = part.Literal;
+                }
+
+                var needed = piece.Length + (p > 0 ? _separator.Length : 0);
+                if (length + needed > values.Length)
+                {
+                    var bigger = memory.RentBytes(Math.Max(values.Length * 2, length + needed));
+                    Buffer.BlockCopy(values, 0, bigger, 0, length);
+                    values = bigger;
+                }
+
+                if (p > 0)
+                {
+                    _separator.CopyTo(values.AsSpan(length));
+                    length += _separator.Length;
+                }
+
+                piece.CopyTo(values.AsSpan(length));
+                length += piece.Length;
+            }
+
+            if (isNull)
+            {
+                length = start;
+                nulls++;
+            }
+            else
+            {
+                SetValid(validity, i);
+            }
+
+            offsets[i + 1] = length;
+        }
+
+        return Build(StringType.Default, n, nulls, validity,
+            new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
+            new ArrowBuffer(values.AsMemory(0, length)));
+    }
+}
+
+/// <summary>The same text on every row: a constant, or the source file's name.</summary>
+internal sealed class ConstantTextColumnReader(ColumnSpec column, string? constant) : ColumnReader(column)
+{
+    private readonly byte[]? _constant = constant is null ? null : Encoding.UTF8.GetBytes(constant);
+
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        var text = _constant ?? Encoding.UTF8.GetBytes(context.SourceFileName);
+        var n = rows.Length;
+        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
+        var values = memory.RentBytes(Math.Max(n * text.Length, 1));
+        for (var i = 0; i < n; i++)
+        {
+            text.CopyTo(values.AsSpan(i * text.Length));
+            offsets[i] = i * text.Length;
+        }
+
+        offsets[n] = n * text.Length;
+        return Build(StringType.Default, n, 0, [],
+            new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
+            new ArrowBuffer(values.AsMemory(0, n * text.Length)));
+    }
+}
+
+internal sealed class LoadDateColumnReader(ColumnSpec column) : ColumnReader(column)
+{
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    {
+        var n = rows.Length;
+        var bytes = memory.RentBytes(n * sizeof(int));
+        MemoryMarshal.Cast<byte, int>(bytes.AsSpan(0, n * sizeof(int))).Fill(context.LoadDateDays);
+        return Build(Date32Type.Default, n, 0, [], new ArrowBuffer(bytes.AsMemory(0, n * sizeof(int))));
+    }
+}

@@ -1,0 +1,189 @@
+using System.Buffers;
+using Apache.Arrow;
+using EtlStream.Formats.Csv;
+using EtlStream.Memory;
+using EtlStream.Tables;
+
+namespace EtlStream.Transforms;
+
+/// <summary>
+/// Turns parsed CSV batches into the table's typed Arrow batches: binds spec columns to a file's header by
+/// name, filters rows, then casts, trims and computes every output column for the kept rows only.
+/// </summary>
+public sealed class TableTransform
+{
+    private readonly TableSpec _spec;
+    private readonly int _loadDateDays;
+
+    public TableTransform(TableSpec spec, DateOnly loadDate)
+    {
+        _spec = spec;
+        _loadDateDays = loadDate.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
+        LoadDate = loadDate;
+        var fields = new List<Field>();
+        foreach (var c in spec.Columns)
+        {
+            var metadata = c.Type.MaxLength is { } n ? new Dictionary<string, string> { [ArrowTypes.MaxLengthKey] = n.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null;
+            var type = c.Computed is LoadDateSpec && c.Type.Kind == ColumnKind.String ? ColumnType.String : c.Type;
+            fields.Add(new Field(c.Name, ArrowTypes.For(type), c.Nullable, metadata));
+        }
+
+        OutputSchema = new Apache.Arrow.Schema(fields, null);
+    }
+
+    public TableSpec Spec => _spec;
+
+    public DateOnly LoadDate { get; }
+
+    public Apache.Arrow.Schema OutputSchema { get; }
+
+    /// <summary>Binds the spec to one file's header; fails naming every spec column the header lacks.</summary>
+    public BoundTransform Bind(string source, IReadOnlyList<string> header)
+    {
+        var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = header.Count - 1; i >= 0; i--)
+        {
+            index[header[i].Trim()] = i; // the first of duplicate headers wins
+        }
+
+        var sources = new Dictionary<string, SourceColumnReader>(StringComparer.OrdinalIgnoreCase);
+        var missing = new List<string>();
+        foreach (var c in _spec.Columns)
+        {
+            if (c.Computed is not null)
+            {
+                continue;
+            }
+
+            if (!index.TryGetValue(c.SourceName, out var i))
+            {
+                missing.Add(c.Source is null ? $"'{c.Name}'" : $"'{c.Name}' (source '{c.Source}')");
+                continue;
+            }
+
+            sources[c.Name] = CreateSourceReader(c, i, header[i]);
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new SourceSchemaException(source, $"the header has no column for {string.Join(", ", missing)}; it has: {string.Join(", ", header)}");
+        }
+
+        var readers = new ColumnReader[_spec.Columns.Count];
+        for (var i = 0; i < readers.Length; i++)
+        {
+            var c = _spec.Columns[i];
+            readers[i] = c.Computed switch
+            {
+                null => sources[c.Name],
+                ConcatSpec concat => new ConcatColumnReader(c, concat, sources),
+                SourceFileSpec => new ConstantTextColumnReader(c, null),
+                ConstantSpec k => new ConstantTextColumnReader(c, k.Value),
+                LoadDateSpec when c.Type.Kind == ColumnKind.String => new ConstantTextColumnReader(c, LoadDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
+                LoadDateSpec => new LoadDateColumnReader(c),
+                _ => throw new InvalidOperationException($"unknown computed column '{c.Name}'"),
+            };
+        }
+
+        var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
+        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays));
+    }
+
+    private static SourceColumnReader CreateSourceReader(ColumnSpec c, int index, string header)
+    {
+        var t = c.Type;
+        var type = ArrowTypes.For(t);
+        return t.Kind switch
+        {
+            ColumnKind.String => new StringColumnReader(c, index, header),
+            ColumnKind.Int8 => new PrimitiveColumnReader<sbyte, Int8Parser>(c, index, header, type, default),
+            ColumnKind.Int16 => new PrimitiveColumnReader<short, Int16Parser>(c, index, header, type, default),
+            ColumnKind.Int32 => new PrimitiveColumnReader<int, Int32Parser>(c, index, header, type, default),
+            ColumnKind.Int64 => new PrimitiveColumnReader<long, Int64Parser>(c, index, header, type, default),
+            ColumnKind.Decimal => new PrimitiveColumnReader<Int128, DecimalParser>(c, index, header, type, new DecimalParser(t.Precision, t.Scale)),
+            ColumnKind.Float64 => new PrimitiveColumnReader<double, DoubleParser>(c, index, header, type, default),
+            ColumnKind.Bool => new BoolColumnReader(c, index, header),
+            ColumnKind.Date => new PrimitiveColumnReader<int, DateParser>(c, index, header, type, new DateParser(ValueParsers.PatternFor(c))),
+            ColumnKind.Timestamp => new PrimitiveColumnReader<long, TimestampParser>(c, index, header, type, new TimestampParser(ValueParsers.PatternFor(c))),
+            _ => throw new ArgumentOutOfRangeException(nameof(c), t.Kind, null),
+        };
+    }
+}
+
+/// <summary>A table transform bound to one file's header. Thread-safe: batches of a file may be transformed in parallel.</summary>
+public sealed class BoundTransform
+{
+    private readonly Apache.Arrow.Schema _schema;
+    private readonly ColumnReader[] _readers;
+    private readonly RowFilter[] _filters;
+    private readonly BatchContext _context;
+
+    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context)
+    {
+        _schema = schema;
+        _readers = readers;
+        _filters = filters;
+        _context = context;
+    }
+
+    public TransformedBatch Apply(CsvBatch batch)
+    {
+        var selection = ArrayPool<int>.Shared.Rent(Math.Max(batch.RowCount, 1));
+        var memory = new BatchMemory();
+        try
+        {
+            var rows = selection.AsSpan(0, batch.RowCount);
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = i;
+            }
+
+            var kept = rows.Length;
+            foreach (var f in _filters)
+            {
+                kept = f.Apply(batch, rows[..kept]);
+            }
+
+            var arrays = new IArrowArray[_readers.Length];
+            for (var c = 0; c < arrays.Length; c++)
+            {
+                arrays[c] = _readers[c].Read(batch, rows[..kept], memory, _context);
+            }
+
+            return new TransformedBatch(new RecordBatch(_schema, arrays, kept), batch.RowCount, memory);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(selection);
+        }
+    }
+}
+
+/// <summary>A typed output batch and the pooled memory behind it; dispose once the sink has written it.</summary>
+public sealed class TransformedBatch : IDisposable
+{
+    private readonly BatchMemory _memory;
+
+    internal TransformedBatch(RecordBatch batch, int rowsIn, BatchMemory memory)
+    {
+        Batch = batch;
+        RowsIn = rowsIn;
+        _memory = memory;
+    }
+
+    public RecordBatch Batch { get; }
+
+    /// <summary>Source records the batch was made from, before filtering.</summary>
+    public int RowsIn { get; }
+
+    public void Dispose()
+    {
+        Batch.Dispose();
+        _memory.Dispose();
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text;
+using Apache.Arrow;
+using Apache.Arrow.Types;
+using EtlStream.Formats.Csv;
+using EtlStream.Tables;
+using EtlStream.Transforms;
+
+namespace EtlStream.Tests.Transforms;
+
+public class TableTransformTests
+{
+    private const string Spec = """
+        table: t
+        trim: true
+        columns:
+          - name: key
+            type: varchar(40)
+            computed: { concat: [code, { literal: "X" }, id], separator: "|" }
+          - { name: id, type: int64, nullable: false, source: ID }
+          - { name: code, type: varchar(8) }
+          - { name: amount, type: "decimal(18,2)" }
+          - { name: pct, type: "decimal(5,2)" }
+          - { name: day, type: date, format: dd-MM-yyyy }
+          - { name: at, type: timestamp }
+          - { name: flag, type: bool, true: [Y], false: [N] }
+          - { name: ratio, type: float64 }
+          - { name: small, type: int8 }
+          - { name: note, type: string, trim: false }
+          - { name: file, type: string, computed: source_file }
+          - { name: loaded, type: date, computed: load_date }
+          - { name: tag, type: string, computed: { constant: demo } }
+        filter:
+          - { column: id, op: ">", value: 1 }
+          - { column: code, not_null: true }
+        """;
+
+    private static async Task<(RecordBatch Batch, TransformedBatch Owner)> TransformAsync(string spec, string csv)
+    {
+        var table = TableSpecReader.Read(spec, "spec.yaml");
+        var transform = new TableTransform(table, new DateOnly(2026, 11, 24));
+        using var parser = new CsvArrowParser(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "in/day1.csv", table.Csv);
+        var header = await parser.ReadHeaderAsync();
+        var bound = transform.Bind("in/day1.csv", header);
+        using var batch = (await parser.ReadBatchAsync())!;
+        var result = bound.Apply(batch);
+        return (result.Batch, result);
+    }
+
+    private const string Header = "ID,Code,Amount,Pct,Day,At,Flag,Ratio,Small,Note\n";
+
+    [Fact]
+    public async Task Casts_trims_computes_and_filters_whole_batches()
+    {
+        var csv = Header
+            + "1,  D1 ,1.00,0,01-01-2026,2026-01-01 00:00:00,Y,1.5,1,dropped by id\n"
+            + "2,  D2 , -12.345,40.5,24-11-2026,2026-11-24 13:45:59.123456,N,-2e3,-128,  kept  \n"
+            + "3,,5,1,01-01-2026,2026-01-01 00:00:00,Y,0,0,dropped by code\n"
+            + "4,D4,9999999999999999.99,,29-02-2024,,,,127,\n";
+        var (b, owner) = await TransformAsync(Spec, csv);
+        using (owner)
+        {
+            Assert.Equal(2, b.Length);
+            Assert.Equal(4, owner.RowsIn);
+            Assert.Equal(["key", "id", "code", "amount", "pct", "day", "at", "flag", "ratio", "small", "note", "file", "loaded", "tag"], b.Schema.FieldsList.Select(f => f.Name));
+
+            var key = (StringArray)b.Column(0);
+            Assert.Equal("D2|X|2", key.GetString(0)); // trimmed code, literal, separator
+            Assert.Equal("D4|X|4", key.GetString(1));
+
+            Assert.Equal([2L, 4L], ((Int64Array)b.Column(1)).Values.ToArray());
+            Assert.Equal("D2", ((StringArray)b.Column(2)).GetString(0));
+
+            var amount = (Decimal128Array)b.Column(3);
+            Assert.Equal(new Decimal128Type(18, 2), amount.Data.DataType, new DecimalTypeComparer());
+            Assert.Equal(-12.35m, amount.GetValue(0)); // half away from zero
+            Assert.Equal(9999999999999999.99m, amount.GetValue(1));
+            var pct = (Decimal128Array)b.Column(4);
+            Assert.Equal(40.5m, pct.GetValue(0));
+            Assert.True(pct.IsNull(1));
+
+            var day = (Date32Array)b.Column(5);
+            Assert.Equal(new DateOnly(2026, 11, 24), day.GetDateOnly(0));
+            Assert.Equal(new DateOnly(2024, 2, 29), day.GetDateOnly(1));
+
+            var at = (TimestampArray)b.Column(6);
+            Assert.Equal(new DateTimeOffset(2026, 11, 24, 13, 45, 59, TimeSpan.Zero).AddTicks(1234560), at.GetTimestamp(0));
+            Assert.True(at.IsNull(1));
+
+            var flag = (BooleanArray)b.Column(7);
+            Assert.False(flag.GetValue(0));
+            Assert.True(flag.IsNull(1));
+
+            Assert.Equal(-2000d, ((DoubleArray)b.Column(8)).GetValue(0));
+            Assert.Equal([(sbyte)-128, (sbyte)127], ((Int8Array)b.Column(9)).Values.ToArray());
+            var note = (StringArray)b.Column(10);
+            Assert.Equal("  kept  ", note.GetString(0)); // trim: false on this column
+            Assert.True(note.IsNull(1));
+            Assert.Equal("day1.csv", ((StringArray)b.Column(11)).GetString(1));
+            Assert.Equal(new DateOnly(2026, 11, 24), ((Date32Array)b.Column(12)).GetDateOnly(0));
+            Assert.Equal("demo", ((StringArray)b.Column(13)).GetString(1));
+        }
+    }
+
+    [Theory]
+    [InlineData("2,D2,12.x,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:3: column 'amount': cannot convert '12.x' to decimal(18,2): not a decimal number")]
+    [InlineData("2,D2,12345678901234567.00,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:3: column 'amount': cannot convert '12345678901234567.00' to decimal(18,2): decimal out of range")]
+    [InlineData("2,D2,1,1,31-02-2026,,Y,1,1,n", "in/day1.csv:2:5: column 'day': cannot convert '31-02-2026' to date: not a date in the form dd-MM-yyyy")]
+    [InlineData("2,D2,1,1,01-01-2026,,maybe,1,1,n", "in/day1.csv:2:7: column 'flag': cannot convert 'maybe' to bool: expected one of Y, N")]
+    [InlineData("2,D2,1,1,01-01-2026,,Y,1,128,n", "in/day1.csv:2:9: column 'small': cannot convert '128' to int8: integer out of range")]
+    [InlineData("2,D2,1,1,01-01-2026,2026-1-1 00:00:00,Y,1,1,n", "in/day1.csv:2:6: column 'at': cannot convert '2026-1-1 00:00:00' to timestamp: not a timestamp in the form yyyy-MM-dd HH:mm:ss")]
+    [InlineData("2,D2345678X,1,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:2: column 'code': cannot convert 'D2345678X' to varchar(8): 9 bytes is longer than varchar(8)")]
+    [InlineData("x2,D2,1,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:1: column 'id': cannot convert 'x2' to int64: not an integer")]
+    public async Task A_bad_value_names_file_line_field_column_and_value(string row, string message)
+    {
+        var e = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(Spec, Header + row + "\n"));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public async Task Null_in_a_not_null_column_is_an_error()
+    {
+        var spec = "table: t\ncolumns:\n  - { name: id, type: int64, nullable: false }\n";
+        var e = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(spec, "id\n1\n\"\"\n"));
+        Assert.Equal("in/day1.csv:3:1: column 'id': cannot convert '' to int64: not an integer", e.Message);
+        var e2 = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(spec + "csv: { null: [\"NA\"] }\n", "id\n1\nNA\n"));
+        Assert.Equal("in/day1.csv:3:1: column 'id': NULL in a NOT NULL column", e2.Message);
+    }
+
+    [Fact]
+    public async Task A_missing_source_column_names_the_file_and_what_the_header_has()
+    {
+        var e = await Assert.ThrowsAsync<SourceSchemaException>(() => TransformAsync(Spec, "ID,Code\n1,x\n"));
+        Assert.StartsWith("in/day1.csv: the header has no column for 'amount', 'pct'", e.Message);
+        Assert.EndsWith("it has: ID, Code", e.Message);
+    }
+
+    [Fact]
+    public async Task In_and_comparison_filters_use_typed_values()
+    {
+        var spec = """
+            table: t
+            columns:
+              - { name: region, type: string, trim: true }
+              - { name: amount, type: "decimal(10,2)" }
+            filter:
+              - { column: region, in: [North, South] }
+              - { column: amount, op: ">=", value: "10.5" }
+            """;
+        var (b, owner) = await TransformAsync(spec, "region,amount\nNorth,10.50\n South ,100\nEast,50\nSouth,10.49\nNorth,\n");
+        using (owner)
+        {
+            Assert.Equal(["North", "South"], Enumerable.Range(0, b.Length).Select(i => ((StringArray)b.Column(0)).GetString(i)));
+            Assert.Equal([10.50m, 100m], Enumerable.Range(0, b.Length).Select(i => ((Decimal128Array)b.Column(1)).GetValue(i)!.Value));
+        }
+    }
+
+    private sealed class DecimalTypeComparer : IEqualityComparer<IArrowType>
+    {
+        public bool Equals(IArrowType? x, IArrowType? y) =>
+            x is Decimal128Type a && y is Decimal128Type b && a.Precision == b.Precision && a.Scale == b.Scale;
+
+        public int GetHashCode(IArrowType obj) => 0;
+    }
+}
