@@ -1,0 +1,300 @@
+using System.IO.Compression;
+using EtlStream.Compression;
+using SharpCompress.Compressors.BZip2;
+
+namespace EtlStream.Tests.Compression;
+
+public sealed class DecompressionTests
+{
+    private static readonly byte[] Small = "Invoice_No,Qty\nINV-000000001,5\n"u8.ToArray();
+
+    public static TheoryData<CompressionKind, int> KindsAndSizes()
+    {
+        var data = new TheoryData<CompressionKind, int>();
+        foreach (CompressionKind kind in new[] { CompressionKind.None, CompressionKind.Gzip, CompressionKind.Bzip2, CompressionKind.Zstd, CompressionKind.Zip })
+        {
+            data.Add(kind, 0);
+            data.Add(kind, Small.Length);
+            data.Add(kind, 5 * 1024 * 1024 + 123);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndSizes))]
+    public async Task Round_trips_exact_bytes(CompressionKind kind, int size)
+    {
+        byte[] payload = Payload(size);
+        byte[] compressed = Compress(kind, payload);
+
+        List<(string Name, CompressionKind Kind, byte[] Bytes)> entries =
+            await ReadAllAsync(new MemoryStream(compressed), "in.dat");
+
+        var entry = Assert.Single(entries);
+        // GZipStream writes nothing at all for an empty payload, so that input is plain and empty.
+        Assert.Equal(compressed.Length == 0 ? CompressionKind.None : kind, entry.Kind);
+        Assert.Equal(kind == CompressionKind.Zip ? "in.dat!data.csv" : "in.dat", entry.Name);
+        Assert.Equal(payload, entry.Bytes);
+    }
+
+    [Fact]
+    public async Task Empty_input_is_one_empty_plain_entry()
+    {
+        var entries = await ReadAllAsync(new MemoryStream(), "empty.csv.gz");
+        var entry = Assert.Single(entries);
+        Assert.Equal(CompressionKind.None, entry.Kind);
+        Assert.Empty(entry.Bytes);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x1F, 0x8B, 0x08 }, CompressionKind.Gzip)]
+    [InlineData(new byte[] { 0x50, 0x4B, 0x03, 0x04 }, CompressionKind.Zip)]
+    [InlineData(new byte[] { 0x50, 0x4B, 0x05, 0x06 }, CompressionKind.Zip)]
+    [InlineData(new byte[] { (byte)'B', (byte)'Z', (byte)'h', (byte)'9' }, CompressionKind.Bzip2)]
+    [InlineData(new byte[] { 0x28, 0xB5, 0x2F, 0xFD }, CompressionKind.Zstd)]
+    [InlineData(new byte[] { (byte)'a', (byte)',', (byte)'b' }, CompressionKind.None)]
+    [InlineData(new byte[] { 0x1F }, CompressionKind.None)]
+    [InlineData(new byte[] { 0x50, 0x4B, 0x03 }, CompressionKind.None)]
+    [InlineData(new byte[0], CompressionKind.None)]
+    public void Detects_by_magic_bytes(byte[] head, CompressionKind expected) =>
+        Assert.Equal(expected, Decompression.Detect(head));
+
+    [Fact]
+    public async Task Detection_ignores_a_misleading_extension()
+    {
+        byte[] zstd = Compress(CompressionKind.Zstd, Small);
+        var entries = await ReadAllAsync(new MemoryStream(zstd), "invoices.csv.gz");
+        Assert.Equal(CompressionKind.Zstd, Assert.Single(entries).Kind);
+        Assert.Equal(Small, entries[0].Bytes);
+
+        var plain = await ReadAllAsync(new MemoryStream(Small), "invoices.zip");
+        Assert.Equal(CompressionKind.None, Assert.Single(plain).Kind);
+        Assert.Equal(Small, plain[0].Bytes);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Gzip_concatenated_members_are_read_whole(bool seekable)
+    {
+        byte[] first = Payload(300_000);
+        byte[] second = "second member\n"u8.ToArray();
+        byte[] both = [.. Compress(CompressionKind.Gzip, first), .. Compress(CompressionKind.Gzip, second)];
+
+        var entries = await ReadAllAsync(Wrap(both, seekable), "two.gz");
+
+        Assert.Equal([.. first, .. second], Assert.Single(entries).Bytes);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Zip_yields_every_file_entry_in_order_and_skips_directories(bool seekable)
+    {
+        byte[] big = Payload(3 * 1024 * 1024);
+        var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            AddEntry(archive, "a.csv", "a,b\n1,2\n"u8.ToArray(), CompressionLevel.Optimal);
+            archive.CreateEntry("sub/");
+            AddEntry(archive, "sub/b.csv", big, CompressionLevel.Fastest);
+            AddEntry(archive, "sub/empty.csv", [], CompressionLevel.Optimal);
+            AddEntry(archive, "stored.csv", Small, CompressionLevel.NoCompression);
+        }
+
+        var entries = await ReadAllAsync(Wrap(zip.ToArray(), seekable), "batch.zip");
+
+        Assert.Equal(["batch.zip!a.csv", "batch.zip!sub/b.csv", "batch.zip!sub/empty.csv", "batch.zip!stored.csv"],
+            entries.Select(e => e.Name));
+        Assert.All(entries, e => Assert.Equal(CompressionKind.Zip, e.Kind));
+        Assert.Equal("a,b\n1,2\n"u8.ToArray(), entries[0].Bytes);
+        Assert.Equal(big, entries[1].Bytes);
+        Assert.Empty(entries[2].Bytes);
+        Assert.Equal(Small, entries[3].Bytes);
+    }
+
+    [Fact]
+    public async Task Empty_zip_archive_yields_no_entries()
+    {
+        var zip = new MemoryStream();
+        using (new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+        }
+
+        Assert.Equal(CompressionKind.Zip, Decompression.Detect(zip.ToArray()));
+        Assert.Empty(await ReadAllAsync(new MemoryStream(zip.ToArray()), "empty.zip"));
+    }
+
+    [Theory]
+    [InlineData(CompressionKind.None)]
+    [InlineData(CompressionKind.Gzip)]
+    [InlineData(CompressionKind.Bzip2)]
+    [InlineData(CompressionKind.Zstd)]
+    public async Task Non_seekable_raw_stream_works(CompressionKind kind)
+    {
+        byte[] payload = Payload(2 * 1024 * 1024 + 7);
+        var entries = await ReadAllAsync(new NonSeekableStream(Compress(kind, payload)), "net");
+        Assert.Equal(payload, Assert.Single(entries).Bytes);
+    }
+
+    [Fact]
+    public async Task Raw_stream_is_left_open()
+    {
+        var raw = new MemoryStream(Compress(CompressionKind.Gzip, Small));
+        await ReadAllAsync(raw, "x");
+        Assert.True(raw.CanRead);
+    }
+
+    [Theory]
+    [InlineData(false, 0.5)]
+    [InlineData(true, 0.5)]
+    [InlineData(false, -4)]
+    [InlineData(true, -1)]
+    public async Task Truncated_gzip_throws_naming_the_source(bool seekable, double cut)
+    {
+        byte[] gz = Compress(CompressionKind.Gzip, Payload(1_000_000));
+        int length = cut > 0 ? (int)(gz.Length * cut) : gz.Length + (int)cut;
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(
+            () => ReadAllAsync(Wrap(gz[..length], seekable), "s3://bucket/invoices.csv.gz"));
+        Assert.Contains("s3://bucket/invoices.csv.gz", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(CompressionKind.Gzip)]
+    [InlineData(CompressionKind.Zstd)]
+    [InlineData(CompressionKind.Bzip2)]
+    public async Task Corrupt_data_throws_naming_the_source(CompressionKind kind)
+    {
+        // zstd detects corrupt literals only through the frame checksum (on by default in the zstd CLI).
+        byte[] data = Compress(kind, Payload(500_000), zstdChecksum: true);
+        for (int i = data.Length / 3; i < data.Length / 3 + 64; i++)
+        {
+            data[i] ^= 0x5A;
+        }
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => ReadAllAsync(new MemoryStream(data), "bad-file"));
+        Assert.IsType<InvalidDataException>(ex);
+        Assert.Contains("bad-file", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(CompressionKind.Zstd)]
+    [InlineData(CompressionKind.Bzip2)]
+    public async Task Truncated_zstd_and_bzip2_throw_naming_the_source(CompressionKind kind)
+    {
+        byte[] data = Compress(kind, Payload(500_000));
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(
+            () => ReadAllAsync(new MemoryStream(data[..(data.Length / 2)]), "half-file"));
+        Assert.Contains("half-file", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<(string Name, CompressionKind Kind, byte[] Bytes)>> ReadAllAsync(Stream raw, string name)
+    {
+        var result = new List<(string, CompressionKind, byte[])>();
+        await foreach (DecompressedEntry entry in Decompression.OpenAsync(raw, name, CancellationToken.None))
+        {
+            await using (entry)
+            {
+                var copy = new MemoryStream();
+                byte[] buffer = new byte[100_000]; // odd size: not a multiple of any internal buffer
+                int n;
+                while ((n = await entry.Stream.ReadAsync(buffer)) > 0)
+                {
+                    copy.Write(buffer, 0, n);
+                }
+
+                result.Add((entry.Name, entry.Kind, copy.ToArray()));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Compressible but not trivial: CSV-like lines with varying numbers.</summary>
+    private static byte[] Payload(int size)
+    {
+        byte[] bytes = new byte[size];
+        var random = new Random(size);
+        for (int i = 0; i < size; i++)
+        {
+            bytes[i] = i % 40 == 39 ? (byte)'\n' : (byte)"0123456789,abcdefINV-\"é"[random.Next(23)];
+        }
+
+        return bytes;
+    }
+
+    private static byte[] Compress(CompressionKind kind, byte[] payload, bool zstdChecksum = false)
+    {
+        var output = new MemoryStream();
+        switch (kind)
+        {
+            case CompressionKind.None:
+                output.Write(payload);
+                break;
+            case CompressionKind.Gzip:
+                using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
+                {
+                    gzip.Write(payload);
+                }
+
+                break;
+            case CompressionKind.Bzip2:
+                using (var bzip2 = BZip2Stream.Create(output, SharpCompress.Compressors.CompressionMode.Compress, false, leaveOpen: true))
+                {
+                    bzip2.Write(payload);
+                }
+
+                break;
+            case CompressionKind.Zstd:
+                using (var zstd = new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true))
+                {
+                    if (zstdChecksum)
+                    {
+                        zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+                    }
+
+                    zstd.Write(payload);
+                }
+
+                break;
+            case CompressionKind.Zip:
+                using (var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+                {
+                    AddEntry(archive, "data.csv", payload, CompressionLevel.Optimal);
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind));
+        }
+
+        return output.ToArray();
+    }
+
+    private static void AddEntry(ZipArchive archive, string name, byte[] content, CompressionLevel level)
+    {
+        using Stream stream = archive.CreateEntry(name, level).Open();
+        stream.Write(content);
+    }
+
+    private static Stream Wrap(byte[] bytes, bool seekable) => seekable ? new MemoryStream(bytes) : new NonSeekableStream(bytes);
+
+    /// <summary>A network-like stream: no seeking, no length, short reads.</summary>
+    private sealed class NonSeekableStream(byte[] bytes) : Stream
+    {
+        private readonly MemoryStream _inner = new(bytes);
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 65_521));
+        public override void Flush() => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
