@@ -111,7 +111,7 @@ public sealed class LoadPipeline
                     }
                 }
             },
-            new ExecutionDataflowBlockOptions { BoundedCapacity = 2, CancellationToken = token });
+            new ExecutionDataflowBlockOptions { BoundedCapacity = 1, CancellationToken = token });
 
         var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), TransformedBatch>(
             work =>
@@ -136,7 +136,8 @@ public sealed class LoadPipeline
             new ExecutionDataflowBlockOptions
             {
                 MaxDegreeOfParallelism = _options.TransformParallelism,
-                BoundedCapacity = _options.TransformParallelism * 2,
+                // Counts batches waiting, being transformed and transformed-but-not-taken: each is ~30 MB.
+                BoundedCapacity = _options.TransformParallelism,
                 EnsureOrdered = true,
                 CancellationToken = token,
             });

@@ -16,6 +16,6 @@ public sealed record ParquetSinkOptions
 
     public ParquetCompression Compression { get; init; } = ParquetCompression.Zstd;
 
-    /// <summary>Rows per row group; also the sink's preferred chunk size.</summary>
+    /// <summary>The most rows in one row group. Each batch starts a row group (64 Ki rows by default), split when larger than this.</summary>
     public int RowGroupRows { get; init; } = 512 * 1024;
 }
