@@ -1,10 +1,17 @@
 using BenchmarkDotNet.Running;
 using EtlStream.Benchmarks;
 
-if (args is ["stages", var file, var spec, ..])
+return args switch
 {
-    await StageProfile.RunAsync(file, spec, args.Length > 3 ? args[3] : null);
-    return;
-}
+    ["e2e", ..] => await StandardJobHarness.RunAsync(args),
+    ["gzip-floor", var file] => await StandardJobHarness.GzipFloorAsync(file),
+    ["duckdb", var file, var output] => StandardJobHarness.DuckDb(file, output),
+    ["stages", var file, var spec, ..] => await StageProfile.RunAsync(file, spec, args.Length > 3 ? args[3] : null),
+    _ => Benchmarks(args),
+};
 
-BenchmarkSwitcher.FromAssembly(typeof(StageProfile).Assembly).Run(args);
+static int Benchmarks(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(StageProfile).Assembly).Run(args);
+    return 0;
+}

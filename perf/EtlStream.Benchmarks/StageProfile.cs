@@ -14,12 +14,12 @@ namespace EtlStream.Benchmarks;
 /// </summary>
 internal static class StageProfile
 {
-    public static async Task RunAsync(string file, string specPath, string? parquetOut)
+    public static async Task<int> RunAsync(string file, string specPath, string? parquetOut)
     {
         var spec = TableSpecReader.ReadFile(specPath);
         foreach (var depth in Environment.GetEnvironmentVariable("DEPTHS")?.Split(",").Select(int.Parse).ToArray() ?? [1, 2, 3, 4])
         {
-            if (depth == 4 && parquetOut is null)
+            if (depth >= 4 && parquetOut is null)
             {
                 break;
             }
@@ -33,9 +33,11 @@ internal static class StageProfile
             }
 
             times.Sort();
-            var name = depth switch { 1 => "decompress", 2 => "+ parse", 3 => "+ transform", _ => "+ parquet write" };
+            var name = depth switch { 1 => "decompress", 2 => "+ parse", 3 => "+ transform", 4 => "+ parquet write", _ => "+ csv encode" };
             Console.WriteLine($"{name,-16} median {times[1]:F3} s  (runs: {string.Join(", ", times.Select(t => t.ToString("F3")))})");
         }
+
+        return 0;
     }
 
     private static async Task RunOnceAsync(string file, TableSpec spec, int depth, string? parquetOut)
@@ -60,6 +62,8 @@ internal static class StageProfile
                 var transform = new TableTransform(spec, DateOnly.FromDateTime(DateTime.Today));
                 var bound = transform.Bind(file, header);
                 IBatchSink? sink = depth == 4 ? SinkTarget.Create("parquet:" + parquetOut, spec.Name) : null;
+                var csv = new EtlStream.Formats.Csv.CsvArrowWriter();
+                var body = new System.Buffers.ArrayBufferWriter<byte>(32 << 20);
                 if (sink is not null)
                 {
                     await sink.OpenAsync(transform.OutputSchema, CancellationToken.None);
@@ -75,6 +79,12 @@ internal static class StageProfile
                             if (sink is not null)
                             {
                                 await sink.WriteAsync([output.Batch], CancellationToken.None);
+                            }
+
+                            if (depth == 5)
+                            {
+                                csv.Write(output.Batch, body);
+                                body.ResetWrittenCount();
                             }
                         }
                     }

@@ -1,3 +1,5 @@
+using EtlStream.Formats.Csv;
+using EtlStream.Sinks.Csv;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks.Parquet;
 
@@ -7,7 +9,7 @@ namespace EtlStream.Sinks;
 public static class SinkTarget
 {
     public const string SupportedForms =
-        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace";
+        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab]";
 
     /// <summary>
     /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
@@ -30,12 +32,41 @@ public static class SinkTarget
             return new ParquetSink(new ParquetSinkOptions { Path = rest });
         }
 
+        if (scheme.Equals("csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseCsv(target, rest);
+        }
+
         if (scheme.Equals("duckdb", StringComparison.OrdinalIgnoreCase))
         {
             return new DuckDbSink(ParseDuckDb(target, rest, defaultTable));
         }
 
         throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
+    }
+
+    /// <summary><c>csv:&lt;path&gt;</c>: comma separated with a header row, NULL as <c>\N</c> (unambiguous, as in Stream Load bodies); <c>?separator=tab</c> for TSV.</summary>
+    private static CsvFileSink ParseCsv(string target, string rest)
+    {
+        var question = rest.IndexOf('?', StringComparison.Ordinal);
+        var file = question >= 0 ? rest[..question] : rest;
+        if (file.Length == 0)
+        {
+            throw Invalid(target, "the CSV path is empty");
+        }
+
+        var options = new CsvWriteOptions { Separator = (byte)',', Header = true };
+        if (question >= 0)
+        {
+            options = rest[(question + 1)..] switch
+            {
+                "separator=tab" => options with { Separator = (byte)'\t' },
+                "separator=," => options,
+                var other => throw Invalid(target, $"unknown option '{other}' (expected separator=tab or separator=,)"),
+            };
+        }
+
+        return new CsvFileSink(file, options);
     }
 
     internal static DuckDbSinkOptions ParseDuckDb(string target, string rest, string defaultTable)
