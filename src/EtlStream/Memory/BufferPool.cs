@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 
 namespace EtlStream.Memory;
 
@@ -8,32 +9,52 @@ namespace EtlStream.Memory;
 /// </summary>
 internal static class BufferPool
 {
-    public static readonly ArrayPool<byte> Bytes = ArrayPool<byte>.Create(maxArrayLength: 256 * 1024 * 1024, maxArraysPerBucket: 64);
+    private static readonly ArrayPool<byte> PowerOfTwo = ArrayPool<byte>.Create(maxArrayLength: 256 * 1024 * 1024, maxArraysPerBucket: 512);
+    private static readonly ConcurrentDictionary<int, ConcurrentBag<byte[]>> Exact = new();
+
     public static readonly ArrayPool<long> Longs = ArrayPool<long>.Create(maxArrayLength: 64 * 1024 * 1024, maxArraysPerBucket: 32);
+
+    /// <summary>An array of at least <paramref name="minimumLength"/> bytes, rounded up to a power of two.</summary>
+    public static byte[] Rent(int minimumLength) => PowerOfTwo.Rent(minimumLength);
+
+    /// <summary>
+    /// An array of exactly <paramref name="length"/> bytes, for sizes every batch repeats: a 64 Ki-row offsets
+    /// buffer needs 256 KiB + 4 bytes, which a power-of-two pool would serve with 512 KiB.
+    /// </summary>
+    public static byte[] RentExact(int length) =>
+        Exact.TryGetValue(length, out var bag) && bag.TryTake(out var array) ? array : new byte[length];
+
+    public static void Return(byte[] array) => PowerOfTwo.Return(array);
+
+    public static void ReturnExact(byte[] array) => Exact.GetOrAdd(array.Length, _ => []).Add(array);
 }
 
 /// <summary>Owns the pooled arrays behind one batch's Arrow buffers and returns them when disposed.</summary>
 internal sealed class BatchMemory : IDisposable
 {
     private readonly List<byte[]> _bytes = [];
+    private readonly List<byte[]> _exact = [];
     private readonly List<long[]> _longs = [];
 
     public byte[] RentBytes(int minimumLength)
     {
-        var a = BufferPool.Bytes.Rent(Math.Max(minimumLength, 16));
+        var a = BufferPool.Rent(Math.Max(minimumLength, 16));
         _bytes.Add(a);
         return a;
     }
 
-    public long[] RentLongs(int minimumLength)
+    /// <summary>An offsets buffer for up to <paramref name="rows"/> rows, sized exactly: see <see cref="BufferPool.RentExact"/>.</summary>
+    public byte[] RentOffsets(int rows)
     {
-        var a = BufferPool.Longs.Rent(Math.Max(minimumLength, 16));
-        _longs.Add(a);
+        var a = BufferPool.RentExact((rows + 1) * sizeof(int));
+        _exact.Add(a);
         return a;
     }
 
     /// <summary>Takes ownership of an array rented elsewhere (a parser's growing buffer).</summary>
     public void Adopt(byte[] array) => _bytes.Add(array);
+
+    public void AdoptExact(byte[] array) => _exact.Add(array);
 
     public void Adopt(long[] array) => _longs.Add(array);
 
@@ -41,7 +62,12 @@ internal sealed class BatchMemory : IDisposable
     {
         foreach (var a in _bytes)
         {
-            BufferPool.Bytes.Return(a);
+            BufferPool.Return(a);
+        }
+
+        foreach (var a in _exact)
+        {
+            BufferPool.ReturnExact(a);
         }
 
         foreach (var a in _longs)
@@ -50,6 +76,7 @@ internal sealed class BatchMemory : IDisposable
         }
 
         _bytes.Clear();
+        _exact.Clear();
         _longs.Clear();
     }
 }

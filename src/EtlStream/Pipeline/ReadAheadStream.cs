@@ -55,7 +55,7 @@ internal sealed class ReadAheadStream : Stream
 
             if (_current is not null)
             {
-                BufferPool.Bytes.Return(_current);
+                BufferPool.Return(_current);
                 _current = null;
             }
 
@@ -85,7 +85,7 @@ internal sealed class ReadAheadStream : Stream
         {
             while (true)
             {
-                var buffer = BufferPool.Bytes.Rent(bufferBytes);
+                var buffer = BufferPool.Rent(bufferBytes);
                 var length = 0;
                 var started = Stopwatch.GetTimestamp();
 
@@ -104,7 +104,7 @@ internal sealed class ReadAheadStream : Stream
                 _producerClock.Add(Stopwatch.GetElapsedTime(started));
                 if (length == 0)
                 {
-                    BufferPool.Bytes.Return(buffer);
+                    BufferPool.Return(buffer);
                     break;
                 }
 
@@ -146,12 +146,12 @@ internal sealed class ReadAheadStream : Stream
 
         while (_filled.Reader.TryRead(out var left))
         {
-            BufferPool.Bytes.Return(left.Buffer);
+            BufferPool.Return(left.Buffer);
         }
 
         if (_current is not null)
         {
-            BufferPool.Bytes.Return(_current);
+            BufferPool.Return(_current);
             _current = null;
         }
 

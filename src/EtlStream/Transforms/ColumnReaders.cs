@@ -110,7 +110,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
-        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsetBytes = memory.RentOffsets(batch.RowCount);
         var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
         var values = memory.RentBytes(EstimateBytes(src, rows));
         var validity = RentValidity(memory, n);
@@ -279,7 +279,7 @@ internal sealed class ConcatColumnReader : ColumnReader
     public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
     {
         var n = rows.Length;
-        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsetBytes = memory.RentOffsets(batch.RowCount);
         var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
         var values = memory.RentBytes(Math.Max(n * 16, 1024));
         var validity = RentValidity(memory, n);
@@ -357,7 +357,7 @@ internal sealed class ConstantTextColumnReader(ColumnSpec column, string? consta
     {
         var text = _constant ?? Encoding.UTF8.GetBytes(context.SourceFileName);
         var n = rows.Length;
-        var offsetBytes = memory.RentBytes((n + 1) * sizeof(int));
+        var offsetBytes = memory.RentOffsets(batch.RowCount);
         var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
         var values = memory.RentBytes(Math.Max(n * text.Length, 1));
         for (var i = 0; i < n; i++)

@@ -67,7 +67,7 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         _nullTokens = [.. tokens];
-        _buffer = BufferPool.Bytes.Rent(InitialBufferBytes);
+        _buffer = BufferPool.Rent(InitialBufferBytes);
     }
 
     /// <summary>The column names: the header record, or <c>column1</c>… when the file has none. Null before the first read.</summary>
@@ -130,7 +130,7 @@ public sealed class CsvArrowParser : IDisposable
 
         if (_buffer.Length > 0)
         {
-            BufferPool.Bytes.Return(_buffer);
+            BufferPool.Return(_buffer);
             _buffer = [];
         }
     }
@@ -220,9 +220,9 @@ public sealed class CsvArrowParser : IDisposable
                 throw new CsvFormatException(_source, _line, 1, $"record is longer than max_record_bytes ({_options.MaxRecordBytes:N0} bytes)");
             }
 
-            var bigger = BufferPool.Bytes.Rent((int)Math.Min((long)_buffer.Length * 2, _options.MaxRecordBytes));
+            var bigger = BufferPool.Rent((int)Math.Min((long)_buffer.Length * 2, _options.MaxRecordBytes));
             Buffer.BlockCopy(_buffer, 0, bigger, 0, _end);
-            BufferPool.Bytes.Return(_buffer);
+            BufferPool.Return(_buffer);
             _buffer = bigger;
         }
 
@@ -516,15 +516,15 @@ public sealed class CsvArrowParser : IDisposable
         public ColumnBuilder(int batchRows)
         {
             _batchRows = batchRows;
-            _values = BufferPool.Bytes.Rent(64 * 1024);
+            _values = BufferPool.Rent(64 * 1024);
             (_offsets, _validity) = RentRowBuffers(batchRows);
         }
 
         private static (byte[] Offsets, byte[] Validity) RentRowBuffers(int rows)
         {
-            var offsets = BufferPool.Bytes.Rent((rows + 1) * sizeof(int));
+            var offsets = BufferPool.RentExact((rows + 1) * sizeof(int));
             MemoryMarshal.Cast<byte, int>(offsets.AsSpan())[0] = 0;
-            var validity = BufferPool.Bytes.Rent((rows + 7) / 8);
+            var validity = BufferPool.Rent((rows + 7) / 8);
             Array.Clear(validity, 0, (rows + 7) / 8);
             return (offsets, validity);
         }
@@ -585,11 +585,11 @@ public sealed class CsvArrowParser : IDisposable
         {
             var data = new CsvColumnData(_values, _offsets, _validity, _nullCount);
             owner.Adopt(_values);
-            owner.Adopt(_offsets);
+            owner.AdoptExact(_offsets);
             owner.Adopt(_validity);
 
             // The next batch is likely the same size: start it with this one's capacity.
-            _values = BufferPool.Bytes.Rent(Math.Max(_length, 64 * 1024));
+            _values = BufferPool.Rent(Math.Max(_length, 64 * 1024));
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;
             _nullCount = 0;
@@ -598,16 +598,16 @@ public sealed class CsvArrowParser : IDisposable
 
         public void Release()
         {
-            BufferPool.Bytes.Return(_values);
-            BufferPool.Bytes.Return(_offsets);
-            BufferPool.Bytes.Return(_validity);
+            BufferPool.Return(_values);
+            BufferPool.ReturnExact(_offsets);
+            BufferPool.Return(_validity);
         }
 
         private void Grow(int needed)
         {
-            var bigger = BufferPool.Bytes.Rent(Math.Max(_values.Length * 2, _length + needed));
+            var bigger = BufferPool.Rent(Math.Max(_values.Length * 2, _length + needed));
             Buffer.BlockCopy(_values, 0, bigger, 0, _length);
-            BufferPool.Bytes.Return(_values);
+            BufferPool.Return(_values);
             _values = bigger;
         }
     }
