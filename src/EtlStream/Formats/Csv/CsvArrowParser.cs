@@ -33,7 +33,6 @@ public sealed class CsvArrowParser : IDisposable
     private long _consumedBytes;
 
     private ColumnBuilder[] _columns = [];
-    private bool[] _rowNulls = [];
     private long[] _lines = [];
     private int _rows;
     private long _batchBytes;
@@ -155,7 +154,6 @@ public sealed class CsvArrowParser : IDisposable
 
         // The first record is read with a growing column set: it fixes the column count.
         _columns = [];
-        _rowNulls = new bool[256];
         _lines = BufferPool.Longs.Rent(_options.BatchRows);
         while (_rows == 0)
         {
@@ -298,9 +296,17 @@ public sealed class CsvArrowParser : IDisposable
         lineBreaks = 0;
         var field = 0;
         var p = pos;
+        var columns = _columns;
+        var row = _rows;
         while (true)
         {
-            var column = ColumnFor(field, firstRecord);
+            if (field >= columns.Length)
+            {
+                AddColumn(field, firstRecord);
+                columns = _columns;
+            }
+
+            var column = columns[field];
             if (p < span.Length && span[p] == _quote)
             {
                 p++;
@@ -336,8 +342,7 @@ public sealed class CsvArrowParser : IDisposable
                     break;
                 }
 
-                _rowNulls[field] = false;
-                column.EndValue(_rows);
+                column.EndValue(row, isNull: false);
                 if (p < span.Length)
                 {
                     var after = span[p];
@@ -362,9 +367,8 @@ public sealed class CsvArrowParser : IDisposable
                 }
 
                 var value = rest[..e];
-                _rowNulls[field] = IsNullToken(value);
                 column.Append(value);
-                column.EndValue(_rows);
+                column.EndValue(row, IsNullToken(value));
                 p += e;
             }
 
@@ -414,27 +418,16 @@ public sealed class CsvArrowParser : IDisposable
         return RecordStatus.Complete;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ColumnBuilder ColumnFor(int field, bool firstRecord)
+    /// <summary>The first record adds a column per field; any later record with more fields is ragged.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddColumn(int field, bool firstRecord)
     {
-        if (field < _columns.Length)
-        {
-            return _columns[field];
-        }
-
         if (!firstRecord || _header is not null)
         {
             throw Error(field, $"expected {_columns.Length} fields, found more", 0, _columns.Length + 1);
         }
 
-        var c = new ColumnBuilder(_options.BatchRows);
-        _columns = [.. _columns, c];
-        if (_rowNulls.Length < _columns.Length)
-        {
-            Array.Resize(ref _rowNulls, _rowNulls.Length * 2);
-        }
-
-        return c;
+        _columns = [.. _columns, new ColumnBuilder(_options.BatchRows)];
     }
 
     private bool IsNullToken(ReadOnlySpan<byte> value)
@@ -457,11 +450,6 @@ public sealed class CsvArrowParser : IDisposable
 
     private void CommitRow(int lineBreaks, int bytes)
     {
-        for (var c = 0; c < _columns.Length; c++)
-        {
-            _columns[c].SetValid(_rows, !_rowNulls[c]);
-        }
-
         if (_lines.Length > _rows)
         {
             _lines[_rows] = _line;
@@ -511,7 +499,6 @@ public sealed class CsvArrowParser : IDisposable
         private byte[] _offsets;
         private byte[] _validity;
         private int _length;
-        private int _nullCount;
 
         public ColumnBuilder(int batchRows)
         {
@@ -551,18 +538,14 @@ public sealed class CsvArrowParser : IDisposable
             _values[_length++] = b;
         }
 
+        /// <summary>Ends a row's value; the validity bit is set here, and nulls are counted from the bitmap when the batch is taken.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void EndValue(int row) => Unsafe.As<byte, int>(ref _offsets[(row + 1) * sizeof(int)]) = _length;
-
-        public void SetValid(int row, bool valid)
+        public void EndValue(int row, bool isNull)
         {
-            if (valid)
+            Unsafe.As<byte, int>(ref _offsets[(row + 1) * sizeof(int)]) = _length;
+            if (!isNull)
             {
                 _validity[row >> 3] |= (byte)(1 << (row & 7));
-            }
-            else
-            {
-                _nullCount++;
             }
         }
 
@@ -572,18 +555,21 @@ public sealed class CsvArrowParser : IDisposable
             return _values.AsSpan(offsets[row], offsets[row + 1] - offsets[row]);
         }
 
-        public void RollBack(int rows) => _length = MemoryMarshal.Cast<byte, int>(_offsets)[rows];
+        public void RollBack(int rows)
+        {
+            _length = MemoryMarshal.Cast<byte, int>(_offsets)[rows];
+            _validity[rows >> 3] &= (byte)~(1 << (rows & 7));
+        }
 
         public void Reset()
         {
             _length = 0;
-            _nullCount = 0;
             Array.Clear(_validity, 0, (_batchRows + 7) / 8);
         }
 
         public CsvColumnData Detach(int rows, BatchMemory owner)
         {
-            var data = new CsvColumnData(_values, _offsets, _validity, _nullCount);
+            var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
             owner.AdoptExact(_offsets);
             owner.Adopt(_validity);
@@ -592,7 +578,6 @@ public sealed class CsvArrowParser : IDisposable
             _values = BufferPool.Rent(Math.Max(_length, 64 * 1024));
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;
-            _nullCount = 0;
             return data;
         }
 
@@ -601,6 +586,23 @@ public sealed class CsvArrowParser : IDisposable
             BufferPool.Return(_values);
             BufferPool.ReturnExact(_offsets);
             BufferPool.Return(_validity);
+        }
+
+        private static int CountSet(byte[] bitmap, int bits)
+        {
+            var count = 0;
+            var whole = bits >> 3;
+            foreach (var b in bitmap.AsSpan(0, whole))
+            {
+                count += System.Numerics.BitOperations.PopCount(b);
+            }
+
+            for (var i = whole << 3; i < bits; i++)
+            {
+                count += (bitmap[i >> 3] >> (i & 7)) & 1;
+            }
+
+            return count;
         }
 
         private void Grow(int needed)
