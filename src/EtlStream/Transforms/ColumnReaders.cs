@@ -38,6 +38,59 @@ internal abstract class ColumnReader(ColumnSpec column)
     }
 }
 
+/// <summary>
+/// A column's field texts with the buffers taken as spans once per batch: reading them through
+/// <see cref="CsvColumnData"/> per value re-derived the spans each time.
+/// </summary>
+internal ref struct FieldCursor
+{
+    private readonly ReadOnlySpan<int> _offsets;
+    private readonly ReadOnlySpan<byte> _values;
+    private readonly ReadOnlySpan<byte> _validity;
+    private readonly bool _trim;
+    private readonly byte[][] _nullTokens;
+
+    public FieldCursor(in CsvColumnData src, bool trim, byte[][] nullTokens)
+    {
+        _offsets = src.Offsets;
+        _values = src.Values;
+        _validity = src.Validity;
+        _trim = trim;
+        _nullTokens = nullTokens;
+    }
+
+    /// <summary>The row's text (trimmed when the column trims), or false when it is NULL, by the file or a null token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly bool TryGet(int row, out ReadOnlySpan<byte> text)
+    {
+        if ((_validity[row >> 3] & (1 << (row & 7))) == 0)
+        {
+            text = default;
+            return false;
+        }
+
+        var start = _offsets[row];
+        text = _values.Slice(start, _offsets[row + 1] - start);
+        if (_trim)
+        {
+            text = Text.TrimSpaces(text);
+        }
+
+        if (_nullTokens.Length > 0)
+        {
+            foreach (var t in _nullTokens)
+            {
+                if (text.SequenceEqual(t))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+}
+
 /// <summary>What a computed column may draw on besides the row: the file and the run.</summary>
 internal readonly record struct BatchContext(string SourceFileName, int LoadDateDays);
 
@@ -97,7 +150,11 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
         return false;
     }
 
-    private bool NullOrThrow(CsvBatch batch, int row) =>
+    /// <summary>A cursor over the column's field texts with its spans taken once, for kernels that walk a whole batch.</summary>
+    protected FieldCursor Open(in CsvColumnData src) => new(src, Column.Trim, _nullTokens);
+
+    /// <summary>What a kernel does with a NULL: false to store a null, or the NOT NULL error.</summary>
+    protected bool NullOrThrow(CsvBatch batch, int row) =>
         Column.Nullable ? false : throw Error(batch, row, default, "NULL in a NOT NULL column");
 
     protected DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
@@ -117,11 +174,12 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         var length = 0;
         var nulls = 0;
         var maxLength = Column.Type.MaxLength ?? int.MaxValue;
+        var cursor = Open(src);
         offsets[0] = 0;
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            if (TryText(batch, src, row, out var text))
+            if (cursor.TryGet(row, out var text) || NullOrThrow(batch, row))
             {
                 if (text.Length > maxLength)
                 {
@@ -186,10 +244,11 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
         var validity = RentValidity(memory, n);
         var nulls = 0;
         var p = parser;
+        var cursor = Open(src);
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            if (!TryText(batch, src, row, out var text))
+            if (!cursor.TryGet(row, out var text) && !NullOrThrow(batch, row))
             {
                 values[i] = default;
                 nulls++;
