@@ -96,9 +96,10 @@ public sealed class LoadPipeline
 
         var pending = new List<TransformedBatch>();
         var pendingRows = 0;
-        var chunker = new ActionBlock<TransformedBatch>(
-            async batch =>
+        var chunker = new ActionBlock<List<TransformedBatch>>(
+            async single =>
             {
+                var batch = single[0];
                 pending.Add(batch);
                 pendingRows += batch.Batch.Length;
                 if (pendingRows >= sink.PreferredChunkRows)
@@ -113,14 +114,16 @@ public sealed class LoadPipeline
             },
             new ExecutionDataflowBlockOptions { BoundedCapacity = 1, CancellationToken = token });
 
-        var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), TransformedBatch>(
+        // Outputs single-batch chunks, so a sink that takes batches one at a time is linked straight to it:
+        // a chunker in between would hold one more ~25 MB batch for nothing.
+        var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>(
             work =>
             {
                 try
                 {
                     using (_transform.Measure())
                     {
-                        return work.Bound.Apply(work.Batch);
+                        return [work.Bound.Apply(work.Batch)];
                     }
                 }
                 catch (Exception e)
@@ -141,7 +144,15 @@ public sealed class LoadPipeline
                 EnsureOrdered = true,
                 CancellationToken = token,
             });
-        transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
+        if (sink.PreferredChunkRows <= 1)
+        {
+            transformBlock.LinkTo(load, new DataflowLinkOptions { PropagateCompletion = true });
+            chunker.Complete();
+        }
+        else
+        {
+            transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
+        }
 
         var read = new ActionBlock<SourceFile>(
             async file =>
@@ -161,7 +172,7 @@ public sealed class LoadPipeline
 
         // Completion flows downstream; the chunker flushes its remainder once everything before it is done.
         _ = read.Completion.ContinueWith(t => transformBlock.Complete(), TaskScheduler.Default);
-        var flushed = chunker.Completion.ContinueWith(
+        var flushed = sink.PreferredChunkRows <= 1 ? Task.CompletedTask : chunker.Completion.ContinueWith(
             async t =>
             {
                 if (t.IsCompletedSuccessfully && pending.Count > 0 && !await load.SendAsync(pending, token).ConfigureAwait(false))
@@ -303,11 +314,11 @@ public sealed class LoadPipeline
         throw new SourceSchemaException(files[0].Name, "the first file has no header to name the columns from; pass --table");
     }
 
-    private static void DrainAndDispose(TransformBlock<(BoundTransform Bound, CsvBatch Batch), TransformedBatch> transformBlock, List<TransformedBatch> pending)
+    private static void DrainAndDispose(TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>> transformBlock, List<TransformedBatch> pending)
     {
         while (transformBlock.TryReceive(out var left))
         {
-            left.Dispose();
+            left.ForEach(b => b.Dispose());
         }
 
         pending.ForEach(b => b.Dispose());
