@@ -24,4 +24,20 @@ public static class ArrowTypes
         ColumnKind.Timestamp => Timestamp,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type.Kind, null),
     };
+
+    /// <summary>The column kind an Arrow type carries: the one switch sinks and encoders dispatch on.</summary>
+    public static ColumnKind KindOf(IArrowType type) => type switch
+    {
+        StringType => ColumnKind.String,
+        Int8Type => ColumnKind.Int8,
+        Int16Type => ColumnKind.Int16,
+        Int32Type => ColumnKind.Int32,
+        Int64Type => ColumnKind.Int64,
+        Decimal128Type => ColumnKind.Decimal,
+        DoubleType => ColumnKind.Float64,
+        BooleanType => ColumnKind.Bool,
+        Date32Type => ColumnKind.Date,
+        TimestampType { Timezone: null or "" } => ColumnKind.Timestamp,
+        _ => throw new NotSupportedException($"Arrow type {type.Name} is not one the engine produces"),
+    };
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
+using EtlStream.Tables;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 
@@ -210,7 +211,7 @@ public sealed class DuckDbSink : IBatchSink
                     case ColumnKind.Int64:
                         row.AppendValue(((Int64Array)array).Values[r]);
                         break;
-                    case ColumnKind.Double:
+                    case ColumnKind.Float64:
                         row.AppendValue(((DoubleArray)array).Values[r]);
                         break;
                     case ColumnKind.Bool:
@@ -341,36 +342,28 @@ public sealed class DuckDbSink : IBatchSink
     private static string DuckDbTypeOf(Field field, out ColumnKind kind)
     {
         ArgumentNullException.ThrowIfNull(field);
-        switch (field.DataType)
+        try
         {
-            case StringType: kind = ColumnKind.String; return "VARCHAR";
-            case Int8Type: kind = ColumnKind.Int8; return "TINYINT";
-            case Int16Type: kind = ColumnKind.Int16; return "SMALLINT";
-            case Int32Type: kind = ColumnKind.Int32; return "INTEGER";
-            case Int64Type: kind = ColumnKind.Int64; return "BIGINT";
-            case DoubleType: kind = ColumnKind.Double; return "DOUBLE";
-            case BooleanType: kind = ColumnKind.Bool; return "BOOLEAN";
-            case Date32Type: kind = ColumnKind.Date; return "DATE";
-            case TimestampType { Timezone: null or "" }: kind = ColumnKind.Timestamp; return "TIMESTAMP";
-            case Decimal128Type d when d.Scale <= 28:
-                kind = ColumnKind.Decimal;
-                return string.Create(CultureInfo.InvariantCulture, $"DECIMAL({d.Precision},{d.Scale})");
-            default:
-                throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink.");
+            kind = ArrowTypes.KindOf(field.DataType);
         }
-    }
+        catch (NotSupportedException)
+        {
+            throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink.");
+        }
 
-    private enum ColumnKind
-    {
-        String,
-        Int8,
-        Int16,
-        Int32,
-        Int64,
-        Double,
-        Bool,
-        Decimal,
-        Date,
-        Timestamp,
+        return kind switch
+        {
+            ColumnKind.String => "VARCHAR",
+            ColumnKind.Int8 => "TINYINT",
+            ColumnKind.Int16 => "SMALLINT",
+            ColumnKind.Int32 => "INTEGER",
+            ColumnKind.Int64 => "BIGINT",
+            ColumnKind.Float64 => "DOUBLE",
+            ColumnKind.Bool => "BOOLEAN",
+            ColumnKind.Date => "DATE",
+            ColumnKind.Timestamp => "TIMESTAMP",
+            _ when field.DataType is Decimal128Type { Scale: <= 28 } d => string.Create(CultureInfo.InvariantCulture, $"DECIMAL({d.Precision},{d.Scale})"),
+            _ => throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink."),
+        };
     }
 }

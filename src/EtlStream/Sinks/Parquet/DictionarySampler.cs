@@ -6,10 +6,14 @@ namespace EtlStream.Sinks.Parquet;
 internal static class DictionarySampler
 {
     /// <summary>A whole default batch: a smaller sample calls a column of 20,000 dealers "unique".</summary>
-    private const int SampleRows = 64 * 1024;
+    public const int SampleRows = 64 * 1024;
 
-    /// <summary>True when at most half of the sampled non-null values are distinct (booleans and empty samples: true).</summary>
-    public static bool RepeatsValues(IArrowArray array)
+    /// <summary>
+    /// True when at most half of the sampled non-null values are distinct (booleans and empty samples: true).
+    /// <paramref name="seen"/> is scratch space shared across columns; counting stops once half the sample is
+    /// distinct, so a near-unique column costs half a sample, not a set of the whole batch.
+    /// </summary>
+    public static bool RepeatsValues(IArrowArray array, HashSet<ulong> seen)
     {
         if (array is BooleanArray)
         {
@@ -17,7 +21,8 @@ internal static class DictionarySampler
         }
 
         var rows = Math.Min(array.Length, SampleRows);
-        var seen = new HashSet<ulong>();
+        var limit = (rows - array.NullCount) / 2;
+        seen.Clear();
         var values = 0;
         for (var i = 0; i < rows; i++)
         {
@@ -27,7 +32,10 @@ internal static class DictionarySampler
             }
 
             values++;
-            seen.Add(Hash(ValueBytes(array, i)));
+            if (seen.Add(Hash(ValueBytes(array, i))) && seen.Count > limit)
+            {
+                return false;
+            }
         }
 
         return seen.Count * 2 <= values;

@@ -71,9 +71,10 @@ public sealed class ParquetSink : IBatchSink
             .CreatedBy("EtlStream");
         if (first is not null)
         {
+            var seen = new HashSet<ulong>(DictionarySampler.SampleRows / 2 + 1);
             for (var c = 0; c < first.ColumnCount; c++)
             {
-                if (!DictionarySampler.RepeatsValues(first.Column(c)))
+                if (!DictionarySampler.RepeatsValues(first.Column(c), seen))
                 {
                     propertiesBuilder.DisableDictionary(_schema!.FieldsList[c].Name);
                 }
