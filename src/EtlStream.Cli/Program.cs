@@ -7,6 +7,10 @@ var root = new RootCommand("EtlStream: streaming ETL from compressed CSV files i
     GenerateCommand.Create(),
     DemoCommand.Create(),
 };
+foreach (var command in TenantCommands.Create())
+{
+    root.Add(command);
+}
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

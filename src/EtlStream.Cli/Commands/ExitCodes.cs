@@ -1,4 +1,5 @@
 using EtlStream.Tables;
+using EtlStream.Tenancy;
 
 namespace EtlStream.Cli.Commands;
 
@@ -21,14 +22,14 @@ internal static class ExitCodes
         {
             foreach (var line in e.Errors)
             {
-                Console.Error.WriteLine($"error: {line}");
+                Console.Error.WriteLine($"error: {Secrets.Redact(line)}");
             }
 
             return Usage;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ArgumentException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Secrets.Redact(e.Message)}");
             return Usage;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -38,7 +39,7 @@ internal static class ExitCodes
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Secrets.Redact(e.Message)}");
             return Failed;
         }
     }

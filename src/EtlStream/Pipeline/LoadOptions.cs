@@ -17,6 +17,9 @@ public sealed record LoadOptions
 
     public int ReadAheadBufferBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>The tenant computed <c>tenant</c> columns get: the engine stamps it, the file cannot.</summary>
+    public string TenantId { get; init; } = "";
+
     /// <summary>The date computed <c>load_date</c> columns get.</summary>
     public DateOnly LoadDate { get; init; } = DateOnly.FromDateTime(DateTime.Today);
 

@@ -47,7 +47,7 @@ public sealed class LoadPipeline
     {
         var started = Stopwatch.GetTimestamp();
         spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
-        var transform = new TableTransform(spec, _options.LoadDate);
+        var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
         await sink.OpenAsync(transform.OutputSchema, cancellationToken).ConfigureAwait(false);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -14,6 +14,9 @@ public sealed record TableSpec
 
     public CsvOptions Csv { get; init; } = CsvOptions.Default;
 
+    /// <summary>The columns that identify a row, for merge loads (incremental dimensions).</summary>
+    public IReadOnlyList<string> Key { get; init; } = [];
+
     /// <summary>The spec with every column a nullable string named and sourced from <paramref name="header"/>.</summary>
     public static TableSpec AllStrings(string name, IReadOnlyList<string> header)
     {
@@ -69,6 +72,9 @@ public sealed record SourceFileSpec : ComputedSpec;
 
 /// <summary>The run's load date.</summary>
 public sealed record LoadDateSpec : ComputedSpec;
+
+/// <summary>The tenant the run loads for: stamped by the engine, never read from the file.</summary>
+public sealed record TenantSpec : ComputedSpec;
 
 public sealed record ConstantSpec(string Value) : ComputedSpec;
 

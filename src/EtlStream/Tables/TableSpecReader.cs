@@ -13,7 +13,7 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter"];
+    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed"];
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
@@ -117,7 +117,16 @@ public static class TableSpecReader
         }
 
         CheckReferences(r, columns, columnPaths, filters);
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv };
+        var key = r.Strings(root, "", "key") ?? [];
+        foreach (var k in key)
+        {
+            if (!columns.Exists(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase)))
+            {
+                r.Error("key", $"unknown column '{k}'");
+            }
+        }
+
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key };
     }
 
     private static CsvOptions ReadCsv(NodeReader r, YamlMappingNode root)
@@ -247,10 +256,11 @@ public static class TableSpecReader
         ConcatSpec => "concat",
         SourceFileSpec => "source_file",
         LoadDateSpec => "load_date",
+        TenantSpec => "tenant",
         _ => "constant",
     };
 
-    private static ComputedSpec? ReadComputed(NodeReader r, YamlMappingNode column, string columnPath)
+    internal static ComputedSpec? ReadComputed(NodeReader r, YamlMappingNode column, string columnPath)
     {
         var path = $"{columnPath}.computed";
         switch (r.Child(column, "computed"))
@@ -261,6 +271,8 @@ public static class TableSpecReader
                 return new SourceFileSpec();
             case YamlScalarNode { Value: "load_date" }:
                 return new LoadDateSpec();
+            case YamlScalarNode { Value: "tenant" }:
+                return new TenantSpec();
             case YamlMappingNode m:
                 r.CheckKeys(m, path, ComputedKeys);
                 if (r.Child(m, "constant") is YamlScalarNode constant)
@@ -293,7 +305,7 @@ public static class TableSpecReader
                 r.Error(path, "expected concat, constant, source_file or load_date");
                 return null;
             default:
-                r.Error(path, "expected source_file, load_date, { constant: ... } or { concat: [...], separator: ... }");
+                r.Error(path, "expected source_file, load_date, tenant, { constant: ... } or { concat: [...], separator: ... }");
                 return null;
         }
     }
@@ -344,7 +356,7 @@ public static class TableSpecReader
         return op is null || value is null ? null : new FilterSpec(column, op.Value, [value]);
     }
 
-    private static void CheckReferences(NodeReader r, List<ColumnSpec> columns, List<string> columnPaths, List<FilterSpec> filters)
+    internal static void CheckReferences(NodeReader r, List<ColumnSpec> columns, List<string> columnPaths, List<FilterSpec> filters)
     {
         var byName = new Dictionary<string, ColumnSpec>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < columns.Count; i++)
@@ -393,140 +405,6 @@ public static class TableSpecReader
                 }
             }
         }
-    }
-
-    /// <summary>Reads typed scalars from YAML nodes, recording each problem with its path.</summary>
-    private sealed class NodeReader(string file, List<string> errors)
-    {
-        public void Error(string path, string message) => errors.Add($"{file}: {path}: {message}");
-
-        public void CheckKeys(YamlMappingNode m, string path, string[] known)
-        {
-            foreach (var key in m.Children.Keys)
-            {
-                var k = (key as YamlScalarNode)?.Value ?? "?";
-                if (Array.IndexOf(known, k) < 0)
-                {
-                    Error(Join(path, k), $"unknown key (expected one of: {string.Join(", ", known)})");
-                }
-            }
-        }
-
-        public YamlNode? Child(YamlMappingNode m, string key) =>
-            m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
-
-        public string? String(YamlMappingNode m, string path, string key)
-        {
-            switch (Child(m, key))
-            {
-                case null:
-                    return null;
-                case YamlScalarNode s:
-                    return s.Value;
-                default:
-                    Error(Join(path, key), "expected a single value");
-                    return null;
-            }
-        }
-
-        public string? RequiredString(YamlMappingNode m, string path, string key)
-        {
-            var s = String(m, path, key);
-            if (string.IsNullOrWhiteSpace(s) && Child(m, key) is null or YamlScalarNode)
-            {
-                Error(Join(path, key), "required");
-                return null;
-            }
-
-            return s;
-        }
-
-        public bool? Bool(YamlMappingNode m, string path, string key)
-        {
-            var s = String(m, path, key);
-            if (s is null)
-            {
-                return null;
-            }
-
-            if (bool.TryParse(s, out var b))
-            {
-                return b;
-            }
-
-            Error(Join(path, key), $"expected true or false, got '{s}'");
-            return null;
-        }
-
-        public int? Int(YamlMappingNode m, string path, string key)
-        {
-            var s = String(m, path, key);
-            if (s is null)
-            {
-                return null;
-            }
-
-            if (int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
-            {
-                return i;
-            }
-
-            Error(Join(path, key), $"expected a whole number, got '{s}'");
-            return null;
-        }
-
-        public byte? Byte(YamlMappingNode m, string path, string key)
-        {
-            var s = String(m, path, key);
-            if (s is null)
-            {
-                return null;
-            }
-
-            if (s == "\\t")
-            {
-                return (byte)'\t';
-            }
-
-            if (s.Length == 1 && s[0] < 0x80)
-            {
-                return (byte)s[0];
-            }
-
-            Error(Join(path, key), $"expected one ASCII character, got '{s}'");
-            return null;
-        }
-
-        public IReadOnlyList<string>? Strings(YamlMappingNode m, string path, string key)
-        {
-            switch (Child(m, key))
-            {
-                case null:
-                    return null;
-                case YamlScalarNode s:
-                    return [s.Value ?? ""];
-                case YamlSequenceNode seq:
-                    var list = new List<string>();
-                    foreach (var c in seq.Children)
-                    {
-                        if (c is YamlScalarNode cs)
-                        {
-                            list.Add(cs.Value ?? "");
-                        }
-                        else
-                        {
-                            Error(Join(path, key), "expected a list of values");
-                        }
-                    }
-
-                    return list;
-                default:
-                    Error(Join(path, key), "expected a value or a list of values");
-                    return null;
-            }
-        }
-
-        private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
     }
 }
 

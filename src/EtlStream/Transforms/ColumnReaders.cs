@@ -92,7 +92,7 @@ internal ref struct FieldCursor
 }
 
 /// <summary>What a computed column may draw on besides the row: the file and the run.</summary>
-internal readonly record struct BatchContext(string SourceFileName, int LoadDateDays);
+internal readonly record struct BatchContext(string SourceFileName, int LoadDateDays, string TenantId);
 
 /// <summary>Reads a source field: trims, applies the column's null tokens and enforces NOT NULL.</summary>
 internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, string sourceHeader) : ColumnReader(column)
@@ -407,14 +407,14 @@ internal sealed class ConcatColumnReader : ColumnReader
     }
 }
 
-/// <summary>The same text on every row: a constant, or the source file's name.</summary>
-internal sealed class ConstantTextColumnReader(ColumnSpec column, string? constant) : ColumnReader(column)
+/// <summary>The same text on every row: a constant, or from the batch's context (the source file's name, the tenant).</summary>
+internal sealed class ConstantTextColumnReader(ColumnSpec column, string? constant, Func<BatchContext, string>? fromContext = null) : ColumnReader(column)
 {
     private readonly byte[]? _constant = constant is null ? null : Encoding.UTF8.GetBytes(constant);
 
     public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
     {
-        var text = _constant ?? Encoding.UTF8.GetBytes(context.SourceFileName);
+        var text = _constant ?? Encoding.UTF8.GetBytes(fromContext!(context));
         var n = rows.Length;
         var offsetBytes = memory.RentOffsets(batch.RowCount);
         var offsets = MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());

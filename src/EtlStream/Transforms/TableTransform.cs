@@ -14,10 +14,12 @@ public sealed class TableTransform
 {
     private readonly TableSpec _spec;
     private readonly int _loadDateDays;
+    private readonly string _tenantId;
 
-    public TableTransform(TableSpec spec, DateOnly loadDate)
+    public TableTransform(TableSpec spec, DateOnly loadDate, string tenantId = "")
     {
         _spec = spec;
+        _tenantId = tenantId;
         _loadDateDays = loadDate.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
         LoadDate = loadDate;
         var fields = new List<Field>();
@@ -77,7 +79,8 @@ public sealed class TableTransform
             {
                 null => sources[c.Name],
                 ConcatSpec concat => new ConcatColumnReader(c, concat, sources),
-                SourceFileSpec => new ConstantTextColumnReader(c, null),
+                SourceFileSpec => new ConstantTextColumnReader(c, null, x => x.SourceFileName),
+                TenantSpec => new ConstantTextColumnReader(c, null, x => x.TenantId),
                 ConstantSpec k => new ConstantTextColumnReader(c, k.Value),
                 LoadDateSpec when c.Type.Kind == ColumnKind.String => new ConstantTextColumnReader(c, LoadDate.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)),
                 LoadDateSpec => new LoadDateColumnReader(c),
@@ -86,7 +89,7 @@ public sealed class TableTransform
         }
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
-        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays));
+        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId));
     }
 
     private static SourceColumnReader CreateSourceReader(ColumnSpec c, int index, string header)

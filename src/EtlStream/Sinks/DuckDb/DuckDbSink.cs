@@ -33,6 +33,11 @@ public sealed class DuckDbSink : IBatchSink
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath, nameof(options) + "." + nameof(options.DatabasePath));
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Table, nameof(options) + "." + nameof(options.Table));
+        if (options.Mode == DuckDbWriteMode.Merge && options.Key.Count == 0)
+        {
+            throw new ArgumentException($"DuckDB table \"{options.Table}\": merge needs key columns", nameof(options));
+        }
+
         _options = options;
     }
 
@@ -40,6 +45,8 @@ public sealed class DuckDbSink : IBatchSink
 
     /// <summary>The appender works row by row; chunk size only bounds memory, so a moderate chunk is enough.</summary>
     public int PreferredChunkRows => 64 * 1024;
+
+    private string StagingTable => $"__etlstream_merge_{_options.Table}";
 
     /// <summary>Rows appended so far in this run.</summary>
     public long RowsWritten { get; private set; }
@@ -97,7 +104,14 @@ public sealed class DuckDbSink : IBatchSink
             CheckLiveSchema(columns);
         }
 
-        _appender = _connection.CreateAppender(_options.Table);
+        if (_options.Mode == DuckDbWriteMode.Merge)
+        {
+            // Rows land in a staging table of the same transaction; CompleteAsync swaps matching keys in.
+            Execute($"DROP TABLE IF EXISTS {QuoteIdentifier(StagingTable)}");
+            Execute(CreateTableSql(QuoteIdentifier(StagingTable), columns, ifNotExists: false));
+        }
+
+        _appender = _connection.CreateAppender(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
         return ValueTask.CompletedTask;
     }
 
@@ -120,6 +134,16 @@ public sealed class DuckDbSink : IBatchSink
         cancellationToken.ThrowIfCancellationRequested();
         _appender = null;
         appender.Close(); // flushes the last rows into the open transaction
+        if (_options.Mode == DuckDbWriteMode.Merge)
+        {
+            var table = QuoteIdentifier(_options.Table);
+            var staging = QuoteIdentifier(StagingTable);
+            var match = string.Join(" AND ", _options.Key.Select(k => $"s.{QuoteIdentifier(k)} = t.{QuoteIdentifier(k)}"));
+            Execute($"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})");
+            Execute($"INSERT INTO {table} SELECT * FROM {staging}");
+            Execute($"DROP TABLE {staging}");
+        }
+
         _transaction!.Commit();
         _completed = true;
         return ValueTask.CompletedTask;

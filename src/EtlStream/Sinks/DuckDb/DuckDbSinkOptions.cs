@@ -8,6 +8,9 @@ public enum DuckDbWriteMode
 
     /// <summary>Full refresh: the table is dropped and recreated from the batches' schema, then loaded, in one transaction.</summary>
     Replace,
+
+    /// <summary>Incremental by key: rows whose <see cref="DuckDbSinkOptions.Key"/> the run brings are replaced, the rest added, in one transaction.</summary>
+    Merge,
 }
 
 /// <summary>Where and how <see cref="DuckDbSink"/> loads.</summary>
@@ -20,4 +23,7 @@ public sealed record DuckDbSinkOptions
     public required string Table { get; init; }
 
     public DuckDbWriteMode Mode { get; init; } = DuckDbWriteMode.Append;
+
+    /// <summary>The key columns a <see cref="DuckDbWriteMode.Merge"/> matches rows on.</summary>
+    public IReadOnlyList<string> Key { get; init; } = [];
 }

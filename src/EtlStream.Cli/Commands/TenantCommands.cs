@@ -1,0 +1,198 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EtlStream.Pipeline;
+using EtlStream.Tables;
+using EtlStream.Tenancy;
+
+namespace EtlStream.Cli.Commands;
+
+/// <summary><c>run</c>, <c>validate</c>, <c>init-db</c> and <c>tenants</c>: the per-tenant commands cron and Airflow call.</summary>
+internal static class TenantCommands
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+
+    private static Option<string> ConfigOption() => new("--config") { Description = "The configs folder (schemas/ and tenants/).", DefaultValueFactory = _ => "configs" };
+
+    public static IEnumerable<Command> Create()
+    {
+        yield return Run();
+        yield return Validate();
+        yield return InitDb();
+        yield return Tenants();
+    }
+
+    private static Command Run()
+    {
+        var config = ConfigOption();
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id (a folder under configs/tenants).", Required = true };
+        var job = new Option<string>("--job") { Description = "Job name from the tenant's tenant.yaml.", Required = true };
+        var date = new Option<string?>("--date") { Description = "Run date (yyyy-MM-dd) for the {date} in file patterns; default today." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Resolve files, validate config and schemas, print the plan; load nothing." };
+        var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
+        var logs = new Option<string>("--logs") { Description = "Folder of per-tenant log files.", DefaultValueFactory = _ => "logs" };
+        var command = new Command("run", "Run a tenant's job for a date.") { config, tenant, job, date, dryRun, report, logs };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
+        {
+            var runDate = ParseDate(parse.GetValue(date));
+            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var plan = JobPlan.Build(tenantConfig, parse.GetRequiredValue(job), runDate);
+            if (parse.GetValue(dryRun))
+            {
+                Console.Write(Secrets.Redact(plan.Describe()));
+                return ExitCodes.Success;
+            }
+
+            using var log = TenantLog.Open(parse.GetRequiredValue(logs), tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
+            log.Write(plan.Describe());
+            var started = DateTime.UtcNow;
+            try
+            {
+                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), log.Write, token);
+                var summary = string.Create(CultureInfo.InvariantCulture,
+                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+                log.Write(summary);
+                Console.WriteLine(summary);
+                await WriteReportAsync(parse.GetValue(report), plan, "succeeded", null, results);
+                return ExitCodes.Success;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.Write("error: " + Secrets.Redact(e.Message));
+                await WriteReportAsync(parse.GetValue(report), plan, "failed", Secrets.Redact(e.Message), []);
+                throw;
+            }
+        }, ct));
+        return command;
+    }
+
+    private static Command Validate()
+    {
+        var config = ConfigOption();
+        var tenant = new Option<string?>("--tenant") { Description = "Validate one tenant (all of them are read, to check isolation)." };
+        var command = new Command("validate", "Check config, mappings and schemas; list every error with its file and path.") { config, tenant };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
+        {
+            var root = parse.GetRequiredValue(config);
+            var tenants = TenantConfigReader.ReadAll(root, out var errors);
+            var only = parse.GetValue(tenant);
+            if (only is not null && !TenantConfigReader.TenantIds(root).Contains(only, StringComparer.Ordinal))
+            {
+                errors.Add($"no tenant '{only}' under {Path.Combine(root, "tenants")}");
+            }
+
+            var mine = only is null ? errors : errors.Where(e => e.Contains(Path.Combine("tenants", only), StringComparison.Ordinal) || e.StartsWith("no tenant", StringComparison.Ordinal)).ToList();
+            if (mine.Count > 0)
+            {
+                throw new ConfigException(mine);
+            }
+
+            var checkedTenants = only is null ? tenants.Count : 1;
+            Console.WriteLine($"valid: {checkedTenants} tenant{(checkedTenants == 1 ? "" : "s")}");
+            return Task.FromResult(ExitCodes.Success);
+        }, ct));
+        return command;
+    }
+
+    private static Command InitDb()
+    {
+        var config = ConfigOption();
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
+        var command = new Command("init-db", "Create the tenant's database, its tables and row-level-security views.") { config, tenant };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
+        {
+            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var created = await TenantDatabase.InitializeAsync(tenantConfig, token);
+            Console.WriteLine($"{tenantConfig.Id}: database {tenantConfig.Database} ready ({tenantConfig.Sink.Path}): {string.Join(", ", created)}");
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    private static Command Tenants()
+    {
+        var config = ConfigOption();
+        var command = new Command("tenants", "List tenants and their jobs.") { config };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
+        {
+            var tenants = TenantConfigReader.ReadAll(parse.GetRequiredValue(config), out var errors);
+            foreach (var t in tenants)
+            {
+                Console.WriteLine($"{t.Id,-16} {t.DisplayName,-28} database {t.Database,-22} jobs: {string.Join(", ", t.Jobs.Keys)}");
+            }
+
+            foreach (var e in errors)
+            {
+                Console.Error.WriteLine($"warning: {Secrets.Redact(e)}");
+            }
+
+            return Task.FromResult(errors.Count > 0 ? ExitCodes.Usage : ExitCodes.Success);
+        }, ct));
+        return command;
+    }
+
+    private static async Task WriteReportAsync(string? path, JobPlan plan, string status, string? error, IReadOnlyList<TableLoadResult> results)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        var report = new
+        {
+            status,
+            error,
+            tenant = plan.Tenant.Id,
+            job = plan.Job.Name,
+            date = plan.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            database = plan.Tenant.Database,
+            rowsRead = results.Sum(r => r.Result.RowsRead),
+            rowsLoaded = results.Sum(r => r.Result.RowsLoaded),
+            tables = results.Select(r => new
+            {
+                step = r.Step,
+                table = r.Table,
+                mode = r.Mode,
+                files = r.Files,
+                report = RunReport.From(r.Result, string.Join(", ", r.Files), plan.Tenant.Database, r.Table),
+            }),
+        };
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        await File.WriteAllTextAsync(path, Secrets.Redact(JsonSerializer.Serialize(report, Json)));
+    }
+
+    private static DateOnly ParseDate(string? text) =>
+        text is null ? DateOnly.FromDateTime(DateTime.Today)
+        : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
+        : throw new ConfigException([$"--date: '{text}' is not a date in the form yyyy-MM-dd"]);
+}
+
+/// <summary>A tenant's log file for one run (<c>logs/&lt;tenant&gt;/&lt;date&gt;-&lt;job&gt;.log</c>); every line is redacted.</summary>
+internal sealed class TenantLog : IDisposable
+{
+    private readonly StreamWriter _writer;
+
+    private TenantLog(StreamWriter writer) => _writer = writer;
+
+    public static TenantLog Open(string root, string tenant, string name)
+    {
+        var folder = Path.Combine(root, tenant);
+        Directory.CreateDirectory(folder);
+        return new TenantLog(new StreamWriter(Path.Combine(folder, name + ".log"), append: true) { AutoFlush = true });
+    }
+
+    public void Write(string line)
+    {
+        lock (_writer)
+        {
+            _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {Secrets.Redact(line.TrimEnd())}");
+        }
+    }
+
+    public void Dispose() => _writer.Dispose();
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace EtlStream.Tables;
+
+/// <summary>Reads typed scalars from YAML nodes, recording each problem with its path.</summary>
+internal sealed class NodeReader(string file, List<string> errors)
+{
+    public void Error(string path, string message) => errors.Add($"{file}: {path}: {message}");
+
+    public void CheckKeys(YamlMappingNode m, string path, string[] known)
+    {
+        foreach (var key in m.Children.Keys)
+        {
+            var k = (key as YamlScalarNode)?.Value ?? "?";
+            if (Array.IndexOf(known, k) < 0)
+            {
+                Error(Join(path, k), $"unknown key (expected one of: {string.Join(", ", known)})");
+            }
+        }
+    }
+
+    public YamlNode? Child(YamlMappingNode m, string key) =>
+        m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+    public string? String(YamlMappingNode m, string path, string key)
+    {
+        switch (Child(m, key))
+        {
+            case null:
+                return null;
+            case YamlScalarNode s:
+                return s.Value;
+            default:
+                Error(Join(path, key), "expected a single value");
+                return null;
+        }
+    }
+
+    public string? RequiredString(YamlMappingNode m, string path, string key)
+    {
+        var s = String(m, path, key);
+        if (string.IsNullOrWhiteSpace(s) && Child(m, key) is null or YamlScalarNode)
+        {
+            Error(Join(path, key), "required");
+            return null;
+        }
+
+        return s;
+    }
+
+    public bool? Bool(YamlMappingNode m, string path, string key)
+    {
+        var s = String(m, path, key);
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (bool.TryParse(s, out var b))
+        {
+            return b;
+        }
+
+        Error(Join(path, key), $"expected true or false, got '{s}'");
+        return null;
+    }
+
+    public int? Int(YamlMappingNode m, string path, string key)
+    {
+        var s = String(m, path, key);
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i))
+        {
+            return i;
+        }
+
+        Error(Join(path, key), $"expected a whole number, got '{s}'");
+        return null;
+    }
+
+    public byte? Byte(YamlMappingNode m, string path, string key)
+    {
+        var s = String(m, path, key);
+        if (s is null)
+        {
+            return null;
+        }
+
+        if (s == "\\t")
+        {
+            return (byte)'\t';
+        }
+
+        if (s.Length == 1 && s[0] < 0x80)
+        {
+            return (byte)s[0];
+        }
+
+        Error(Join(path, key), $"expected one ASCII character, got '{s}'");
+        return null;
+    }
+
+    public IReadOnlyList<string>? Strings(YamlMappingNode m, string path, string key)
+    {
+        switch (Child(m, key))
+        {
+            case null:
+                return null;
+            case YamlScalarNode s:
+                return [s.Value ?? ""];
+            case YamlSequenceNode seq:
+                var list = new List<string>();
+                foreach (var c in seq.Children)
+                {
+                    if (c is YamlScalarNode cs)
+                    {
+                        list.Add(cs.Value ?? "");
+                    }
+                    else
+                    {
+                        Error(Join(path, key), "expected a list of values");
+                    }
+                }
+
+                return list;
+            default:
+                Error(Join(path, key), "expected a value or a list of values");
+                return null;
+        }
+    }
+
+    private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+}

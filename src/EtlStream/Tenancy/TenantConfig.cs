@@ -1,0 +1,58 @@
+using EtlStream.Tables;
+
+namespace EtlStream.Tenancy;
+
+/// <summary>One tenant (distributor): its database, where its files arrive, its tables, jobs and row-level security.</summary>
+public sealed record TenantConfig
+{
+    public required string Id { get; init; }
+
+    public required string DisplayName { get; init; }
+
+    /// <summary>The tenant's own database, e.g. <c>datawiz_pidilite</c>. No two tenants may share one.</summary>
+    public required string Database { get; init; }
+
+    /// <summary>The tenant's folder under <c>configs/tenants/</c>.</summary>
+    public required string Folder { get; init; }
+
+    public required SourceConfig Source { get; init; }
+
+    public required SinkConfig Sink { get; init; }
+
+    public required IReadOnlyDictionary<string, TenantTable> Tables { get; init; }
+
+    public required IReadOnlyDictionary<string, JobConfig> Jobs { get; init; }
+
+    public RlsConfig? Rls { get; init; }
+}
+
+/// <summary>Where a tenant's files arrive. <c>local</c> is a folder; object stores come with their own issue.</summary>
+public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<string, string> Settings);
+
+/// <summary>The tenant's warehouse: <c>duckdb</c> with the database file's path.</summary>
+public sealed record SinkConfig(string Kind, string Path);
+
+/// <summary>A table of the tenant: the shared schema with the tenant's overrides applied, and its file pattern.</summary>
+public sealed record TenantTable(string Name, string SchemaName, TableSpec Spec, string FilePattern, IReadOnlyList<string> Key);
+
+public sealed record JobConfig(string Name, IReadOnlyList<JobStep> Steps);
+
+/// <summary>A step of a job: load these tables in this mode, after these other steps.</summary>
+public sealed record JobStep(string Name, IReadOnlyList<string> Tables, StepMode Mode, IReadOnlyList<string> After);
+
+public enum StepMode
+{
+    /// <summary>Add the run date's rows.</summary>
+    Append,
+
+    /// <summary>Replace rows whose key is in the run date's file, add the rest (incremental dimensions).</summary>
+    Merge,
+
+    /// <summary>Replace the whole table's content atomically (the evening full refresh).</summary>
+    Replace,
+}
+
+/// <summary>Secure views: rows of <see cref="RlsView.Table"/> whose <see cref="RlsView.Column"/> the current user is mapped to.</summary>
+public sealed record RlsConfig(string AccessTable, string UserVariable, IReadOnlyList<RlsView> Views);
+
+public sealed record RlsView(string Table, string View, string Column);

@@ -1,0 +1,42 @@
+using EtlStream.Pipeline;
+using EtlStream.Sinks.DuckDb;
+
+namespace EtlStream.Tenancy;
+
+/// <summary>What one table load of a job did.</summary>
+public sealed record TableLoadResult(string Step, string Table, string Mode, IReadOnlyList<string> Files, LoadResult Result);
+
+/// <summary>
+/// Runs a <see cref="JobPlan"/>: each table load through the streaming pipeline into the tenant's own database,
+/// in step order, stopping at the first failure. Every table load is its own transaction, so a failed load
+/// (a full refresh included) leaves that table as it was.
+/// </summary>
+public static class TenantJobRunner
+{
+    public static async Task<IReadOnlyList<TableLoadResult>> RunAsync(JobPlan plan, LoadOptions options, Action<string> milestone, CancellationToken cancellationToken)
+    {
+        var results = new List<TableLoadResult>();
+        var runOptions = options with { TenantId = plan.Tenant.Id, LoadDate = plan.Date };
+        foreach (var load in plan.Loads)
+        {
+            var sink = new DuckDbSink(SinkOptions(plan.Tenant, load.Table, load.Mode));
+            await using (sink.ConfigureAwait(false))
+            {
+                var result = await new LoadPipeline(runOptions).RunAsync(load.Files, load.Table.Spec, sink, cancellationToken).ConfigureAwait(false);
+                var mode = load.Mode.ToString().ToLowerInvariant();
+                results.Add(new TableLoadResult(load.Step, load.Table.Name, mode, [.. load.Files.Select(f => f.Name)], result));
+                milestone($"{plan.Tenant.Id}/{plan.Job.Name}: {load.Table.Name} ({mode}): {result.RowsLoaded:N0} rows from {result.Files} file{(result.Files == 1 ? "" : "s")}");
+            }
+        }
+
+        return results;
+    }
+
+    internal static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
+    {
+        DatabasePath = tenant.Sink.Path,
+        Table = table.Name,
+        Mode = mode switch { StepMode.Replace => DuckDbWriteMode.Replace, StepMode.Merge => DuckDbWriteMode.Merge, _ => DuckDbWriteMode.Append },
+        Key = table.Key,
+    };
+}

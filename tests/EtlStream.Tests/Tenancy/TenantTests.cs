@@ -1,0 +1,237 @@
+using DuckDB.NET.Data;
+using EtlStream.Generation;
+using EtlStream.Pipeline;
+using EtlStream.Tables;
+using EtlStream.Tenancy;
+using EtlStream.Tests.Cli;
+using EtlStream.Tests.Support;
+
+namespace EtlStream.Tests.Tenancy;
+
+public sealed class TenantTests : IDisposable
+{
+    private static readonly DateOnly Day1 = new(2026, 11, 23);
+    private static readonly DateOnly Day2 = new(2026, 11, 24);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>A configs folder with the shipped schemas and one tenant whose paths point into the temp folder.</summary>
+    private string Configs(string tenantYaml, string tenant = "acme", string? extraTenant = null)
+    {
+        var root = _dir.File("configs");
+        Directory.CreateDirectory(Path.Combine(root, "schemas"));
+        foreach (var f in Directory.GetFiles(Path.Combine(RepoPaths.Root, "configs", "schemas")))
+        {
+            File.Copy(f, Path.Combine(root, "schemas", Path.GetFileName(f)), overwrite: true);
+        }
+
+        Directory.CreateDirectory(Path.Combine(root, "tenants", tenant));
+        File.WriteAllText(Path.Combine(root, "tenants", tenant, "tenant.yaml"), tenantYaml.Replace("$TMP", _dir.Path, StringComparison.Ordinal));
+        if (extraTenant is not null)
+        {
+            Directory.CreateDirectory(Path.Combine(root, "tenants", "other"));
+            File.WriteAllText(Path.Combine(root, "tenants", "other", "tenant.yaml"), extraTenant.Replace("$TMP", _dir.Path, StringComparison.Ordinal));
+        }
+
+        return root;
+    }
+
+    private static string ShippedTenantAt(string id, string dir) =>
+        File.ReadAllText(Path.Combine(RepoPaths.Root, "configs", "tenants", id, "tenant.yaml"))
+            .Replace($"data/tenants/{id}/incoming", $"{dir}/incoming", StringComparison.Ordinal)
+            .Replace("data/warehouse/", $"{dir}/warehouse/", StringComparison.Ordinal);
+
+    [Fact]
+    public void Both_shipped_tenants_validate()
+    {
+        var tenants = TenantConfigReader.ReadAll(Path.Combine(RepoPaths.Root, "configs"), out var errors);
+        Assert.Empty(errors);
+        Assert.Equal(["pidilite", "uthra-global"], tenants.Select(t => t.Id));
+        var pidilite = tenants[0];
+        Assert.Equal("datawiz_pidilite", pidilite.Database);
+        Assert.Equal(["morning", "evening"], pidilite.Jobs.Keys);
+        Assert.Equal(["dimensions", "facts"], pidilite.Jobs["morning"].Steps.Select(s => s.Name));
+        Assert.Equal(StepMode.Replace, pidilite.Jobs["evening"].Steps.Single().Mode);
+        var key = (ConcatSpec)tenants[1].Tables["fact_invoice_secondary"].Spec.Columns[0].Computed!;
+        Assert.Equal("-", key.Separator); // uthra-global's override of the shared schema
+        Assert.Equal("|", ((ConcatSpec)pidilite.Tables["fact_invoice_secondary"].Spec.Columns[0].Computed!).Separator);
+    }
+
+    [Fact]
+    public void A_broken_config_lists_every_error_with_file_and_path()
+    {
+        var root = Configs("""
+            tenant: acme
+            database: datawiz_shared
+            colour: blue
+            source: { kind: local, path: $TMP/in, sas_token: "${ETLSTREAM_TEST_UNSET_SECRET}" }
+            sink: { kind: duckdb, path: $TMP/w.duckdb }
+            tables:
+              dealers: { schema: dealers, files: "dealers.csv.gz", mapping: { nope: X } }
+              ghosts: { schema: ghosts, files: "ghosts_{date}.csv" }
+            jobs:
+              morning:
+                steps:
+                  - { name: a, tables: [dealers, missing], mode: upsert, after: [b] }
+                  - { name: b, tables: [dealers], after: [a] }
+            rls:
+              views:
+                - { table: dealers, column: zone }
+            """,
+            extraTenant: """
+            tenant: other
+            database: datawiz_shared
+            source: { kind: local, path: $TMP/other }
+            sink: { kind: duckdb, path: $TMP/other.duckdb }
+            tables: {}
+            jobs: {}
+            """);
+
+        TenantConfigReader.ReadAll(root, out var errors);
+        var file = Path.Combine(root, "tenants", "acme", "tenant.yaml");
+        Assert.Contains($"{file}: colour: unknown key (expected one of: tenant, display_name, database, source, sink, tables, jobs, rls)", errors);
+        Assert.Contains($"{file}: source.sas_token: secret ${{ETLSTREAM_TEST_UNSET_SECRET}} is not set (set the environment variable or add it to the tenant's .env)", errors);
+        Assert.Contains($"{file}: tables.dealers.files: 'dealers.csv.gz' has no {{date}} placeholder", errors);
+        Assert.Contains($"{file}: tables.dealers.mapping.nope: 'nope' is not a column of schema 'dealers' read from the source", errors);
+        Assert.Contains(errors, e => e.StartsWith($"{file}: tables.ghosts.schema: no schema 'ghosts'", StringComparison.Ordinal));
+        Assert.Contains($"{file}: jobs.morning.steps[0].tables: unknown table 'missing'", errors);
+        Assert.Contains($"{file}: jobs.morning.steps[0].mode: unknown mode 'upsert' (expected append, merge or replace)", errors);
+        Assert.Contains($"{file}: jobs.morning: the steps' 'after' dependencies form a cycle", errors);
+        Assert.Contains($"{file}: rls.views[0].column: table 'dealers' has no column 'zone'", errors);
+        var other = Path.Combine(root, "tenants", "other", "tenant.yaml");
+        Assert.DoesNotContain(errors, e => e.Contains("belongs to tenant", StringComparison.Ordinal) && !e.StartsWith(other, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_tenant_naming_another_tenants_database_is_an_error()
+    {
+        var acme = ShippedTenantAt("pidilite", _dir.File("a")).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal);
+        var other = ShippedTenantAt("uthra-global", _dir.File("b"))
+            .Replace("tenant: uthra-global", "tenant: other", StringComparison.Ordinal)
+            .Replace("database: datawiz_uthra_global", "database: datawiz_pidilite", StringComparison.Ordinal);
+        var root = Configs(acme, extraTenant: other);
+        TenantConfigReader.ReadAll(root, out var errors);
+        Assert.Equal([$"{Path.Combine(root, "tenants", "other", "tenant.yaml")}: database: 'datawiz_pidilite' belongs to tenant 'acme'"], errors);
+    }
+
+    [Fact]
+    public async Task Morning_and_evening_jobs_run_end_to_end_on_the_embedded_default()
+    {
+        var root = Configs(ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal));
+        var tenant = TenantConfigReader.Read(root, "acme");
+        var incoming = _dir.File("incoming");
+        var day1 = await TenantDataGenerator.WriteDayAsync(incoming, Day1, seed: 5, invoiceRows: 3_000, default);
+        var day2 = await TenantDataGenerator.WriteDayAsync(incoming, Day2, seed: 5, invoiceRows: 2_000, default);
+        var db = tenant.Sink.Path;
+        long Count(string sql) => Convert.ToInt64(DuckDbQuery.Scalar(db, sql));
+        long Kept(DateOnly d) => Convert.ToInt64(DuckDbQuery.Scalar(null,
+            $"SELECT count(*) FROM read_csv({DuckDbQuery.Literal(Path.Combine(incoming, $"invoices_{d:yyyy-MM-dd}.csv.gz"))}, header = true, all_varchar = true) WHERE trim(Qty)::BIGINT <> 0"));
+
+        var morning1 = await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), _ => { }, default);
+        Assert.Equal(["dealers", "products", "salesmen", "territories", "fact_invoice_secondary"], morning1.Select(r => r.Table));
+        Assert.Equal(day1["dealers"], Count("SELECT count(*) FROM dealers"));
+        Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary"));
+        Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary WHERE tenant_id = 'acme' AND load_date = DATE '2026-11-23'"));
+
+        // Day 2: dimensions merge by key (not doubled), invoices add up.
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day2), new LoadOptions(), _ => { }, default);
+        Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
+        Assert.Equal(day2["products"], Count("SELECT count(*) FROM products"));
+        Assert.Equal(Kept(Day1) + Kept(Day2), Count("SELECT count(*) FROM fact_invoice_secondary"));
+
+        // Evening: the dimensions are replaced by day 2's snapshot.
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", Day2), new LoadOptions(), _ => { }, default);
+        Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
+        Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
+
+        // A refresh that fails part-way leaves the old content intact.
+        var day3 = new DateOnly(2026, 11, 25);
+        await TenantDataGenerator.WriteDayAsync(incoming, day3, seed: 5, invoiceRows: 500, default);
+        var broken = Path.Combine(incoming, "dealers_2026-11-25.csv.gz");
+        File.Delete(broken);
+        await File.WriteAllTextAsync(broken, "Dealer_Code,Dealer_Name,Territory,Region,Active,Onboarded_On\nD000001,A,T,R,Y,2020-01-01\nD000002,B,T,R,maybe,2020-01-01\n");
+        var failure = await Assert.ThrowsAsync<EtlStream.Transforms.DataConversionException>(() =>
+            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions(), _ => { }, default));
+        Assert.Contains("dealers_2026-11-25.csv.gz:3:5: column 'active'", failure.Message);
+        Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
+    }
+
+    [Fact]
+    public async Task Secure_views_show_each_user_only_the_rows_mapped_to_them()
+    {
+        var root = Configs(ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal));
+        var tenant = TenantConfigReader.Read(root, "acme");
+        await TenantDataGenerator.WriteDayAsync(_dir.File("incoming"), Day1, seed: 9, invoiceRows: 2_000, default);
+        var created = await TenantDatabase.InitializeAsync(tenant, default);
+        Assert.Contains("view secure_fact_invoice_secondary (fact_invoice_secondary by territory)", created);
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), _ => { }, default);
+
+        var territories = DuckDbQuery.Rows(tenant.Sink.Path, "SELECT territory, count(*) FROM fact_invoice_secondary GROUP BY territory ORDER BY count(*) DESC LIMIT 3");
+        var (t1, n1) = ((string)territories[0][0]!, Convert.ToInt64(territories[0][1]));
+        var (t2, n2) = ((string)territories[1][0]!, Convert.ToInt64(territories[1][1]));
+        var (t3, n3) = ((string)territories[2][0]!, Convert.ToInt64(territories[2][1]));
+        using (var connection = new DuckDBConnection($"Data Source={tenant.Sink.Path}"))
+        {
+            connection.Open();
+            using var insert = connection.CreateCommand();
+            insert.CommandText = $"INSERT INTO user_access VALUES ('alice', 'territory', '{t1}'), ('bob', 'territory', '{t2}'), ('bob', 'territory', '{t3}')";
+            insert.ExecuteNonQuery();
+        }
+
+        long VisibleTo(string user, string where = "")
+        {
+            using var connection = new DuckDBConnection($"Data Source={tenant.Sink.Path};ACCESS_MODE=READ_ONLY");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SET VARIABLE etlstream_user = '{user}'; SELECT count(*) FROM secure_fact_invoice_secondary {where}";
+            return Convert.ToInt64(command.ExecuteScalar());
+        }
+
+        Assert.Equal(n1, VisibleTo("alice"));
+        Assert.Equal(0, VisibleTo("alice", $"WHERE territory <> '{t1}'"));
+        Assert.Equal(n2 + n3, VisibleTo("bob"));
+        Assert.Equal(0, VisibleTo("mallory"));
+    }
+
+    [Fact]
+    public async Task A_secret_never_appears_in_output_plans_reports_or_logs()
+    {
+        const string Sentinel = "SENTINEL-sig-3f9a7c1e";
+        var yaml = ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal)
+            .Replace($"path: {_dir.Path}/incoming", $"path: {_dir.Path}/in-${{ACME_SAS}}\n  sas_token: \"${{ACME_SAS}}\"", StringComparison.Ordinal);
+        var root = Configs(yaml);
+        await File.WriteAllTextAsync(Path.Combine(root, "tenants", "acme", ".env"), $"ACME_SAS={Sentinel}\n");
+        await TenantDataGenerator.WriteDayAsync(_dir.File($"in-{Sentinel}"), Day1, seed: 3, invoiceRows: 500, default);
+        var logs = _dir.File("logs");
+        var report = _dir.File("report.json");
+
+        var outputs = new List<(int, string, string)>
+        {
+            await CliTests.RunAsync(_dir.Path, "validate", "--config", root),
+            await CliTests.RunAsync(_dir.Path, "tenants", "--config", root),
+            await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "morning", "--date", "2026-11-23", "--dry-run"),
+            await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "morning", "--date", "2026-11-23", "--report", report, "--logs", logs),
+            await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "morning", "--date", "2026-12-31", "--logs", logs),
+        };
+
+        Assert.Equal([0, 0, 0, 0, 1], outputs.Select(o => o.Item1));
+        Assert.Contains("plan: tenant acme", outputs[2].Item2);
+        Assert.Contains("in-***", outputs[2].Item2); // the folder named after the secret is shown redacted
+        Assert.Contains("no file matches", outputs[4].Item3);
+        foreach (var (_, stdout, stderr) in outputs)
+        {
+            Assert.DoesNotContain(Sentinel, stdout);
+            Assert.DoesNotContain(Sentinel, stderr);
+        }
+
+        Assert.DoesNotContain(Sentinel, await File.ReadAllTextAsync(report));
+        var logFiles = Directory.GetFiles(logs, "*.log", SearchOption.AllDirectories);
+        Assert.Equal([Path.Combine(logs, "acme", "2026-11-23-morning.log")], logFiles);
+        Assert.Contains("fact_invoice_secondary (append)", await File.ReadAllTextAsync(logFiles[0]));
+        foreach (var f in logFiles)
+        {
+            Assert.DoesNotContain(Sentinel, await File.ReadAllTextAsync(f));
+        }
+    }
+}
