@@ -23,6 +23,30 @@ internal static class GenerateCommand
             await InvoiceGenerator.WriteFileAsync(parse.GetRequiredValue(output), n, parse.GetValue(seed), token);
             return ExitCodes.Success;
         }, ct));
-        return new Command("generate", "Generate test data.") { invoices };
+        return new Command("generate", "Generate test data.") { invoices, Tenant() };
+    }
+
+    /// <summary><c>etlstream generate tenant --tenant &lt;id&gt; --date &lt;d&gt;</c>: one day's files in the tenant's source folder, to try its jobs.</summary>
+    private static Command Tenant()
+    {
+        var config = new Option<string>("--config") { Description = "The configs folder.", DefaultValueFactory = _ => "configs" };
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
+        var date = new Option<string>("--date") { Description = "The day (yyyy-MM-dd) the files are named for.", Required = true };
+        var rows = new Option<long>("--rows") { Description = "Invoice rows.", DefaultValueFactory = _ => 20_000 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+        var command = new Command("tenant", "One day's invoices and dimension snapshots in a tenant's source folder.") { config, tenant, date, rows, seed };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
+        {
+            var t = EtlStream.Tenancy.TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            if (!DateOnly.TryParseExact(parse.GetRequiredValue(date), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var day))
+            {
+                throw new ArgumentException("--date must be yyyy-MM-dd");
+            }
+
+            var counts = await TenantDataGenerator.WriteDayAsync(t.Source.Path, day, parse.GetValue(seed), parse.GetValue(rows), token);
+            Console.WriteLine($"{t.Id}: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value:N0}"))} rows in {t.Source.Path}");
+            return ExitCodes.Success;
+        }, ct));
+        return command;
     }
 }

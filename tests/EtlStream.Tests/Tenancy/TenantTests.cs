@@ -234,4 +234,35 @@ public sealed class TenantTests : IDisposable
             Assert.DoesNotContain(Sentinel, await File.ReadAllTextAsync(f));
         }
     }
+
+    [Fact]
+    public void A_copy_of_the_template_validates_once_named()
+    {
+        var yaml = File.ReadAllText(Path.Combine(RepoPaths.Root, "configs", "tenants", "_template", "tenant.yaml"))
+            .Replace("tenant: _template", "tenant: newco", StringComparison.Ordinal)
+            .Replace("<id>", "newco", StringComparison.Ordinal);
+        var root = Configs(yaml, tenant: "newco");
+        var tenant = TenantConfigReader.Read(root, "newco");
+        Assert.Equal("datawiz_newco", tenant.Database);
+        Assert.Equal(["morning", "evening"], tenant.Jobs.Keys);
+    }
+
+    [Fact]
+    public async Task Validate_exits_2_with_every_error_and_the_cli_runs_a_generated_day()
+    {
+        var broken = Configs("tenant: acme\ndatabase: d\nsource: { kind: ftp, path: x }\nsink: { kind: duckdb }\ntables: {}\njobs: {}\n");
+        var (code, _, stderr) = await CliTests.RunAsync(_dir.Path, "validate", "--config", broken);
+        Assert.Equal(2, code);
+        var file = Path.Combine(broken, "tenants", "acme", "tenant.yaml");
+        Assert.Equal([$"error: {file}: source.kind: 'ftp' is not supported yet (local)", $"error: {file}: sink.path: required"], stderr.TrimEnd('\n').Split('\n'));
+
+        var root = Configs(ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal));
+        var gen = await CliTests.RunAsync(_dir.Path, "generate", "tenant", "--config", root, "--tenant", "acme", "--date", "2026-11-24", "--rows", "1000");
+        Assert.Equal(0, gen.ExitCode);
+        Assert.Equal(0, (await CliTests.RunAsync(_dir.Path, "init-db", "--config", root, "--tenant", "acme")).ExitCode);
+        var (runCode, stdout, runErr) = await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "morning", "--date", "2026-11-24");
+        Assert.Equal("", runErr);
+        Assert.Equal(0, runCode);
+        Assert.StartsWith("acme/morning 2026-11-24: loaded ", stdout);
+    }
 }
