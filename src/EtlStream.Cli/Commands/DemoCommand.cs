@@ -42,10 +42,10 @@ internal static class DemoCommand
         var spec = WriteSpec(root);
         var warehouse = Path.Combine(root, "warehouse.duckdb");
         var options = new LoadOptions { LoadDate = new DateOnly(2026, 11, 24) };
-        var result = await LoadCommand.LoadAsync(input, spec, $"duckdb:{warehouse}?table={Table}&mode=replace", options, Path.Combine(root, "report.json"), token);
+        var (result, _) = await LoadCommand.LoadAsync(input, spec, $"duckdb:{warehouse}?table={Table}&mode=replace", options, Path.Combine(root, "report.json"), token);
         Console.WriteLine($"warehouse: {LoadCommand.Summary(result)}");
         var lake = Path.Combine(root, "lake", $"{Table}.parquet");
-        var lakeResult = await LoadCommand.LoadAsync(input, spec, $"parquet:{lake}", options, null, token);
+        var (lakeResult, _) = await LoadCommand.LoadAsync(input, spec, $"parquet:{lake}", options, null, token);
         Console.WriteLine($"lake:      {LoadCommand.Summary(lakeResult)}");
         Console.WriteLine();
         Console.WriteLine($"Gross sales by region in {warehouse} (DuckDB):");

@@ -18,56 +18,73 @@ internal static class LoadCommand
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
         var parallelFiles = new Option<int>("--parallel-files") { Description = "Files read at the same time.", DefaultValueFactory = _ => new LoadOptions().ParallelFiles };
         var loadDate = new Option<string?>("--load-date") { Description = "The date load_date columns get (yyyy-MM-dd); default today." };
+        var output = OutputOption();
+        var noProgress = NoProgressOption();
+        var metrics = Telemetry.MetricsOption();
 
-        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate };
+        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate, output, noProgress, metrics };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
+            using var telemetry = Telemetry.Start(parse.GetValue(metrics));
             var options = new LoadOptions
             {
                 ParallelFiles = parse.GetValue(parallelFiles),
                 LoadDate = ParseDate(parse.GetValue(loadDate)),
             };
-            var result = await LoadAsync(parse.GetValue(input)!, parse.GetValue(table), parse.GetRequiredValue(to), options, parse.GetValue(report), token);
-            Console.WriteLine(Summary(result));
+            var json = parse.GetValue(output) == "json";
+            var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
+            var inputText = parse.GetValue(input)!;
+            var target = parse.GetRequiredValue(to);
+            var result = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress);
+            Console.WriteLine(json ? RunReport.From(result.Result, inputText, target, result.Table).ToJson() : Summary(result.Result));
             return ExitCodes.Success;
         }, ct));
         return command;
     }
 
+    /// <summary><c>--output text|json</c>: the summary line, or the run report on stdout for machines.</summary>
+    public static Option<string> OutputOption() =>
+        new Option<string>("--output") { Description = "text (one summary line) or json (the run report).", DefaultValueFactory = _ => "text" }.AcceptOnlyFromAmong("text", "json");
+
+    public static Option<bool> NoProgressOption() => new("--no-progress") { Description = "No live progress display (it is also off when stderr is redirected and with NO_COLOR)." };
+
     /// <summary>The load itself, shared with <c>demo</c>: lists inputs, validates everything before touching the sink, runs, reports.</summary>
-    public static async Task<LoadResult> LoadAsync(string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token)
+    public static async Task<(LoadResult Result, string Table)> LoadAsync(string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token, ProgressDisplay? progress = null)
     {
         var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
         var pipeline = new LoadPipeline(options);
         var files = LocalFileSource.List(input);
+        var counted = progress?.Count(files) ?? files;
         var defaultTable = spec?.Name ?? Path.GetFileName(files[0].Name).Split('.')[0];
         try
         {
             var sink = SinkTarget.Create(target, defaultTable);
             await using (sink)
             {
-                var result = await pipeline.RunAsync(files, spec, sink, token);
+                var result = progress is null
+                    ? await pipeline.RunAsync(files, spec, sink, token)
+                    : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(counted, spec, sink, token));
                 if (reportPath is not null)
                 {
                     await WriteReportAsync(reportPath, RunReport.From(result, input, target, spec?.Name ?? defaultTable));
                 }
 
-                return result;
+                return (result, spec?.Name ?? defaultTable);
             }
         }
         catch (Exception e) when (reportPath is not null && e is not OperationCanceledException)
         {
-            var progress = pipeline.Progress;
+            var soFar = pipeline.Progress;
             await WriteReportAsync(reportPath, new RunReport
             {
                 Status = "failed",
-                Error = e.Message,
+                Error = Tenancy.Secrets.Redact(e.Message),
                 Input = input,
                 Target = target,
                 Table = spec?.Name ?? defaultTable,
                 Files = files.Count,
-                RowsRead = progress.RowsRead,
-                BytesRead = progress.BytesRead,
+                RowsRead = soFar.RowsRead,
+                BytesRead = soFar.BytesRead,
             });
             throw;
         }

@@ -20,6 +20,47 @@ internal static class TenantCommands
         yield return Validate();
         yield return InitDb();
         yield return Tenants();
+        yield return Explain();
+    }
+
+    private static Command Explain()
+    {
+        var config = ConfigOption();
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
+        var job = new Option<string>("--job") { Description = "Job name.", Required = true };
+        var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory bound.") { config, tenant, job };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
+        {
+            var t = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var jobName = parse.GetRequiredValue(job);
+            if (!t.Jobs.TryGetValue(jobName, out var j))
+            {
+                throw new ConfigException([$"tenant '{t.Id}' has no job '{jobName}' (jobs: {string.Join(", ", t.Jobs.Keys)})"]);
+            }
+
+            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions())));
+            return Task.FromResult(ExitCodes.Success);
+        }, ct));
+        return command;
+    }
+
+    internal static string Explain(TenantConfig tenant, JobConfig job, LoadOptions options)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"explain: tenant {tenant.Id} ({tenant.DisplayName}), job {job.Name}, into {tenant.Sink.Kind} database {tenant.Database}");
+        sb.AppendLine($"  steps, in order: {string.Join(" -> ", JobPlan.Order(job.Steps)!.Select(s => s.Name))}");
+        foreach (var step in JobPlan.Order(job.Steps)!)
+        {
+            foreach (var table in step.Tables)
+            {
+                var t = tenant.Tables[table];
+                var sink = new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
+                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {tenant.Source.Path}/{t.FilePattern}");
+                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"duckdb {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
+            }
+        }
+
+        return sb.ToString();
     }
 
     private static Command Run()
@@ -31,9 +72,15 @@ internal static class TenantCommands
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve files, validate config and schemas, print the plan; load nothing." };
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
         var logs = new Option<string>("--logs") { Description = "Folder of per-tenant log files.", DefaultValueFactory = _ => "logs" };
-        var command = new Command("run", "Run a tenant's job for a date.") { config, tenant, job, date, dryRun, report, logs };
+        var output = LoadCommand.OutputOption();
+        var noProgress = LoadCommand.NoProgressOption();
+        var metrics = Telemetry.MetricsOption();
+        var command = new Command("run", "Run a tenant's job for a date.") { config, tenant, job, date, dryRun, report, logs, output, noProgress, metrics };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
+            using var telemetry = Telemetry.Start(parse.GetValue(metrics));
+            var json = parse.GetValue(output) == "json";
+            var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
             var runDate = ParseDate(parse.GetValue(date));
             var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
             var plan = JobPlan.Build(tenantConfig, parse.GetRequiredValue(job), runDate);
@@ -48,18 +95,20 @@ internal static class TenantCommands
             var started = DateTime.UtcNow;
             try
             {
-                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), log.Write, token);
+                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), log.Write, token,
+                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run));
                 var summary = string.Create(CultureInfo.InvariantCulture,
                     $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
                 log.Write(summary);
-                Console.WriteLine(summary);
-                await WriteReportAsync(parse.GetValue(report), plan, "succeeded", null, results);
+                var reportJson = JobReport(plan, "succeeded", null, results);
+                Console.WriteLine(json ? reportJson : summary);
+                await WriteReportAsync(parse.GetValue(report), reportJson);
                 return ExitCodes.Success;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.Write("error: " + Secrets.Redact(e.Message));
-                await WriteReportAsync(parse.GetValue(report), plan, "failed", Secrets.Redact(e.Message), []);
+                await WriteReportAsync(parse.GetValue(report), JobReport(plan, "failed", Secrets.Redact(e.Message), []));
                 throw;
             }
         }, ct));
@@ -131,13 +180,8 @@ internal static class TenantCommands
         return command;
     }
 
-    private static async Task WriteReportAsync(string? path, JobPlan plan, string status, string? error, IReadOnlyList<TableLoadResult> results)
+    private static string JobReport(JobPlan plan, string status, string? error, IReadOnlyList<TableLoadResult> results)
     {
-        if (path is null)
-        {
-            return;
-        }
-
         var report = new
         {
             status,
@@ -157,13 +201,23 @@ internal static class TenantCommands
                 report = RunReport.From(r.Result, string.Join(", ", r.Files), plan.Tenant.Database, r.Table),
             }),
         };
+        return Secrets.Redact(JsonSerializer.Serialize(report, Json));
+    }
+
+    private static async Task WriteReportAsync(string? path, string json)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         if (folder is not null)
         {
             Directory.CreateDirectory(folder);
         }
 
-        await File.WriteAllTextAsync(path, Secrets.Redact(JsonSerializer.Serialize(report, Json)));
+        await File.WriteAllTextAsync(path, json);
     }
 
     private static DateOnly ParseDate(string? text) =>

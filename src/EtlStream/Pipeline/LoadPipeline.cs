@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;
 using EtlStream.Compression;
 using EtlStream.Formats.Csv;
+using EtlStream.Observability;
 using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.Tables;
@@ -27,6 +28,9 @@ public sealed class LoadPipeline
     private long _rowsLoaded;
     private long _bytesRead;
     private long _filesDone;
+    private long _compressedBytesDone;
+    private TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>? _transformQueue;
+    private ActionBlock<List<TransformedBatch>>? _loadQueue;
 
     public LoadPipeline(LoadOptions options)
     {
@@ -48,6 +52,39 @@ public sealed class LoadPipeline
         var started = Stopwatch.GetTimestamp();
         spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
+        var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
+        try
+        {
+            return await RunMeshAsync(files, transform, sink, metrics, started, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.FlushStageBusy(); // the busy-time counters end equal to the stage clocks, whatever the outcome
+        }
+    }
+
+    /// <summary>Progress so far, for a live display: files done, rows read and loaded, uncompressed bytes parsed.</summary>
+    public (long FilesDone, long RowsRead, long RowsLoaded, long BytesRead) Progress =>
+        (Interlocked.Read(ref _filesDone), Interlocked.Read(ref _rowsRead), Interlocked.Read(ref _rowsLoaded), Interlocked.Read(ref _bytesRead));
+
+    /// <summary>
+    /// Source bytes (<see cref="SourceFile.Length"/>, compressed for a compressed file) of the files read to the
+    /// end so far; files still being read are not counted. A coarse measure of work done, for an ETA.
+    /// </summary>
+    public long CompressedBytesOfFilesDone => Interlocked.Read(ref _compressedBytesDone);
+
+    /// <summary>
+    /// Items waiting at the inputs of the running mesh, for a live display: <c>transform</c> (parsed batches) and
+    /// <c>load</c> (chunks for the sink). Both 0 before and after a run.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> QueueDepths => new Dictionary<string, int>(2)
+    {
+        ["transform"] = Volatile.Read(ref _transformQueue)?.InputCount ?? 0,
+        ["load"] = Volatile.Read(ref _loadQueue)?.InputCount ?? 0,
+    };
+
+    private async Task<LoadResult> RunMeshAsync(IReadOnlyList<SourceFile> files, TableTransform transform, IBatchSink sink, PipelineMetrics metrics, long started, CancellationToken cancellationToken)
+    {
         await sink.OpenAsync(transform.OutputSchema, cancellationToken).ConfigureAwait(false);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -69,18 +106,33 @@ public sealed class LoadPipeline
         var load = new ActionBlock<List<TransformedBatch>>(
             async chunk =>
             {
+                var t0 = Stopwatch.GetTimestamp();
                 try
                 {
                     var batches = chunk.ConvertAll(b => b.Batch);
-                    using (_write.Measure())
+                    try
                     {
                         await sink.WriteAsync(batches, token).ConfigureAwait(false);
                     }
+                    catch (Exception e) when (!(e is OperationCanceledException && token.IsCancellationRequested))
+                    {
+                        metrics.WriteFailed(e, Stopwatch.GetElapsedTime(t0));
+                        throw;
+                    }
+                    finally
+                    {
+                        _write.Add(Stopwatch.GetElapsedTime(t0));
+                    }
 
+                    long rows = 0;
                     foreach (var b in batches)
                     {
-                        Interlocked.Add(ref _rowsLoaded, b.Length);
+                        rows += b.Length;
                     }
+
+                    Interlocked.Add(ref _rowsLoaded, rows);
+                    metrics.WriteSucceeded(rows, Stopwatch.GetElapsedTime(t0));
+                    metrics.FlushStageBusy();
                 }
                 catch (Exception e)
                 {
@@ -121,10 +173,14 @@ public sealed class LoadPipeline
             {
                 try
                 {
+                    TransformedBatch transformed;
                     using (_transform.Measure())
                     {
-                        return [work.Bound.Apply(work.Batch)];
+                        transformed = work.Bound.Apply(work.Batch);
                     }
+
+                    metrics.BatchFiltered(transformed.RowsIn - transformed.Batch.Length);
+                    return [transformed];
                 }
                 catch (Exception e)
                 {
@@ -154,13 +210,16 @@ public sealed class LoadPipeline
             transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
         }
 
-        var read = new ActionBlock<SourceFile>(
-            async file =>
+        var fileResults = new FileLoadResult[files.Count];
+        var read = new ActionBlock<(SourceFile File, int Index)>(
+            async work =>
             {
                 try
                 {
-                    await ReadFileAsync(file, transform, transformBlock, token).ConfigureAwait(false);
+                    fileResults[work.Index] = await ReadFileAsync(work.File, transform, transformBlock, metrics, token).ConfigureAwait(false);
                     Interlocked.Increment(ref _filesDone);
+                    Interlocked.Add(ref _compressedBytesDone, work.File.Length);
+                    metrics.FileRead();
                 }
                 catch (Exception e)
                 {
@@ -184,9 +243,12 @@ public sealed class LoadPipeline
             },
             TaskScheduler.Default).Unwrap();
 
-        foreach (var file in files)
+        Volatile.Write(ref _transformQueue, transformBlock);
+        Volatile.Write(ref _loadQueue, load);
+        var queues = EtlStreamMetrics.TrackQueues(transform.Spec.Name, () => transformBlock.InputCount, () => load.InputCount);
+        for (var i = 0; i < files.Count; i++)
         {
-            if (!await read.SendAsync(file, token).ConfigureAwait(false))
+            if (!await read.SendAsync((files[i], i), token).ConfigureAwait(false))
             {
                 break;
             }
@@ -203,6 +265,9 @@ public sealed class LoadPipeline
         }
         finally
         {
+            queues.Dispose();
+            Volatile.Write(ref _transformQueue, null);
+            Volatile.Write(ref _loadQueue, null);
             DrainAndDispose(transformBlock, pending);
         }
 
@@ -227,15 +292,14 @@ public sealed class LoadPipeline
             Elapsed = Stopwatch.GetElapsedTime(started),
             PeakWorkingSetBytes = PeakWorkingSet(),
             Stages = [_decompress, _parse, _transform, _write],
+            FileResults = fileResults,
         };
     }
 
-    /// <summary>Progress so far, for a live display: files done, rows read and loaded, uncompressed bytes parsed.</summary>
-    public (long FilesDone, long RowsRead, long RowsLoaded, long BytesRead) Progress =>
-        (Interlocked.Read(ref _filesDone), Interlocked.Read(ref _rowsRead), Interlocked.Read(ref _rowsLoaded), Interlocked.Read(ref _bytesRead));
-
-    private async Task ReadFileAsync(SourceFile file, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, CancellationToken token)
+    private async Task<FileLoadResult> ReadFileAsync(SourceFile file, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, PipelineMetrics metrics, CancellationToken token)
     {
+        var started = Stopwatch.GetTimestamp();
+        var total = new EntryCounts();
         var raw = await file.Open(token).ConfigureAwait(false);
         await using (raw.ConfigureAwait(false))
         {
@@ -246,14 +310,16 @@ public sealed class LoadPipeline
                     var input = new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
                     await using (input.ConfigureAwait(false))
                     {
-                        await ParseEntryAsync(entry.Name, input, transform, target, token).ConfigureAwait(false);
+                        await ParseEntryAsync(entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
                     }
                 }
             }
         }
+
+        return new FileLoadResult(file.Name, total.Rows, total.Bytes, file.Length, Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task ParseEntryAsync(string name, Stream input, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, CancellationToken token)
+    private async Task ParseEntryAsync(string name, Stream input, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
     {
         using var parser = new CsvArrowParser(input, name, transform.Spec.Csv);
         var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
@@ -270,14 +336,20 @@ public sealed class LoadPipeline
             var t0 = Stopwatch.GetTimestamp();
             batch = await parser.ReadBatchAsync(token).ConfigureAwait(false);
             _parse.Add(Stopwatch.GetElapsedTime(t0));
-            Interlocked.Add(ref _bytesRead, parser.BytesConsumed - lastBytes);
+            var bytes = parser.BytesConsumed - lastBytes;
+            var rows = batch?.RowCount ?? 0;
             lastBytes = parser.BytesConsumed;
+            Interlocked.Add(ref _bytesRead, bytes);
+            Interlocked.Add(ref _rowsRead, rows);
+            counts.Bytes += bytes;
+            counts.Rows += rows;
+            metrics.BatchParsed(rows, bytes);
+            metrics.FlushStageBusy();
             if (batch is null)
             {
                 return;
             }
 
-            Interlocked.Add(ref _rowsRead, batch.RowCount);
             if (!await target.SendAsync((bound, batch), token).ConfigureAwait(false))
             {
                 batch.Dispose();
@@ -323,6 +395,14 @@ public sealed class LoadPipeline
 
         pending.ForEach(b => b.Dispose());
         pending.Clear();
+    }
+
+    /// <summary>A file's running totals, summed over its entries (read one after another).</summary>
+    private sealed class EntryCounts
+    {
+        public long Rows { get; set; }
+
+        public long Bytes { get; set; }
     }
 
     private static long PeakWorkingSet()

@@ -23,4 +23,32 @@ public sealed record LoadResult
     public long PeakWorkingSetBytes { get; init; }
 
     public IReadOnlyList<StageClock> Stages { get; init; } = [];
+
+    /// <summary>One entry per source file, in the order the files were given; a zip's entries are summed into it.</summary>
+    public IReadOnlyList<FileLoadResult> FileResults { get; init; } = [];
+
+    /// <summary>The name of the stage with the most busy time (the first of equals); empty without stages.</summary>
+    public string Bottleneck
+    {
+        get
+        {
+            StageClock? busiest = null;
+            foreach (var stage in Stages)
+            {
+                if (busiest is null || stage.Busy > busiest.Busy)
+                {
+                    busiest = stage;
+                }
+            }
+
+            return busiest?.Name ?? "";
+        }
+    }
 }
+
+/// <summary>
+/// One source file's figures: records and uncompressed bytes parsed, its size as listed
+/// (<see cref="Sources.SourceFile.Length"/>, compressed for a compressed file), and the wall time from opening it
+/// to its last batch handed on (waits on the stages after it included).
+/// </summary>
+public sealed record FileLoadResult(string Name, long RowsRead, long BytesRead, long CompressedBytes, TimeSpan Elapsed);

@@ -41,8 +41,22 @@ public sealed record RunReport
 
     public long PeakWorkingSetBytes { get; init; }
 
+    /// <summary>The stage with the most busy time: where to look first when a run is slow.</summary>
+    public string? Bottleneck { get; init; }
+
     /// <summary>Busy seconds per stage, summed over the stage's workers.</summary>
     public IReadOnlyDictionary<string, double> Stages { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Per source file.</summary>
+    public IReadOnlyList<SourceReport>? Sources { get; init; }
+
+    /// <summary>The published JSON schema of this report (<c>src/EtlStream/Pipeline/RunReport.schema.json</c>).</summary>
+    public static string Schema()
+    {
+        using var stream = typeof(RunReport).Assembly.GetManifestResourceStream("RunReport.schema.json")!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     public static RunReport From(LoadResult r, string input, string target, string? table) => new()
     {
@@ -59,10 +73,15 @@ public sealed record RunReport
         ElapsedSeconds = Math.Round(r.Elapsed.TotalSeconds, 3),
         MegabytesPerSecond = r.Elapsed.TotalSeconds > 0 ? Math.Round(r.BytesRead / 1e6 / r.Elapsed.TotalSeconds, 1) : 0,
         PeakWorkingSetBytes = r.PeakWorkingSetBytes,
+        Bottleneck = r.Bottleneck,
         Stages = r.Stages.ToDictionary(s => s.Name, s => Math.Round(s.Busy.TotalSeconds, 3)),
+        Sources = [.. r.FileResults.Select(f => new SourceReport(f.Name, f.RowsRead, f.BytesRead, f.CompressedBytes, Math.Round(f.Elapsed.TotalSeconds, 3)))],
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static RunReport FromJson(string json) => JsonSerializer.Deserialize<RunReport>(json, Json) ?? throw new JsonException("empty report");
 }
+
+/// <summary>One source file's figures in a run report.</summary>
+public sealed record SourceReport(string Name, long RowsRead, long BytesRead, long CompressedBytes, double ElapsedSeconds);

@@ -13,7 +13,13 @@ public sealed record TableLoadResult(string Step, string Table, string Mode, IRe
 /// </summary>
 public static class TenantJobRunner
 {
-    public static async Task<IReadOnlyList<TableLoadResult>> RunAsync(JobPlan plan, LoadOptions options, Action<string> milestone, CancellationToken cancellationToken)
+    /// <param name="observe">Wraps each table load, e.g. in a progress display: gets the load, its pipeline and the run to await.</param>
+    public static async Task<IReadOnlyList<TableLoadResult>> RunAsync(
+        JobPlan plan,
+        LoadOptions options,
+        Action<string> milestone,
+        CancellationToken cancellationToken,
+        Func<TableLoad, LoadPipeline, Func<Task<LoadResult>>, Task<LoadResult>>? observe = null)
     {
         var results = new List<TableLoadResult>();
         var runOptions = options with { TenantId = plan.Tenant.Id, LoadDate = plan.Date };
@@ -22,7 +28,9 @@ public static class TenantJobRunner
             var sink = new DuckDbSink(SinkOptions(plan.Tenant, load.Table, load.Mode));
             await using (sink.ConfigureAwait(false))
             {
-                var result = await new LoadPipeline(runOptions).RunAsync(load.Files, load.Table.Spec, sink, cancellationToken).ConfigureAwait(false);
+                var pipeline = new LoadPipeline(runOptions);
+                Task<LoadResult> Run() => pipeline.RunAsync(load.Files, load.Table.Spec, sink, cancellationToken);
+                var result = await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false);
                 var mode = load.Mode.ToString().ToLowerInvariant();
                 results.Add(new TableLoadResult(load.Step, load.Table.Name, mode, [.. load.Files.Select(f => f.Name)], result));
                 milestone($"{plan.Tenant.Id}/{plan.Job.Name}: {load.Table.Name} ({mode}): {result.RowsLoaded:N0} rows from {result.Files} file{(result.Files == 1 ? "" : "s")}");
@@ -32,7 +40,8 @@ public static class TenantJobRunner
         return results;
     }
 
-    internal static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
+    /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
+    public static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
     {
         DatabasePath = tenant.Sink.Path,
         Table = table.Name,
