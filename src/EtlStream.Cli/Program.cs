@@ -12,6 +12,9 @@ foreach (var command in TenantCommands.Create())
     root.Add(command);
 }
 
+root.Options.Add(CliLogging.Format);
+root.Options.Add(CliLogging.Verbose);
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

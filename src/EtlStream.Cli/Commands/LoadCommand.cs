@@ -35,7 +35,8 @@ internal static class LoadCommand
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
             var inputText = parse.GetValue(input)!;
             var target = parse.GetRequiredValue(to);
-            var result = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress);
+            using var loggers = CliLogging.Create(parse);
+            var result = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress, loggers.CreateLogger("etlstream"));
             Console.WriteLine(json ? RunReport.From(result.Result, inputText, target, result.Table).ToJson() : Summary(result.Result));
             return ExitCodes.Success;
         }, ct));
@@ -49,10 +50,10 @@ internal static class LoadCommand
     public static Option<bool> NoProgressOption() => new("--no-progress") { Description = "No live progress display (it is also off when stderr is redirected and with NO_COLOR)." };
 
     /// <summary>The load itself, shared with <c>demo</c>: lists inputs, validates everything before touching the sink, runs, reports.</summary>
-    public static async Task<(LoadResult Result, string Table)> LoadAsync(string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token, ProgressDisplay? progress = null)
+    public static async Task<(LoadResult Result, string Table)> LoadAsync(string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token, ProgressDisplay? progress = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
-        var pipeline = new LoadPipeline(options);
+        var pipeline = new LoadPipeline(options, logger);
         var files = LocalFileSource.List(input);
         var counted = progress?.Count(files) ?? files;
         var defaultTable = spec?.Name ?? Path.GetFileName(files[0].Name).Split('.')[0];

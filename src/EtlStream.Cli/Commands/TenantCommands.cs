@@ -90,17 +90,24 @@ internal static class TenantCommands
                 return ExitCodes.Success;
             }
 
-            using var log = TenantLog.Open(parse.GetRequiredValue(logs), tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
+            using var log = TenantLogFile.Open(parse.GetRequiredValue(logs), tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
+            using var loggers = CliLogging.Create(parse, log);
+            var logger = loggers.CreateLogger("etlstream");
             log.Write(plan.Describe());
             var started = DateTime.UtcNow;
             try
             {
-                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), log.Write, token,
+                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), logger, token,
                     (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run));
                 var summary = string.Create(CultureInfo.InvariantCulture,
                     $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
                 log.Write(summary);
                 var reportJson = JobReport(plan, "succeeded", null, results);
+                if (!json)
+                {
+                    Console.Write(SummaryTable(results));
+                }
+
                 Console.WriteLine(json ? reportJson : summary);
                 await WriteReportAsync(parse.GetValue(report), reportJson);
                 return ExitCodes.Success;
@@ -180,6 +187,20 @@ internal static class TenantCommands
         return command;
     }
 
+    /// <summary>The human summary at the end of a run: one row per table load.</summary>
+    private static string SummaryTable(IReadOnlyList<TableLoadResult> results)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"table",-26}{"mode",-9}{"files",6}{"rows read",13}{"loaded",13}{"filtered",10}{"rejected",10}{"seconds",9}  bottleneck");
+        foreach (var r in results)
+        {
+            var x = r.Result;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Table,-26}{r.Mode,-9}{x.Files,6}{x.RowsRead,13:N0}{x.RowsLoaded,13:N0}{x.RowsFiltered,10:N0}{x.RowsRejected,10:N0}{x.Elapsed.TotalSeconds,9:F1}  {x.Bottleneck}");
+        }
+
+        return sb.ToString();
+    }
+
     private static string JobReport(JobPlan plan, string status, string? error, IReadOnlyList<TableLoadResult> results)
     {
         var report = new
@@ -224,29 +245,4 @@ internal static class TenantCommands
         text is null ? DateOnly.FromDateTime(DateTime.Today)
         : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
         : throw new ConfigException([$"--date: '{text}' is not a date in the form yyyy-MM-dd"]);
-}
-
-/// <summary>A tenant's log file for one run (<c>logs/&lt;tenant&gt;/&lt;date&gt;-&lt;job&gt;.log</c>); every line is redacted.</summary>
-internal sealed class TenantLog : IDisposable
-{
-    private readonly StreamWriter _writer;
-
-    private TenantLog(StreamWriter writer) => _writer = writer;
-
-    public static TenantLog Open(string root, string tenant, string name)
-    {
-        var folder = Path.Combine(root, tenant);
-        Directory.CreateDirectory(folder);
-        return new TenantLog(new StreamWriter(Path.Combine(folder, name + ".log"), append: true) { AutoFlush = true });
-    }
-
-    public void Write(string line)
-    {
-        lock (_writer)
-        {
-            _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {Secrets.Redact(line.TrimEnd())}");
-        }
-    }
-
-    public void Dispose() => _writer.Dispose();
 }

@@ -4,6 +4,8 @@ using System.Threading.Tasks.Dataflow;
 using EtlStream.Compression;
 using EtlStream.Formats.Csv;
 using EtlStream.Observability;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.Tables;
@@ -17,7 +19,7 @@ namespace EtlStream.Pipeline;
 /// concurrency. Every block is bounded, so a slow stage holds back the ones before it and memory stays flat
 /// whatever the input size. The first fault anywhere cancels the rest and is the one rethrown.
 /// </summary>
-public sealed class LoadPipeline
+public sealed partial class LoadPipeline
 {
     private readonly LoadOptions _options;
     private readonly StageClock _decompress = new("decompress");
@@ -29,10 +31,11 @@ public sealed class LoadPipeline
     private long _bytesRead;
     private long _filesDone;
     private long _compressedBytesDone;
+    private readonly ILogger _logger;
     private TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>? _transformQueue;
     private ActionBlock<List<TransformedBatch>>? _loadQueue;
 
-    public LoadPipeline(LoadOptions options)
+    public LoadPipeline(LoadOptions options, ILogger? logger = null)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -41,6 +44,7 @@ public sealed class LoadPipeline
         }
 
         _options = options;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>
@@ -216,8 +220,15 @@ public sealed class LoadPipeline
             {
                 try
                 {
-                    fileResults[work.Index] = await ReadFileAsync(work.File, transform, transformBlock, metrics, token).ConfigureAwait(false);
-                    Interlocked.Increment(ref _filesDone);
+                    var done = fileResults[work.Index] = await ReadFileAsync(work.File, transform, transformBlock, metrics, token).ConfigureAwait(false);
+                    var count = Interlocked.Increment(ref _filesDone);
+
+                    // Silence is success: a milestone per file for a few files, every tenth of the way for many.
+                    if (files.Count <= 10 || count % Math.Max(1, files.Count / 10) == 0)
+                    {
+                        LogFileRead(_logger, count, files.Count, done.Name, done.RowsRead, done.Elapsed.TotalSeconds);
+                    }
+
                     Interlocked.Add(ref _compressedBytesDone, work.File.Length);
                     metrics.FileRead();
                 }
@@ -325,6 +336,7 @@ public sealed class LoadPipeline
         var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
         if (header.Count == 0)
         {
+            LogEmptyFile(_logger, name);
             return; // an empty file loads nothing
         }
 
@@ -411,4 +423,10 @@ public sealed class LoadPipeline
         p.Refresh();
         return p.PeakWorkingSet64;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "file {Done}/{Total} read: {File}, {Rows} rows in {Seconds:F1} s")]
+    private static partial void LogFileRead(ILogger logger, long done, int total, string file, long rows, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
+    private static partial void LogEmptyFile(ILogger logger, string file);
 }

@@ -1,5 +1,6 @@
 using EtlStream.Pipeline;
 using EtlStream.Sinks.DuckDb;
+using Microsoft.Extensions.Logging;
 
 namespace EtlStream.Tenancy;
 
@@ -11,13 +12,13 @@ public sealed record TableLoadResult(string Step, string Table, string Mode, IRe
 /// in step order, stopping at the first failure. Every table load is its own transaction, so a failed load
 /// (a full refresh included) leaves that table as it was.
 /// </summary>
-public static class TenantJobRunner
+public static partial class TenantJobRunner
 {
     /// <param name="observe">Wraps each table load, e.g. in a progress display: gets the load, its pipeline and the run to await.</param>
     public static async Task<IReadOnlyList<TableLoadResult>> RunAsync(
         JobPlan plan,
         LoadOptions options,
-        Action<string> milestone,
+        ILogger logger,
         CancellationToken cancellationToken,
         Func<TableLoad, LoadPipeline, Func<Task<LoadResult>>, Task<LoadResult>>? observe = null)
     {
@@ -28,12 +29,12 @@ public static class TenantJobRunner
             var sink = new DuckDbSink(SinkOptions(plan.Tenant, load.Table, load.Mode));
             await using (sink.ConfigureAwait(false))
             {
-                var pipeline = new LoadPipeline(runOptions);
+                var pipeline = new LoadPipeline(runOptions, logger);
                 Task<LoadResult> Run() => pipeline.RunAsync(load.Files, load.Table.Spec, sink, cancellationToken);
                 var result = await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false);
                 var mode = load.Mode.ToString().ToLowerInvariant();
                 results.Add(new TableLoadResult(load.Step, load.Table.Name, mode, [.. load.Files.Select(f => f.Name)], result));
-                milestone($"{plan.Tenant.Id}/{plan.Job.Name}: {load.Table.Name} ({mode}): {result.RowsLoaded:N0} rows from {result.Files} file{(result.Files == 1 ? "" : "s")}");
+                LogTableLoaded(logger, plan.Tenant.Id, plan.Job.Name, load.Table.Name, mode, result.RowsLoaded, result.Files);
             }
         }
 
@@ -48,4 +49,7 @@ public static class TenantJobRunner
         Mode = mode switch { StepMode.Replace => DuckDbWriteMode.Replace, StepMode.Merge => DuckDbWriteMode.Merge, _ => DuckDbWriteMode.Append },
         Key = table.Key,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files} files")]
+    private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, int files);
 }

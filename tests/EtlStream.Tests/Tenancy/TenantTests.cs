@@ -5,6 +5,7 @@ using EtlStream.Tables;
 using EtlStream.Tenancy;
 using EtlStream.Tests.Cli;
 using EtlStream.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EtlStream.Tests.Tenancy;
 
@@ -128,20 +129,20 @@ public sealed class TenantTests : IDisposable
         long Kept(DateOnly d) => Convert.ToInt64(DuckDbQuery.Scalar(null,
             $"SELECT count(*) FROM read_csv({DuckDbQuery.Literal(Path.Combine(incoming, $"invoices_{d:yyyy-MM-dd}.csv.gz"))}, header = true, all_varchar = true) WHERE trim(Qty)::BIGINT <> 0"));
 
-        var morning1 = await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), _ => { }, default);
+        var morning1 = await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(["dealers", "products", "salesmen", "territories", "fact_invoice_secondary"], morning1.Select(r => r.Table));
         Assert.Equal(day1["dealers"], Count("SELECT count(*) FROM dealers"));
         Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary"));
         Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary WHERE tenant_id = 'acme' AND load_date = DATE '2026-11-23'"));
 
         // Day 2: dimensions merge by key (not doubled), invoices add up.
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day2), new LoadOptions(), _ => { }, default);
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day2), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
         Assert.Equal(day2["products"], Count("SELECT count(*) FROM products"));
         Assert.Equal(Kept(Day1) + Kept(Day2), Count("SELECT count(*) FROM fact_invoice_secondary"));
 
         // Evening: the dimensions are replaced by day 2's snapshot.
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", Day2), new LoadOptions(), _ => { }, default);
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", Day2), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
 
@@ -152,7 +153,7 @@ public sealed class TenantTests : IDisposable
         File.Delete(broken);
         await File.WriteAllTextAsync(broken, "Dealer_Code,Dealer_Name,Territory,Region,Active,Onboarded_On\nD000001,A,T,R,Y,2020-01-01\nD000002,B,T,R,maybe,2020-01-01\n");
         var failure = await Assert.ThrowsAsync<EtlStream.Transforms.DataConversionException>(() =>
-            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions(), _ => { }, default));
+            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions(), NullLogger.Instance, default));
         Assert.Contains("dealers_2026-11-25.csv.gz:3:5: column 'active'", failure.Message);
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
     }
@@ -165,7 +166,7 @@ public sealed class TenantTests : IDisposable
         await TenantDataGenerator.WriteDayAsync(_dir.File("incoming"), Day1, seed: 9, invoiceRows: 2_000, default);
         var created = await TenantDatabase.InitializeAsync(tenant, default);
         Assert.Contains("view secure_fact_invoice_secondary (fact_invoice_secondary by territory)", created);
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), _ => { }, default);
+        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), NullLogger.Instance, default);
 
         var territories = DuckDbQuery.Rows(tenant.Sink.Path, "SELECT territory, count(*) FROM fact_invoice_secondary GROUP BY territory ORDER BY count(*) DESC LIMIT 3");
         var (t1, n1) = ((string)territories[0][0]!, Convert.ToInt64(territories[0][1]));
@@ -261,8 +262,20 @@ public sealed class TenantTests : IDisposable
         Assert.Equal(0, gen.ExitCode);
         Assert.Equal(0, (await CliTests.RunAsync(_dir.Path, "init-db", "--config", root, "--tenant", "acme")).ExitCode);
         var (runCode, stdout, runErr) = await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "morning", "--date", "2026-11-24");
-        Assert.Equal("", runErr);
+        Assert.Equal("", runErr); // silence is success
         Assert.Equal(0, runCode);
-        Assert.StartsWith("acme/morning 2026-11-24: loaded ", stdout);
+        var lines = stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal("table                     mode      files    rows read       loaded  filtered  rejected  seconds  bottleneck", lines[0]);
+        Assert.StartsWith("dealers                   merge         1          200          200         0         0 ", lines[1]);
+        Assert.StartsWith("fact_invoice_secondary    append        1        1,000 ", lines[5]);
+        Assert.StartsWith("acme/morning 2026-11-24: loaded ", lines[^1]);
+
+        // For machines: JSON lines on stderr with the milestones, the report on stdout.
+        var (jsonCode, jsonOut, jsonErr) = await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "evening", "--date", "2026-11-24", "--log-format", "json", "--output", "json");
+        Assert.Equal(0, jsonCode);
+        var events = jsonErr.TrimEnd('\n').Split('\n').Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(events, e => e.GetProperty("Message").GetString() == "acme/evening: dealers (replace): 200 rows from 1 files");
+        Assert.All(events, e => Assert.Equal("Information", e.GetProperty("LogLevel").GetString()));
+        Assert.Equal("succeeded", System.Text.Json.JsonDocument.Parse(jsonOut).RootElement.GetProperty("status").GetString());
     }
 }
