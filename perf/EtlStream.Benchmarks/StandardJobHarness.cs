@@ -26,7 +26,7 @@ internal static class StandardJobHarness
     {
         var rows = Option(args, "--rows", 2_000_000L);
         var runs = (int)Option(args, "--runs", 3L);
-        var root = FindRoot();
+        var root = Kernels.RepoRoot.Find();
         var data = Path.Combine(root, "perf", "data", $"invoices-{rows}.csv.gz");
         if (!File.Exists(data))
         {
@@ -240,18 +240,5 @@ internal static class StandardJobHarness
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? long.Parse(args[i + 1], Inv) : fallback;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EtlStream.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("run from inside the repository");
     }
 }

@@ -1,10 +1,12 @@
+using EtlStream.Sources;
+
 namespace EtlStream.Compression;
 
 /// <summary>
 /// A forward-only read buffer over a (possibly non-seekable) stream that can look at the first bytes without
 /// consuming them. Reads at least as large as the buffer bypass it once it is drained. Never disposes the inner stream.
 /// </summary>
-internal sealed class PeekableReadStream : Stream
+internal sealed class PeekableReadStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly byte[] _buffer;
@@ -41,12 +43,6 @@ internal sealed class PeekableReadStream : Stream
 
         return _buffer.AsMemory(_start, Math.Min(count, _end - _start));
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -122,12 +118,4 @@ internal sealed class PeekableReadStream : Stream
         _start += n;
         return n;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

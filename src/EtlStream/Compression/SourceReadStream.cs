@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Reflection;
+using EtlStream.Sources;
 using SharpCompress.Common;
 
 namespace EtlStream.Compression;
@@ -10,7 +11,7 @@ namespace EtlStream.Compression;
 /// (System.IO.Compression's GZipStream silently returns end of stream on truncated input unless the process-wide
 /// <c>System.IO.Compression.UseStrictValidation</c> switch is on).
 /// </summary>
-internal sealed class SourceReadStream : Stream
+internal sealed class SourceReadStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly string _sourceName;
@@ -22,12 +23,6 @@ internal sealed class SourceReadStream : Stream
         _sourceName = sourceName;
         _kind = kind;
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -88,14 +83,6 @@ internal sealed class SourceReadStream : Stream
 
     internal static InvalidDataException Corrupt(string sourceName, CompressionKind kind, Exception inner) =>
         new($"{sourceName}: {kind} data is corrupt or truncated: {inner.Message}", inner);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

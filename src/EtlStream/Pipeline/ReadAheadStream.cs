@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using EtlStream.Memory;
+using EtlStream.Sources;
 
 namespace EtlStream.Pipeline;
 
@@ -8,7 +9,7 @@ namespace EtlStream.Pipeline;
 /// Reads an inner stream on its own task into a few pooled buffers, so that decompression runs on one core
 /// while the parser consumes on another. At most <c>buffers</c> × <c>bufferBytes</c> are held.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private readonly Channel<(byte[] Buffer, int Length)> _filled;
@@ -28,16 +29,6 @@ internal sealed class ReadAheadStream : Stream
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _producer = Task.Run(() => ProduceAsync(bufferBytes, _cts.Token), CancellationToken.None);
     }
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
@@ -121,16 +112,6 @@ internal sealed class ReadAheadStream : Stream
             _filled.Writer.TryComplete(error);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override async ValueTask DisposeAsync()
     {

@@ -233,21 +233,11 @@ public sealed class LoadPipelineTests : IDisposable
     }
 
     /// <summary>A CSV that never ends: only cancellation can stop a run over it.</summary>
-    private sealed class EndlessCsvStream : Stream
+    private sealed class EndlessCsvStream : ForwardReadStream
     {
         private static readonly byte[] Row = "12345,some text value\n"u8.ToArray();
         private bool _headerSent;
         private int _pos;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -266,15 +256,5 @@ public sealed class LoadPipelineTests : IDisposable
 
             return count;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
