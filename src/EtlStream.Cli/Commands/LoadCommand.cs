@@ -21,8 +21,9 @@ internal static class LoadCommand
         var output = OutputOption();
         var noProgress = NoProgressOption();
         var metrics = Telemetry.MetricsOption();
+        var rejects = new Option<string?>("--rejects") { Description = "Parquet file for rejected rows; default rejects/<table>-<time>.parquet (written only when rows are rejected)." };
 
-        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate, output, noProgress, metrics };
+        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate, output, noProgress, metrics, rejects };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             using var telemetry = Telemetry.Start(parse.GetValue(metrics));
@@ -30,6 +31,7 @@ internal static class LoadCommand
             {
                 ParallelFiles = parse.GetValue(parallelFiles),
                 LoadDate = ParseDate(parse.GetValue(loadDate)),
+                RejectsPath = parse.GetValue(rejects),
             };
             var json = parse.GetValue(output) == "json";
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
@@ -95,7 +97,7 @@ internal static class LoadCommand
     {
         var seconds = r.Elapsed.TotalSeconds;
         var mbps = seconds > 0 ? r.BytesRead / 1e6 / seconds : 0;
-        var filtered = r.RowsFiltered > 0 ? $", {r.RowsFiltered:N0} filtered" : "";
+        var filtered = (r.RowsFiltered > 0 ? $", {r.RowsFiltered:N0} filtered" : "") + (r.RowsRejected > 0 ? $", {r.RowsRejected:N0} rejected to {r.RejectsPath}" : "");
         return string.Create(CultureInfo.InvariantCulture,
             $"loaded {r.RowsLoaded:N0} rows ({r.RowsRead:N0} read{filtered}) from {r.Files} file{(r.Files == 1 ? "" : "s")} in {seconds:F2} s: {r.BytesRead / 1e6:N0} MB at {mbps:N0} MB/s, peak memory {r.PeakWorkingSetBytes / 1e6:N0} MB");
     }

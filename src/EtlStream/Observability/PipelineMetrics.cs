@@ -39,6 +39,8 @@ internal sealed class PipelineMetrics
 
     public void BatchFiltered(long rows) => EtlStreamMetrics.RowsFiltered.Add(rows, _table);
 
+    public void BatchRejected(long rows) => EtlStreamMetrics.RowsRejected.Add(rows, _table);
+
     public void FileRead() => EtlStreamMetrics.FilesRead.Add(1, _table);
 
     public void WriteSucceeded(long rows, TimeSpan elapsed)

@@ -20,6 +20,9 @@ public sealed record LoadOptions
     /// <summary>The tenant computed <c>tenant</c> columns get: the engine stamps it, the file cannot.</summary>
     public string TenantId { get; init; } = "";
 
+    /// <summary>Where rejected rows go (Parquet); null counts them without writing them.</summary>
+    public string? RejectsPath { get; init; }
+
     /// <summary>The date computed <c>load_date</c> columns get.</summary>
     public DateOnly LoadDate { get; init; } = DateOnly.FromDateTime(DateTime.Today);
 

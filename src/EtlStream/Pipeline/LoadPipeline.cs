@@ -31,6 +31,11 @@ public sealed partial class LoadPipeline
     private long _bytesRead;
     private long _filesDone;
     private long _compressedBytesDone;
+    private long _rowsRejected;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _rejectsByRule = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _rejectsBySource = new();
+    private RejectedRow? _firstReject;
+    private RejectsWriter? _rejects;
     private readonly ILogger _logger;
     private TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>? _transformQueue;
     private ActionBlock<List<TransformedBatch>>? _loadQueue;
@@ -57,6 +62,7 @@ public sealed partial class LoadPipeline
         spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
+        _rejects = _options.RejectsPath is { } rejectsPath ? new RejectsWriter(rejectsPath) : null;
         try
         {
             return await RunMeshAsync(files, transform, sink, metrics, started, cancellationToken).ConfigureAwait(false);
@@ -64,6 +70,12 @@ public sealed partial class LoadPipeline
         finally
         {
             metrics.FlushStageBusy(); // the busy-time counters end equal to the stage clocks, whatever the outcome
+            if (_rejects is not null)
+            {
+                // Kept whatever the outcome: a failed run's rejects are the ones people read.
+                await _rejects.CompleteAsync().ConfigureAwait(false);
+                await _rejects.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -173,7 +185,7 @@ public sealed partial class LoadPipeline
         // Outputs single-batch chunks, so a sink that takes batches one at a time is linked straight to it:
         // a chunker in between would hold one more ~25 MB batch for nothing.
         var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>(
-            work =>
+            async work =>
             {
                 try
                 {
@@ -183,7 +195,14 @@ public sealed partial class LoadPipeline
                         transformed = work.Bound.Apply(work.Batch);
                     }
 
-                    metrics.BatchFiltered(transformed.RowsIn - transformed.Batch.Length);
+                    var rejected = transformed.Rejected.Count;
+                    metrics.BatchFiltered(transformed.RowsIn - transformed.Batch.Length - rejected);
+                    if (rejected > 0)
+                    {
+                        metrics.BatchRejected(rejected);
+                        await RecordRejectsAsync(transformed.Rejected, token).ConfigureAwait(false);
+                    }
+
                     return [transformed];
                 }
                 catch (Exception e)
@@ -288,6 +307,7 @@ public sealed partial class LoadPipeline
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        CheckRejectRatio(fileResults, transform.Spec.MaxRejectRatio);
         using (_write.Measure())
         {
             await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -298,7 +318,10 @@ public sealed partial class LoadPipeline
             Files = files.Count,
             RowsRead = _rowsRead,
             RowsLoaded = _rowsLoaded,
-            RowsFiltered = _rowsRead - _rowsLoaded,
+            RowsFiltered = _rowsRead - _rowsLoaded - _rowsRejected,
+            RowsRejected = _rowsRejected,
+            RejectsByRule = new Dictionary<string, long>(_rejectsByRule),
+            RejectsPath = _rowsRejected > 0 ? _rejects?.Path : null,
             BytesRead = _bytesRead,
             Elapsed = Stopwatch.GetElapsedTime(started),
             PeakWorkingSetBytes = PeakWorkingSet(),
@@ -429,4 +452,40 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);
+
+    private async Task RecordRejectsAsync(IReadOnlyList<RejectedRow> rows, CancellationToken token)
+    {
+        Interlocked.Add(ref _rowsRejected, rows.Count);
+        Interlocked.CompareExchange(ref _firstReject, rows[0], null);
+        foreach (var r in rows)
+        {
+            _rejectsByRule.AddOrUpdate(r.Rule, 1, (_, n) => n + 1);
+            _rejectsBySource.AddOrUpdate(r.File, 1, (_, n) => n + 1);
+        }
+
+        if (_rejects is not null)
+        {
+            await _rejects.WriteAsync(rows, token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Fails the run, before anything is committed, when a file rejected more than its share of rows.</summary>
+    private void CheckRejectRatio(FileLoadResult[] files, double maxRatio)
+    {
+        foreach (var f in files)
+        {
+            if (f is null)
+            {
+                continue;
+            }
+
+            var rejected = _rejectsBySource.Where(r => r.Key == f.Name || r.Key.StartsWith(f.Name + "!", StringComparison.Ordinal)).Sum(r => r.Value);
+            if (rejected > 0 && rejected > maxRatio * f.RowsRead)
+            {
+                var where = _rejects is null ? "" : $"; rejected rows are in {_rejects.Path}";
+                throw new RejectLimitException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{f.Name}: {rejected:N0} of {f.RowsRead:N0} rows rejected ({100.0 * rejected / Math.Max(1, f.RowsRead):F2} %), over max_reject_ratio {maxRatio}; first: line {_firstReject?.Line}, column '{_firstReject?.Column}': {_firstReject?.Reason} (value '{_firstReject?.Value}'){where}"));
+            }
+        }
+    }
 }

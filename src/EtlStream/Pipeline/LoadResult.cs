@@ -15,6 +15,12 @@ public sealed record LoadResult
 
     public long RowsRejected { get; init; }
 
+    /// <summary>Rejected rows per rule (conversion, not_null, max_length).</summary>
+    public IReadOnlyDictionary<string, long> RejectsByRule { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>The rejects file, when rows were rejected and a path was given.</summary>
+    public string? RejectsPath { get; init; }
+
     /// <summary>Uncompressed bytes parsed.</summary>
     public long BytesRead { get; init; }
 

@@ -33,6 +33,12 @@ public sealed record RunReport
 
     public long RowsRejected { get; init; }
 
+    /// <summary>Rejected rows per rule.</summary>
+    public IReadOnlyDictionary<string, long>? RejectsByRule { get; init; }
+
+    /// <summary>The Parquet file holding the rejected rows.</summary>
+    public string? RejectsPath { get; init; }
+
     public long BytesRead { get; init; }
 
     public double ElapsedSeconds { get; init; }
@@ -69,6 +75,8 @@ public sealed record RunReport
         RowsLoaded = r.RowsLoaded,
         RowsFiltered = r.RowsFiltered,
         RowsRejected = r.RowsRejected,
+        RejectsByRule = r.RejectsByRule.Count > 0 ? r.RejectsByRule : null,
+        RejectsPath = r.RejectsPath,
         BytesRead = r.BytesRead,
         ElapsedSeconds = Math.Round(r.Elapsed.TotalSeconds, 3),
         MegabytesPerSecond = r.Elapsed.TotalSeconds > 0 ? Math.Round(r.BytesRead / 1e6 / r.Elapsed.TotalSeconds, 1) : 0,

@@ -14,6 +14,12 @@ public sealed record TableSpec
 
     public CsvOptions Csv { get; init; } = CsvOptions.Default;
 
+    /// <summary>What a value that does not fit its column does to its row.</summary>
+    public OnError OnError { get; init; } = OnError.RejectRow;
+
+    /// <summary>The share of a file's rows that may be rejected before the file fails (0: any reject fails it).</summary>
+    public double MaxRejectRatio { get; init; }
+
     /// <summary>The columns that identify a row, for merge loads (incremental dimensions).</summary>
     public IReadOnlyList<string> Key { get; init; } = [];
 
@@ -77,6 +83,18 @@ public sealed record LoadDateSpec : ComputedSpec;
 public sealed record TenantSpec : ComputedSpec;
 
 public sealed record ConstantSpec(string Value) : ComputedSpec;
+
+public enum OnError
+{
+    /// <summary>The row goes to the rejects output instead of the table (the default).</summary>
+    RejectRow,
+
+    /// <summary>The first bad value fails the file, naming file, line, field and value.</summary>
+    FailFile,
+
+    /// <summary>A value that fails to convert becomes NULL (a NOT NULL column still rejects the row).</summary>
+    NullValue,
+}
 
 public enum FilterOp
 {

@@ -13,7 +13,7 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key"];
+    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed"];
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
@@ -126,7 +126,21 @@ public static class TableSpecReader
             }
         }
 
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key };
+        var onErrorText = r.String(root, "", "on_error") ?? "reject_row";
+        OnError? onError = onErrorText switch { "reject_row" => OnError.RejectRow, "fail_file" => OnError.FailFile, "null_value" => OnError.NullValue, _ => null };
+        if (onError is null)
+        {
+            r.Error("on_error", $"unknown policy '{onErrorText}' (expected reject_row, fail_file or null_value)");
+        }
+
+        var ratioText = r.String(root, "", "max_reject_ratio");
+        var ratio = 0d;
+        if (ratioText is not null && (!double.TryParse(ratioText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out ratio) || ratio is < 0 or > 1))
+        {
+            r.Error("max_reject_ratio", $"expected a number from 0 to 1, got '{ratioText}'");
+        }
+
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio };
     }
 
     private static CsvOptions ReadCsv(NodeReader r, YamlMappingNode root)

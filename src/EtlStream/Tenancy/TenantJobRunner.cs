@@ -14,6 +14,7 @@ public sealed record TableLoadResult(string Step, string Table, string Mode, IRe
 /// </summary>
 public static partial class TenantJobRunner
 {
+    /// <param name="options">Load options; <see cref="LoadOptions.RejectsPath"/> is the folder rejects go under (default <c>rejects</c>).</param>
     /// <param name="observe">Wraps each table load, e.g. in a progress display: gets the load, its pipeline and the run to await.</param>
     public static async Task<IReadOnlyList<TableLoadResult>> RunAsync(
         JobPlan plan,
@@ -29,7 +30,9 @@ public static partial class TenantJobRunner
             var sink = new DuckDbSink(SinkOptions(plan.Tenant, load.Table, load.Mode));
             await using (sink.ConfigureAwait(false))
             {
-                var pipeline = new LoadPipeline(runOptions, logger);
+                // Each table load's rejects in their own file: rejects/<tenant>/<date>-<job>-<table>.parquet.
+                var rejects = Path.Combine(options.RejectsPath ?? "rejects", plan.Tenant.Id, $"{plan.Date:yyyy-MM-dd}-{plan.Job.Name}-{load.Table.Name}.parquet");
+                var pipeline = new LoadPipeline(runOptions with { RejectsPath = rejects }, logger);
                 Task<LoadResult> Run() => pipeline.RunAsync(load.Files, load.Table.Spec, sink, cancellationToken);
                 var result = await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false);
                 var mode = load.Mode.ToString().ToLowerInvariant();

@@ -17,7 +17,7 @@ internal abstract class ColumnReader(ColumnSpec column)
 {
     public ColumnSpec Column { get; } = column;
 
-    public abstract IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context);
+    public abstract IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors);
 
     protected static byte[] RentValidity(BatchMemory memory, int rows)
     {
@@ -103,12 +103,12 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
 
     /// <summary>The field's text for a row, or false when it is NULL (after trimming and null tokens).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, out ReadOnlySpan<byte> text)
+    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out ReadOnlySpan<byte> text)
     {
         if (src.IsNull(row))
         {
             text = default;
-            return NullOrThrow(batch, row);
+            return NullOrThrow(batch, row, errors);
         }
 
         text = src.Value(row);
@@ -119,7 +119,7 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
 
         if (_nullTokens.Length > 0 && IsNullToken(text))
         {
-            return NullOrThrow(batch, row);
+            return NullOrThrow(batch, row, errors);
         }
 
         return true;
@@ -153,9 +153,16 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
     /// <summary>A cursor over the column's field texts with its spans taken once, for kernels that walk a whole batch.</summary>
     protected FieldCursor Open(in CsvColumnData src) => new(src, Column.Trim, _nullTokens);
 
-    /// <summary>What a kernel does with a NULL: false to store a null, or the NOT NULL error.</summary>
-    protected bool NullOrThrow(CsvBatch batch, int row) =>
-        Column.Nullable ? false : throw Error(batch, row, default, "NULL in a NOT NULL column");
+    /// <summary>What a kernel does with a NULL: always store a null (false); in a NOT NULL column the row is also failed.</summary>
+    protected bool NullOrThrow(CsvBatch batch, int row, RowErrors errors)
+    {
+        if (!Column.Nullable)
+        {
+            errors.Fail(Error(batch, row, default, "NULL in a NOT NULL column"), row, Rules.NotNull);
+        }
+
+        return false;
+    }
 
     protected DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
         new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, Encoding.UTF8.GetString(text), Column.Type.ToString(), reason);
@@ -163,7 +170,7 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
 
 internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, string header) : SourceColumnReader(column, sourceIndex, header)
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -179,13 +186,15 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            if (cursor.TryGet(row, out var text) || NullOrThrow(batch, row))
+            var present = cursor.TryGet(row, out var text) || NullOrThrow(batch, row, errors);
+            if (present && text.Length > maxLength)
             {
-                if (text.Length > maxLength)
-                {
-                    throw Error(batch, row, text, $"{text.Length} bytes is longer than {Column.Type}");
-                }
+                errors.Fail(Error(batch, row, text, $"{text.Length} bytes is longer than {Column.Type}"), row, Rules.MaxLength);
+                present = false;
+            }
 
+            if (present)
+            {
                 if (length + text.Length > values.Length)
                 {
                     values = Grow(memory, values, length, text.Length);
@@ -234,7 +243,7 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
     where T : unmanaged
     where TParser : struct, IValueParser<T>
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -248,7 +257,7 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            if (!cursor.TryGet(row, out var text) && !NullOrThrow(batch, row))
+            if (!cursor.TryGet(row, out var text) && !NullOrThrow(batch, row, errors))
             {
                 values[i] = default;
                 nulls++;
@@ -257,7 +266,10 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
 
             if (!p.TryParse(text, out values[i], out var reason))
             {
-                throw Error(batch, row, text, reason!);
+                errors.Fail(Error(batch, row, text, reason!), row, Rules.Conversion);
+                values[i] = default;
+                nulls++;
+                continue;
             }
 
             SetValid(validity, i);
@@ -267,15 +279,21 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
     }
 
     /// <summary>Parses one value for a filter, with the same rules as the kernel.</summary>
-    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, out T value)
+    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out T value)
     {
         value = default;
-        if (!TryText(batch, src, row, out var text))
+        if (!TryText(batch, src, row, errors, out var text))
         {
             return false;
         }
 
-        return parser.TryParse(text, out value, out var reason) ? true : throw Error(batch, row, text, reason!);
+        if (parser.TryParse(text, out value, out var reason))
+        {
+            return true;
+        }
+
+        errors.Fail(Error(batch, row, text, reason!), row, Rules.Conversion);
+        return false;
     }
 }
 
@@ -284,7 +302,7 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
 {
     private readonly BoolTokens _tokens = new(column.TrueTokens, column.FalseTokens);
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -293,9 +311,9 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
         var nulls = 0;
         for (var i = 0; i < n; i++)
         {
-            if (!TryRead(batch, src, rows[i], out var value, out var isNull))
+            if (!TryRead(batch, src, rows[i], errors, out var value))
             {
-                nulls += isNull ? 1 : 0;
+                nulls++;
                 continue;
             }
 
@@ -309,16 +327,21 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
         return Build(BooleanType.Default, n, nulls, validity, new ArrowBuffer(bits.AsMemory(0, (n + 7) / 8)));
     }
 
-    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, out bool value, out bool isNull)
+    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out bool value)
     {
         value = false;
-        isNull = !TryText(batch, src, row, out var text);
-        if (isNull)
+        if (!TryText(batch, src, row, errors, out var text))
         {
             return false;
         }
 
-        return _tokens.TryParse(text, out value) ? true : throw Error(batch, row, text, _tokens.Describe);
+        if (_tokens.TryParse(text, out value))
+        {
+            return true;
+        }
+
+        errors.Fail(Error(batch, row, text, _tokens.Describe), row, Rules.Conversion);
+        return false;
     }
 }
 
@@ -335,7 +358,7 @@ internal sealed class ConcatColumnReader : ColumnReader
         _parts = [.. spec.Parts.Select(p => p.Column is { } c ? (sources[c], System.Array.Empty<byte>()) : ((SourceColumnReader?)null, Encoding.UTF8.GetBytes(p.Literal ?? "")))];
     }
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var n = rows.Length;
         var offsetBytes = memory.RentOffsets(batch.RowCount);
@@ -412,7 +435,7 @@ internal sealed class ConstantTextColumnReader(ColumnSpec column, string? consta
 {
     private readonly byte[]? _constant = constant is null ? null : Encoding.UTF8.GetBytes(constant);
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var text = _constant ?? Encoding.UTF8.GetBytes(fromContext!(context));
         var n = rows.Length;
@@ -434,7 +457,7 @@ internal sealed class ConstantTextColumnReader(ColumnSpec column, string? consta
 
 internal sealed class LoadDateColumnReader(ColumnSpec column) : ColumnReader(column)
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context)
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var n = rows.Length;
         var bytes = memory.RentBytes(n * sizeof(int));

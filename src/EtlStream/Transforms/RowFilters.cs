@@ -7,7 +7,7 @@ namespace EtlStream.Transforms;
 internal abstract class RowFilter
 {
     /// <summary>Keeps the rows of <paramref name="rows"/> that pass; returns how many are left at its front.</summary>
-    public abstract int Apply(CsvBatch batch, Span<int> rows);
+    public abstract int Apply(CsvBatch batch, Span<int> rows, RowErrors errors);
 
     public static RowFilter Create(FilterSpec spec, SourceColumnReader reader) => spec.Op switch
     {
@@ -22,7 +22,7 @@ internal abstract class RowFilter
             PrimitiveColumnReader<Int128, DecimalParser> r => new ComparisonFilter<Int128>(spec, reader.SourceIndex, r.TryRead, s => Parse<Int128, DecimalParser>(s, new DecimalParser(reader.Column.Type.Precision, reader.Column.Type.Scale))),
             PrimitiveColumnReader<int, DateParser> r => new ComparisonFilter<int>(spec, reader.SourceIndex, r.TryRead, s => Parse<int, DateParser>(s, new DateParser(ValueParsers.PatternFor(reader.Column)))),
             PrimitiveColumnReader<long, TimestampParser> r => new ComparisonFilter<long>(spec, reader.SourceIndex, r.TryRead, s => Parse<long, TimestampParser>(s, new TimestampParser(ValueParsers.PatternFor(reader.Column)))),
-            BoolColumnReader r => new ComparisonFilter<bool>(spec, reader.SourceIndex, (CsvBatch b, in CsvColumnData d, int row, out bool v) => r.TryRead(b, d, row, out v, out _), s => new BoolTokens(reader.Column.TrueTokens, reader.Column.FalseTokens).TryParse(System.Text.Encoding.UTF8.GetBytes(s), out var v) && v),
+            BoolColumnReader r => new ComparisonFilter<bool>(spec, reader.SourceIndex, r.TryRead, s => new BoolTokens(reader.Column.TrueTokens, reader.Column.FalseTokens).TryParse(System.Text.Encoding.UTF8.GetBytes(s), out var v) && v),
             StringColumnReader r => new StringFilter(spec, r),
             _ => throw new InvalidOperationException($"no filter for column '{spec.Column}'"),
         },
@@ -45,7 +45,7 @@ internal abstract class RowFilter
         _ => comparison >= 0,
     };
 
-    internal delegate bool ValueReader<T>(CsvBatch batch, in CsvColumnData source, int row, out T value);
+    internal delegate bool ValueReader<T>(CsvBatch batch, in CsvColumnData source, int row, RowErrors errors, out T value);
 
     private sealed class ComparisonFilter<T>(FilterSpec spec, int source, ValueReader<T> read, Func<string, T> parse) : RowFilter
         where T : IComparable<T>
@@ -53,14 +53,14 @@ internal abstract class RowFilter
         private readonly T[] _literals = [.. spec.Values.Select(parse)];
         private readonly int _source = source;
 
-        public override int Apply(CsvBatch batch, Span<int> rows)
+        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(_source);
             var kept = 0;
             for (var i = 0; i < rows.Length; i++)
             {
                 var row = rows[i];
-                if (read(batch, src, row, out var value) && Matches(value))
+                if (read(batch, src, row, errors, out var value) && Matches(value))
                 {
                     rows[kept++] = row;
                 }
@@ -92,14 +92,14 @@ internal abstract class RowFilter
     {
         private readonly byte[][] _literals = [.. spec.Values.Select(System.Text.Encoding.UTF8.GetBytes)];
 
-        public override int Apply(CsvBatch batch, Span<int> rows)
+        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(reader.SourceIndex);
             var kept = 0;
             for (var i = 0; i < rows.Length; i++)
             {
                 var row = rows[i];
-                if (reader.TryText(batch, src, row, out var text) && Matches(text))
+                if (reader.TryText(batch, src, row, errors, out var text) && Matches(text))
                 {
                     rows[kept++] = row;
                 }
@@ -129,7 +129,7 @@ internal abstract class RowFilter
 
     private sealed class NotNullFilter(SourceColumnReader reader) : RowFilter
     {
-        public override int Apply(CsvBatch batch, Span<int> rows)
+        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(reader.SourceIndex);
             var kept = 0;

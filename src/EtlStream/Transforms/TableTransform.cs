@@ -89,7 +89,7 @@ public sealed class TableTransform
         }
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
-        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId));
+        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter);
     }
 
     private static SourceColumnReader CreateSourceReader(ColumnSpec c, int index, string header)
@@ -121,8 +121,13 @@ public sealed class BoundTransform
     private readonly RowFilter[] _filters;
     private readonly BatchContext _context;
 
-    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context)
+    private readonly OnError _onError;
+    private readonly byte _delimiter;
+
+    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter)
     {
+        _onError = onError;
+        _delimiter = delimiter;
         _schema = schema;
         _readers = readers;
         _filters = filters;
@@ -141,19 +146,33 @@ public sealed class BoundTransform
                 rows[i] = i;
             }
 
+            var errors = new RowErrors(_onError);
             var kept = rows.Length;
             foreach (var f in _filters)
             {
-                kept = f.Apply(batch, rows[..kept]);
+                kept = f.Apply(batch, rows[..kept], errors);
             }
 
-            var arrays = new IArrowArray[_readers.Length];
-            for (var c = 0; c < arrays.Length; c++)
+            var arrays = Read(batch, rows[..kept], memory, errors);
+            if (errors.Count == 0)
             {
-                arrays[c] = _readers[c].Read(batch, rows[..kept], memory, _context);
+                return new TransformedBatch(new RecordBatch(_schema, arrays, kept), batch.RowCount, memory, []);
             }
 
-            return new TransformedBatch(new RecordBatch(_schema, arrays, kept), batch.RowCount, memory);
+            // Rare path: rows were rejected. Build the batch again without them; their values are not read twice.
+            var good = 0;
+            for (var i = 0; i < kept; i++)
+            {
+                if (!errors.IsRejected(rows[i]))
+                {
+                    rows[good++] = rows[i];
+                }
+            }
+
+            memory.Dispose();
+            memory = new BatchMemory();
+            arrays = Read(batch, rows[..good], memory, new RowErrors(_onError));
+            return new TransformedBatch(new RecordBatch(_schema, arrays, good), batch.RowCount, memory, errors.Materialize(batch, _delimiter));
         }
         catch
         {
@@ -165,6 +184,17 @@ public sealed class BoundTransform
             ArrayPool<int>.Shared.Return(selection);
         }
     }
+
+    private IArrowArray[] Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, RowErrors errors)
+    {
+        var arrays = new IArrowArray[_readers.Length];
+        for (var c = 0; c < arrays.Length; c++)
+        {
+            arrays[c] = _readers[c].Read(batch, rows, memory, _context, errors);
+        }
+
+        return arrays;
+    }
 }
 
 /// <summary>A typed output batch and the pooled memory behind it; dispose once the sink has written it.</summary>
@@ -172,12 +202,16 @@ public sealed class TransformedBatch : IDisposable
 {
     private readonly BatchMemory _memory;
 
-    internal TransformedBatch(RecordBatch batch, int rowsIn, BatchMemory memory)
+    internal TransformedBatch(RecordBatch batch, int rowsIn, BatchMemory memory, IReadOnlyList<RejectedRow> rejected)
     {
         Batch = batch;
         RowsIn = rowsIn;
+        Rejected = rejected;
         _memory = memory;
     }
+
+    /// <summary>The rows of the source batch the table did not take, by the table's <c>on_error</c> policy.</summary>
+    public IReadOnlyList<RejectedRow> Rejected { get; }
 
     public RecordBatch Batch { get; }
 

@@ -9,6 +9,7 @@ using EtlStream.Sources;
 using EtlStream.Sources.Local;
 using EtlStream.Tables;
 using EtlStream.Tests.Support;
+using EtlStream.Transforms;
 
 namespace EtlStream.Tests.Pipeline;
 
@@ -203,6 +204,34 @@ public sealed class LoadPipelineTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.True(cancelled.Elapsed < TimeSpan.FromSeconds(1), $"the run took {cancelled.Elapsed} to stop");
         Assert.False(sink.Completed);
+    }
+
+    [Fact]
+    public async Task Rejected_rows_go_to_a_parquet_rejects_file_and_the_reject_ratio_decides_the_run()
+    {
+        var input = _dir.File("day.csv");
+        var rows = string.Concat(Enumerable.Range(1, 98).Select(i => $"{i},{i}.50\n"));
+        await File.WriteAllTextAsync(input, "id,amount\n" + rows + "99,12.x\n100,\n");
+        const string Yaml = "table: t\nmax_reject_ratio: RATIO\ncolumns:\n  - { name: id, type: int64 }\n  - { name: amount, type: \"decimal(10,2)\", nullable: false }\n";
+        async Task<LoadResult> Run(string ratio, string output, string rejects)
+        {
+            var pipeline = new LoadPipeline(new LoadOptions { RejectsPath = rejects });
+            await using var sink = SinkTarget.Create($"parquet:{output}", "t");
+            return await pipeline.RunAsync(LocalFileSource.List(input), TableSpecReader.Read(Yaml.Replace("RATIO", ratio, StringComparison.Ordinal), "t.yaml"), sink, default);
+        }
+
+        var ok = await Run("0.05", _dir.File("ok.parquet"), _dir.File("rejects/ok.parquet"));
+        Assert.Equal((100L, 98L, 2L, 0L), (ok.RowsRead, ok.RowsLoaded, ok.RowsRejected, ok.RowsFiltered));
+        Assert.Equal(new Dictionary<string, long> { ["conversion"] = 1, ["not_null"] = 1 }, ok.RejectsByRule);
+        Assert.Equal(98L, Convert.ToInt64(DuckDbQuery.Scalar(null, $"SELECT count(*) FROM read_parquet({DuckDbQuery.Literal(_dir.File("ok.parquet"))})")));
+        var rejects = DuckDbQuery.Rows($"SELECT source_file, line, field, \"column\", rule, value, reason, raw_row FROM read_parquet({DuckDbQuery.Literal(ok.RejectsPath!)}) ORDER BY line");
+        Assert.Equal([input, 100L, 2, "amount", "conversion", "12.x", "not a decimal number", "99,12.x"], rejects[0]);
+        Assert.Equal([input, 101L, 2, "amount", "not_null", "", "NULL in a NOT NULL column", "100,"], rejects[1]);
+
+        var e = await Assert.ThrowsAsync<RejectLimitException>(() => Run("0.01", _dir.File("no.parquet"), _dir.File("rejects/no.parquet")));
+        Assert.StartsWith($"{input}: 2 of 100 rows rejected (2.00 %), over max_reject_ratio 0.01; first: line 100, column 'amount': not a decimal number (value '12.x'); rejected rows are in ", e.Message);
+        Assert.False(File.Exists(_dir.File("no.parquet"))); // nothing committed
+        Assert.True(File.Exists(_dir.File("rejects/no.parquet"))); // the rejects are kept
     }
 
     /// <summary>A sink that counts writes and fails on the Nth.</summary>

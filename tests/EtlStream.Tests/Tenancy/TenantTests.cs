@@ -152,9 +152,10 @@ public sealed class TenantTests : IDisposable
         var broken = Path.Combine(incoming, "dealers_2026-11-25.csv.gz");
         File.Delete(broken);
         await File.WriteAllTextAsync(broken, "Dealer_Code,Dealer_Name,Territory,Region,Active,Onboarded_On\nD000001,A,T,R,Y,2020-01-01\nD000002,B,T,R,maybe,2020-01-01\n");
-        var failure = await Assert.ThrowsAsync<EtlStream.Transforms.DataConversionException>(() =>
-            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions(), NullLogger.Instance, default));
-        Assert.Contains("dealers_2026-11-25.csv.gz:3:5: column 'active'", failure.Message);
+        var failure = await Assert.ThrowsAsync<RejectLimitException>(() =>
+            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions { RejectsPath = _dir.File("rejects") }, NullLogger.Instance, default));
+        Assert.StartsWith($"{broken}: 1 of 2 rows rejected (50.00 %), over max_reject_ratio 0; first: line 3, column 'active'", failure.Message);
+        Assert.True(File.Exists(_dir.File("rejects/acme/2026-11-25-evening-dealers.parquet")));
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
     }
 

@@ -101,6 +101,9 @@ public class TableTransformTests
         }
     }
 
+    /// <summary>The spec with <c>on_error: fail_file</c>: the first bad value throws, with where and why.</summary>
+    private static readonly string FailFileSpec = Spec.Replace("trim: true", "trim: true\non_error: fail_file", StringComparison.Ordinal);
+
     [Theory]
     [InlineData("2,D2,12.x,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:3: column 'amount': cannot convert '12.x' to decimal(18,2): not a decimal number")]
     [InlineData("2,D2,12345678901234567.00,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:3: column 'amount': cannot convert '12345678901234567.00' to decimal(18,2): decimal out of range")]
@@ -112,14 +115,47 @@ public class TableTransformTests
     [InlineData("x2,D2,1,1,01-01-2026,,Y,1,1,n", "in/day1.csv:2:1: column 'id': cannot convert 'x2' to int64: not an integer")]
     public async Task A_bad_value_names_file_line_field_column_and_value(string row, string message)
     {
-        var e = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(Spec, Header + row + "\n"));
+        var e = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(FailFileSpec, Header + row + "\n"));
         Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public async Task By_default_a_bad_row_is_rejected_with_where_why_and_the_whole_raw_row()
+    {
+        var csv = Header
+            + "2,D2,1.5,1,01-01-2026,,Y,1,1,ok\n"
+            + "3,D3,12.x,1,01-01-2026,,Y,1,1,\"bad, amount\"\n"
+            + "4,D4,1,1,31-02-2026,,maybe,1,1,two bad values\n"
+            + "5,D5,2.5,1,01-01-2026,,N,1,1,ok\n";
+        var (b, owner) = await TransformAsync(Spec, csv);
+        using (owner)
+        {
+            Assert.Equal([2L, 5L], ((Int64Array)b.Column(1)).Values.ToArray());
+            Assert.Equal(2, owner.Rejected.Count);
+            Assert.Equal(new RejectedRow("in/day1.csv", 3, 3, "amount", "conversion", "12.x", "not a decimal number", "3,D3,12.x,1,01-01-2026,,Y,1,1,\"bad, amount\""), owner.Rejected[0]);
+            Assert.Equal(("day", 4L, "31-02-2026"), (owner.Rejected[1].Column, owner.Rejected[1].Line, owner.Rejected[1].Value)); // the first broken rule of the row
+        }
+    }
+
+    [Fact]
+    public async Task Null_value_turns_conversion_failures_into_nulls_but_not_null_still_rejects()
+    {
+        var spec = Spec.Replace("trim: true", "trim: true\non_error: null_value", StringComparison.Ordinal);
+        var (b, owner) = await TransformAsync(spec, Header + "2,D2,12.x,1,01-01-2026,,maybe,1,1,n\n" + ",D3,1,1,01-01-2026,,Y,1,1,n\n");
+        using (owner)
+        {
+            Assert.Equal(1, b.Length);
+            Assert.True(((Decimal128Array)b.Column(3)).IsNull(0));
+            Assert.True(((BooleanArray)b.Column(7)).IsNull(0));
+            var rejected = Assert.Single(owner.Rejected);
+            Assert.Equal(("id", "not_null", 3L), (rejected.Column, rejected.Rule, rejected.Line));
+        }
     }
 
     [Fact]
     public async Task Null_in_a_not_null_column_is_an_error()
     {
-        var spec = "table: t\ncolumns:\n  - { name: id, type: int64, nullable: false }\n";
+        var spec = "table: t\non_error: fail_file\ncolumns:\n  - { name: id, type: int64, nullable: false }\n";
         var e = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(spec, "id\n1\n\"\"\n"));
         Assert.Equal("in/day1.csv:3:1: column 'id': cannot convert '' to int64: not an integer", e.Message);
         var e2 = await Assert.ThrowsAsync<DataConversionException>(() => TransformAsync(spec + "csv: { null: [\"NA\"] }\n", "id\n1\nNA\n"));
