@@ -62,6 +62,12 @@ public sealed record ColumnSpec
 
     public ComputedSpec? Computed { get; init; }
 
+    /// <summary>Declared checks a value must pass, on top of its type; a failing row follows the table's <c>on_error</c>.</summary>
+    public ColumnRules Rules { get; init; } = ColumnRules.None;
+
+    /// <summary>A string longer than its varchar length: reject the row (default) or truncate it to the length.</summary>
+    public Overflow Overflow { get; init; } = Overflow.Reject;
+
     public string SourceName => Source ?? Name;
 }
 
@@ -83,6 +89,32 @@ public sealed record LoadDateSpec : ComputedSpec;
 public sealed record TenantSpec : ComputedSpec;
 
 public sealed record ConstantSpec(string Value) : ComputedSpec;
+
+/// <summary>Per-column checks: <c>accepted_values</c>, <c>range</c> (inclusive, on the typed value), <c>regex</c>, <c>max_length</c> (characters), <c>unique</c> within the load.</summary>
+public sealed record ColumnRules
+{
+    public static readonly ColumnRules None = new();
+
+    public IReadOnlyList<string>? AcceptedValues { get; init; }
+
+    public string? RangeMin { get; init; }
+
+    public string? RangeMax { get; init; }
+
+    public string? Regex { get; init; }
+
+    public int? MaxLength { get; init; }
+
+    public bool Unique { get; init; }
+
+    public bool Any => AcceptedValues is not null || RangeMin is not null || RangeMax is not null || Regex is not null || MaxLength is not null || Unique;
+}
+
+public enum Overflow
+{
+    Reject,
+    Truncate,
+}
 
 public enum OnError
 {

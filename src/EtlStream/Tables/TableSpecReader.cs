@@ -15,7 +15,8 @@ public static class TableSpecReader
 {
     private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
-    private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed"];
+    private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
+    private static readonly string[] RuleKeys = ["accepted_values", "range", "regex", "max_length", "unique"];
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
     private static readonly string[] FilterKeys = ["column", "op", "value", "in", "not_null"];
 
@@ -262,7 +263,88 @@ public static class TableSpecReader
             FalseTokens = falseTokens,
             NullTokens = r.Strings(m, path, "null") ?? [],
             Computed = computed,
+            Rules = ReadRules(r, m, path, type.Value, format),
+            Overflow = ReadOverflow(r, m, path, type.Value),
         };
+    }
+
+    private static ColumnRules ReadRules(NodeReader r, YamlMappingNode column, string columnPath, ColumnType type, string? format)
+    {
+        var path = $"{columnPath}.rules";
+        if (r.Child(column, "rules") is not { } node)
+        {
+            return ColumnRules.None;
+        }
+
+        if (node is not YamlMappingNode m)
+        {
+            r.Error(path, "a mapping of rules: accepted_values, range, regex, max_length, unique");
+            return ColumnRules.None;
+        }
+
+        r.CheckKeys(m, path, RuleKeys);
+        string? min = null, max = null;
+        if (r.Child(m, "range") is YamlMappingNode range)
+        {
+            r.CheckKeys(range, $"{path}.range", ["min", "max"]);
+            min = r.String(range, $"{path}.range", "min");
+            max = r.String(range, $"{path}.range", "max");
+            var probe = new ColumnSpec { Name = "range", Type = type, Format = format };
+            foreach (var bound in new[] { min, max }.OfType<string>())
+            {
+                if (type.Kind is ColumnKind.String or ColumnKind.Bool)
+                {
+                    r.Error($"{path}.range", $"range needs a number, date or timestamp column, this one is {type}");
+                    break;
+                }
+
+                if (!ValueParsers.CanParse(probe, bound, out var why))
+                {
+                    r.Error($"{path}.range", $"'{bound}' is not a {type} bound: {why}");
+                }
+            }
+        }
+
+        var regex = r.String(m, path, "regex");
+        if (regex is not null)
+        {
+            try
+            {
+                _ = new System.Text.RegularExpressions.Regex(regex);
+            }
+            catch (ArgumentException e)
+            {
+                r.Error($"{path}.regex", $"invalid regular expression: {e.Message}");
+            }
+        }
+
+        return new ColumnRules
+        {
+            AcceptedValues = r.Strings(m, path, "accepted_values"),
+            RangeMin = min,
+            RangeMax = max,
+            Regex = regex,
+            MaxLength = r.Int(m, path, "max_length"),
+            Unique = r.Bool(m, path, "unique") ?? false,
+        };
+    }
+
+    private static Overflow ReadOverflow(NodeReader r, YamlMappingNode column, string path, ColumnType type)
+    {
+        var text = r.String(column, path, "overflow");
+        switch (text)
+        {
+            case null or "reject":
+                return Overflow.Reject;
+            case "truncate" when type.MaxLength is not null:
+                return Overflow.Truncate;
+            case "truncate":
+                r.Error($"{path}.overflow", "only varchar(n) columns can be truncated");
+                return Overflow.Reject;
+            default:
+                r.Error($"{path}.overflow", $"unknown policy '{text}' (expected reject or truncate)");
+                return Overflow.Reject;
+        }
     }
 
     private static string DescribeComputed(ComputedSpec c) => c switch

@@ -164,7 +164,7 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
         return false;
     }
 
-    protected DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
+    internal DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
         new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, Encoding.UTF8.GetString(text), Column.Type.ToString(), reason);
 }
 
@@ -187,6 +187,11 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         {
             var row = rows[i];
             var present = cursor.TryGet(row, out var text) || NullOrThrow(batch, row, errors);
+            if (present && text.Length > maxLength && Column.Overflow == Overflow.Truncate)
+            {
+                text = TruncateUtf8(text, maxLength);
+            }
+
             if (present && text.Length > maxLength)
             {
                 errors.Fail(Error(batch, row, text, $"{text.Length} bytes is longer than {Column.Type}"), row, Rules.MaxLength);
@@ -215,6 +220,18 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         return Build(StringType.Default, n, nulls, validity,
             new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
             new ArrowBuffer(values.AsMemory(0, length)));
+    }
+
+    /// <summary>The longest prefix of at most <paramref name="bytes"/> bytes that ends on a whole UTF-8 character.</summary>
+    internal static ReadOnlySpan<byte> TruncateUtf8(ReadOnlySpan<byte> text, int bytes)
+    {
+        var end = bytes;
+        while (end > 0 && (text[end] & 0xC0) == 0x80)
+        {
+            end--;
+        }
+
+        return text[..end];
     }
 
     private static int EstimateBytes(in CsvColumnData src, ReadOnlySpan<int> rows)

@@ -27,9 +27,9 @@ internal sealed class RowErrors(OnError policy)
             throw error;
         }
 
-        if (policy == OnError.NullValue && rule != Rules.NotNull)
+        if (policy == OnError.NullValue && rule == Rules.Conversion)
         {
-            return;
+            return; // stored as NULL; declared rules and NOT NULL still reject
         }
 
         _rejected.TryAdd(row, (error, rule)); // the first broken rule of a row is the one reported
@@ -67,4 +67,8 @@ public static class Rules
     public const string Conversion = "conversion";
     public const string NotNull = "not_null";
     public const string MaxLength = "max_length";
+    public const string AcceptedValues = "accepted_values";
+    public const string Range = "range";
+    public const string Regex = "regex";
+    public const string Unique = "unique";
 }

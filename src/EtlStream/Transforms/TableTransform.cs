@@ -16,6 +16,9 @@ public sealed class TableTransform
     private readonly int _loadDateDays;
     private readonly string _tenantId;
 
+    // "unique within the load": one set per column for every file the load binds.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _uniqueSeen = new(StringComparer.OrdinalIgnoreCase);
+
     public TableTransform(TableSpec spec, DateOnly loadDate, string tenantId = "")
     {
         _spec = spec;
@@ -89,7 +92,8 @@ public sealed class TableTransform
         }
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
-        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter);
+        var checks = _spec.Columns.Where(c => c.Rules.Any && sources.ContainsKey(c.Name)).Select(c => new ColumnRuleCheck(sources[c.Name], c.Rules, _uniqueSeen.GetOrAdd(c.Name, _ => new HashSet<string>(StringComparer.Ordinal)))).ToArray();
+        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
     }
 
     private static SourceColumnReader CreateSourceReader(ColumnSpec c, int index, string header)
@@ -124,8 +128,11 @@ public sealed class BoundTransform
     private readonly OnError _onError;
     private readonly byte _delimiter;
 
-    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter)
+    private readonly ColumnRuleCheck[] _checks;
+
+    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter, ColumnRuleCheck[] checks)
     {
+        _checks = checks;
         _onError = onError;
         _delimiter = delimiter;
         _schema = schema;
@@ -151,6 +158,11 @@ public sealed class BoundTransform
             foreach (var f in _filters)
             {
                 kept = f.Apply(batch, rows[..kept], errors);
+            }
+
+            foreach (var check in _checks)
+            {
+                check.Check(batch, rows[..kept], errors);
             }
 
             var arrays = Read(batch, rows[..kept], memory, errors);

@@ -61,4 +61,26 @@ public class TableSpecReaderTests
         Assert.StartsWith("s.yaml:", e.Errors.Single());
         Assert.Contains("invalid YAML", e.Errors.Single());
     }
+
+    [Fact]
+    public void Rules_and_policies_are_checked_with_their_paths()
+    {
+        var yaml = """
+            table: t
+            on_error: skip
+            max_reject_ratio: 2
+            columns:
+              - { name: a, type: int64, rules: { range: { min: x } } }
+              - { name: b, type: string, overflow: truncate, rules: { regex: "([", colour: 1 } }
+              - { name: c, type: string, rules: { range: { max: 3 } } }
+            """;
+        var e = Assert.Throws<ConfigException>(() => TableSpecReader.Read(yaml, "s.yaml"));
+        Assert.Contains("s.yaml: columns[0].rules.range: 'x' is not a int64 bound: not an integer", e.Errors);
+        Assert.Contains("s.yaml: columns[1].overflow: only varchar(n) columns can be truncated", e.Errors);
+        Assert.Contains(e.Errors, m => m.StartsWith("s.yaml: columns[1].rules.regex: invalid regular expression", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, m => m.StartsWith("s.yaml: columns[1].rules.colour: unknown key", StringComparison.Ordinal));
+        Assert.Contains("s.yaml: columns[2].rules.range: range needs a number, date or timestamp column, this one is string", e.Errors);
+        Assert.Contains("s.yaml: on_error: unknown policy 'skip' (expected reject_row, fail_file or null_value)", e.Errors);
+        Assert.Contains("s.yaml: max_reject_ratio: expected a number from 0 to 1, got '2'", e.Errors);
+    }
 }

@@ -190,6 +190,59 @@ public class TableTransformTests
         }
     }
 
+    [Fact]
+    public async Task Declared_rules_reject_rows_by_rule_and_varchar_overflow_can_truncate()
+    {
+        var spec = """
+            table: t
+            columns:
+              - { name: code, type: "varchar(4)", overflow: truncate, rules: { unique: true } }
+              - { name: region, type: string, rules: { accepted_values: [North, South] } }
+              - { name: qty, type: int64, rules: { range: { min: 1, max: 100 } } }
+              - { name: day, type: date, format: dd-MM-yyyy, rules: { range: { min: 01-01-2026 } } }
+              - { name: email, type: string, rules: { regex: "^[^@]+@[^@]+$", max_length: 12 } }
+            """;
+        var csv = "code,region,qty,day,email\n"
+            + "Ağrıx,North,5,01-02-2026,a@b.c\n"      // kept: code truncated to 4 bytes on a character boundary ("Ağr")
+            + "B2,East,5,01-02-2026,a@b.c\n"          // accepted_values
+            + "C3,South,101,01-02-2026,a@b.c\n"       // range (max)
+            + "D4,South,0,01-02-2026,a@b.c\n"         // range (min)
+            + "E5,South,5,31-12-2025,a@b.c\n"         // range on a date, in the column's format
+            + "F6,South,5,01-02-2026,not-an-email\n"  // regex
+            + "G7,South,5,01-02-2026,abc@defghijkl\n" // max_length: 13 characters
+            + "Ağrı,South,5,01-02-2026,\n";          // kept: unique is checked on the source text, before truncation
+        var (b, owner) = await TransformAsync(spec, csv);
+        using (owner)
+        {
+            Assert.Equal(["Ağr", "Ağr"], Enumerable.Range(0, b.Length).Select(i => ((StringArray)b.Column(0)).GetString(i)));
+            Assert.Equal(
+                [("accepted_values", 3L), ("range", 4L), ("range", 5L), ("range", 6L), ("regex", 7L), ("max_length", 8L)],
+                owner.Rejected.Select(r => (r.Rule, r.Line)));
+            Assert.Equal("not one of the accepted values (North, South)", owner.Rejected[0].Reason);
+            Assert.Equal("outside [1, 100]", owner.Rejected[1].Reason);
+            Assert.Equal("does not match /^[^@]+@[^@]+$/", owner.Rejected[4].Reason);
+        }
+    }
+
+    [Fact]
+    public async Task Unique_holds_across_batches_and_files_of_one_load()
+    {
+        var table = TableSpecReader.Read("table: t\ncolumns:\n  - { name: id, type: string, rules: { unique: true } }\n", "s.yaml");
+        var transform = new TableTransform(table, new DateOnly(2026, 11, 24));
+        var rejected = new List<RejectedRow>();
+        foreach (var (file, text) in new[] { ("a.csv", "id\n1\n2\n"), ("b.csv", "id\n3\n1\n") })
+        {
+            using var parser = new CsvArrowParser(new MemoryStream(Encoding.UTF8.GetBytes(text)), file);
+            var bound = transform.Bind(file, await parser.ReadHeaderAsync());
+            using var batch = (await parser.ReadBatchAsync())!;
+            using var result = bound.Apply(batch);
+            rejected.AddRange(result.Rejected);
+        }
+
+        var duplicate = Assert.Single(rejected);
+        Assert.Equal(("b.csv", 3L, "unique", "1"), (duplicate.File, duplicate.Line, duplicate.Rule, duplicate.Value));
+    }
+
     private sealed class DecimalTypeComparer : IEqualityComparer<IArrowType>
     {
         public bool Equals(IArrowType? x, IArrowType? y) =>

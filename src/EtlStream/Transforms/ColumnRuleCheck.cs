@@ -1,0 +1,127 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using EtlStream.Formats.Csv;
+using EtlStream.Tables;
+
+namespace EtlStream.Transforms;
+
+/// <summary>
+/// A column's declared rules, checked over a batch's selected rows before the kernels run; a row that breaks one
+/// is failed through <see cref="RowErrors"/> with the rule's name. NULLs pass every rule (NOT NULL is the type's).
+/// </summary>
+internal sealed class ColumnRuleCheck
+{
+    private readonly SourceColumnReader _reader;
+    private readonly ColumnRules _rules;
+    private readonly byte[][] _accepted;
+    private readonly Regex? _regex;
+    private readonly RowFilter? _min;
+    private readonly RowFilter? _max;
+    private readonly HashSet<string>? _seen;
+
+    /// <param name="seen">The values seen so far in the load, shared by every file's check of this column (for <c>unique</c>).</param>
+    public ColumnRuleCheck(SourceColumnReader reader, ColumnRules rules, HashSet<string>? seen)
+    {
+        _reader = reader;
+        _rules = rules;
+        _accepted = rules.AcceptedValues is { } values ? [.. values.Select(Encoding.UTF8.GetBytes)] : [];
+        _regex = rules.Regex is { } pattern ? new Regex(pattern, RegexOptions.CultureInvariant) : null;
+        _min = rules.RangeMin is { } min ? RowFilter.Create(new FilterSpec(reader.Column.Name, FilterOp.GreaterOrEqual, [min]), reader) : null;
+        _max = rules.RangeMax is { } max ? RowFilter.Create(new FilterSpec(reader.Column.Name, FilterOp.LessOrEqual, [max]), reader) : null;
+        _seen = rules.Unique ? seen : null;
+    }
+
+    public void Check(CsvBatch batch, ReadOnlySpan<int> rows, RowErrors errors)
+    {
+        ref readonly var src = ref batch.Data(_reader.SourceIndex);
+        var chars = ArrayPool<char>.Shared.Rent(1024);
+        Span<int> one = stackalloc int[1];
+        try
+        {
+            foreach (var row in rows)
+            {
+                if (!_reader.IsPresent(src, row))
+                {
+                    continue;
+                }
+
+                var text = _reader.Column.Trim ? Text.TrimSpaces(src.Value(row)) : src.Value(row);
+                if (_accepted.Length > 0 && !IsAccepted(text))
+                {
+                    Fail(batch, row, text, Rules.AcceptedValues, $"not one of the accepted values ({string.Join(", ", _rules.AcceptedValues!)})", errors);
+                    continue;
+                }
+
+                if (_rules.MaxLength is { } maxLength && Encoding.UTF8.GetCharCount(text) > maxLength)
+                {
+                    Fail(batch, row, text, Rules.MaxLength, $"longer than {maxLength} characters", errors);
+                    continue;
+                }
+
+                if (_regex is not null)
+                {
+                    if (chars.Length < text.Length)
+                    {
+                        ArrayPool<char>.Shared.Return(chars);
+                        chars = ArrayPool<char>.Shared.Rent(text.Length);
+                    }
+
+                    var n = Encoding.UTF8.GetChars(text, chars);
+                    if (!_regex.IsMatch(chars.AsSpan(0, n)))
+                    {
+                        Fail(batch, row, text, Rules.Regex, $"does not match /{_rules.Regex}/", errors);
+                        continue;
+                    }
+                }
+
+                one[0] = row;
+                if ((_min is not null && _min.Apply(batch, one, errors) == 0) || (_max is not null && _max.Apply(batch, one, errors) == 0))
+                {
+                    if (!errors.IsRejected(row))
+                    {
+                        Fail(batch, row, text, Rules.Range, $"outside [{_rules.RangeMin ?? "-∞"}, {_rules.RangeMax ?? "∞"}]", errors);
+                    }
+
+                    continue;
+                }
+
+                if (_seen is not null)
+                {
+                    bool added;
+                    var key = Encoding.UTF8.GetString(text);
+                    lock (_seen)
+                    {
+                        added = _seen.Add(key);
+                    }
+
+                    if (!added)
+                    {
+                        Fail(batch, row, text, Rules.Unique, "duplicate within the load", errors);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    private bool IsAccepted(ReadOnlySpan<byte> text)
+    {
+        foreach (var a in _accepted)
+        {
+            if (text.SequenceEqual(a))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void Fail(CsvBatch batch, int row, ReadOnlySpan<byte> text, string rule, string reason, RowErrors errors) =>
+        errors.Fail(_reader.Error(batch, row, text, reason), row, rule);
+}
