@@ -364,6 +364,10 @@ public sealed partial class LoadPipeline
         }
 
         var bound = transform.Bind(name, header);
+        if (bound.Drift.Count > 0)
+        {
+            LogDrift(_logger, name, string.Join("; ", bound.Drift));
+        }
         long lastBytes = 0;
         while (true)
         {
@@ -449,6 +453,9 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Information, Message = "file {Done}/{Total} read: {File}, {Rows} rows in {Seconds:F1} s")]
     private static partial void LogFileRead(ILogger logger, long done, int total, string file, long rows, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
+    private static partial void LogDrift(ILogger logger, string file, string drift);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);

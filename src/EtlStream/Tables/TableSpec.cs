@@ -17,6 +17,9 @@ public sealed record TableSpec
     /// <summary>What a value that does not fit its column does to its row.</summary>
     public OnError OnError { get; init; } = OnError.RejectRow;
 
+    /// <summary>What a file whose header differs from the spec does: fail (<c>strict</c>) or load with a warning (<c>ignore_new</c>).</summary>
+    public SchemaDrift SchemaDrift { get; init; } = SchemaDrift.IgnoreNew;
+
     /// <summary>The share of a file's rows that may be rejected before the file fails (0: any reject fails it).</summary>
     public double MaxRejectRatio { get; init; }
 
@@ -114,6 +117,15 @@ public enum Overflow
 {
     Reject,
     Truncate,
+}
+
+public enum SchemaDrift
+{
+    /// <summary>New source columns are ignored and reported as a warning, like reorders and case changes (columns bind by name).</summary>
+    IgnoreNew,
+
+    /// <summary>Any difference between the header and the spec fails the file: new, reordered or renamed-case columns.</summary>
+    Strict,
 }
 
 public enum OnError

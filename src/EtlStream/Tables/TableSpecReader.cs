@@ -13,7 +13,7 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio"];
+    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
     private static readonly string[] RuleKeys = ["accepted_values", "range", "regex", "max_length", "unique"];
@@ -141,7 +141,16 @@ public static class TableSpecReader
             r.Error("max_reject_ratio", $"expected a number from 0 to 1, got '{ratioText}'");
         }
 
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio };
+        var driftText = r.String(root, "", "schema_drift") ?? "ignore_new";
+        SchemaDrift? drift = driftText switch { "ignore_new" => SchemaDrift.IgnoreNew, "strict" => SchemaDrift.Strict, _ => null };
+        if (drift is null)
+        {
+            r.Error("schema_drift", driftText == "evolve"
+                ? "evolve (adding new columns to the target table) is not supported yet; use strict or ignore_new"
+                : $"unknown policy '{driftText}' (expected strict or ignore_new)");
+        }
+
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew };
     }
 
     private static CsvOptions ReadCsv(NodeReader r, YamlMappingNode root)

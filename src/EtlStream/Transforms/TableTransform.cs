@@ -74,6 +74,12 @@ public sealed class TableTransform
             throw new SourceSchemaException(source, $"the header has no column for {string.Join(", ", missing)}; it has: {string.Join(", ", header)}");
         }
 
+        var drift = Drift(header);
+        if (drift.Count > 0 && _spec.SchemaDrift == SchemaDrift.Strict)
+        {
+            throw new SourceSchemaException(source, $"schema drift (schema_drift: strict): {string.Join("; ", drift)}");
+        }
+
         var readers = new ColumnReader[_spec.Columns.Count];
         for (var i = 0; i < readers.Length; i++)
         {
@@ -93,7 +99,40 @@ public sealed class TableTransform
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
         var checks = _spec.Columns.Where(c => c.Rules.Any && sources.ContainsKey(c.Name)).Select(c => new ColumnRuleCheck(sources[c.Name], c.Rules, _uniqueSeen.GetOrAdd(c.Name, _ => new HashSet<string>(StringComparer.Ordinal)))).ToArray();
-        return new BoundTransform(OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
+        return new BoundTransform(drift, OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
+    }
+
+    /// <summary>How a header differs from the spec's source columns: new columns, case changes, another order.</summary>
+    private List<string> Drift(IReadOnlyList<string> header)
+    {
+        var drift = new List<string>();
+        var wanted = _spec.Columns.Where(c => c.Computed is null).Select(c => c.SourceName).ToList();
+        var known = new HashSet<string>(wanted, StringComparer.OrdinalIgnoreCase);
+        var added = header.Where(h => !known.Contains(h.Trim())).ToList();
+        if (added.Count > 0)
+        {
+            drift.Add($"new columns {string.Join(", ", added)}");
+        }
+
+        // Case counts only where the spec names the exact header (source:); a column's own name matches any case.
+        var exact = _spec.Columns.Where(c => c.Computed is null && c.Source is not null).Select(c => c.Source!).ToList();
+        var renamed = header.Select(h => h.Trim())
+            .Where(h => !exact.Contains(h, StringComparer.Ordinal) && exact.Contains(h, StringComparer.OrdinalIgnoreCase))
+            .Select(h => $"{exact.First(w => string.Equals(w, h, StringComparison.OrdinalIgnoreCase))} is now {h}")
+            .ToList();
+        if (renamed.Count > 0)
+        {
+            drift.Add($"renamed case: {string.Join(", ", renamed)}");
+        }
+
+        var order = header.Select(h => h.Trim()).Where(known.Contains).ToList();
+        var expected = wanted.Where(w => order.Contains(w, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (!order.SequenceEqual(expected, StringComparer.OrdinalIgnoreCase))
+        {
+            drift.Add($"reordered: {string.Join(", ", order)} (the spec reads {string.Join(", ", expected)})");
+        }
+
+        return drift;
     }
 
     private static SourceColumnReader CreateSourceReader(ColumnSpec c, int index, string header)
@@ -130,9 +169,13 @@ public sealed class BoundTransform
 
     private readonly ColumnRuleCheck[] _checks;
 
-    internal BoundTransform(Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter, ColumnRuleCheck[] checks)
+    /// <summary>How this file's header differs from the spec (loaded anyway under <c>ignore_new</c>: columns bind by name).</summary>
+    public IReadOnlyList<string> Drift { get; }
+
+    internal BoundTransform(IReadOnlyList<string> drift, Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter, ColumnRuleCheck[] checks)
     {
         _checks = checks;
+        Drift = drift;
         _onError = onError;
         _delimiter = delimiter;
         _schema = schema;

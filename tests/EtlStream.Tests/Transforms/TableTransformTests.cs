@@ -243,6 +243,30 @@ public class TableTransformTests
         Assert.Equal(("b.csv", 3L, "unique", "1"), (duplicate.File, duplicate.Line, duplicate.Rule, duplicate.Value));
     }
 
+    [Fact]
+    public async Task Schema_drift_is_reported_and_strict_fails_the_file()
+    {
+        const string Spec2 = "table: t\ncolumns:\n  - { name: id, type: int64, source: ID }\n  - { name: name, type: string }\n";
+        var table = TableSpecReader.Read(Spec2, "s.yaml");
+        var transform = new TableTransform(table, new DateOnly(2026, 11, 24));
+        Assert.Empty(transform.Bind("same.csv", ["ID", "NAME"]).Drift); // a column's own name matches any case
+        var drifted = transform.Bind("drift.csv", ["Name", "Id", "Extra"]);
+        Assert.Equal(["new columns Extra", "renamed case: ID is now Id", "reordered: Name, Id (the spec reads ID, name)"], drifted.Drift);
+
+        // Bound by name, a reordered file loads its values into the right columns.
+        using var parser = new CsvArrowParser(new MemoryStream("Name,Id,Extra\nann,7,x\n"u8.ToArray()), "drift.csv");
+        var bound = transform.Bind("drift.csv", await parser.ReadHeaderAsync());
+        using var batch = (await parser.ReadBatchAsync())!;
+        using var result = bound.Apply(batch);
+        Assert.Equal(7L, ((Int64Array)result.Batch.Column(0)).GetValue(0));
+        Assert.Equal("ann", ((StringArray)result.Batch.Column(1)).GetString(0));
+
+        var strict = new TableTransform(TableSpecReader.Read(Spec2 + "schema_drift: strict\n", "s.yaml"), new DateOnly(2026, 11, 24));
+        var e = Assert.Throws<SourceSchemaException>(() => strict.Bind("drift.csv", ["Name", "Id", "Extra"]));
+        Assert.Equal("drift.csv: schema drift (schema_drift: strict): new columns Extra; renamed case: ID is now Id; reordered: Name, Id (the spec reads ID, name)", e.Message);
+        Assert.Throws<ConfigException>(() => TableSpecReader.Read(Spec2 + "schema_drift: evolve\n", "s.yaml"));
+    }
+
     private sealed class DecimalTypeComparer : IEqualityComparer<IArrowType>
     {
         public bool Equals(IArrowType? x, IArrowType? y) =>
