@@ -51,8 +51,12 @@ public static class Decompression
     /// archive order, directories skipped. Every entry is streamed; read an entry before moving to the next one.
     /// The caller keeps ownership of <paramref name="raw"/>; it may be non-seekable.
     /// </summary>
+    public static IAsyncEnumerable<DecompressedEntry> OpenAsync(Stream raw, string sourceName, CancellationToken cancellationToken) =>
+        OpenAsync(raw, sourceName, DecompressionLimits.Default, cancellationToken);
+
+    /// <summary>As <see cref="OpenAsync(Stream, string, CancellationToken)"/>, refusing entries over <paramref name="limits"/> (decompression bombs).</summary>
     public static async IAsyncEnumerable<DecompressedEntry> OpenAsync(
-        Stream raw, string sourceName, [EnumeratorCancellation] CancellationToken cancellationToken)
+        Stream raw, string sourceName, DecompressionLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(sourceName);
@@ -64,7 +68,7 @@ public static class Decompression
 
         if (kind != CompressionKind.Zip)
         {
-            yield return new DecompressedEntry(sourceName, kind, OpenSingle(kind, peekable, sourceName));
+            yield return new DecompressedEntry(sourceName, kind, OpenSingle(kind, peekable, sourceName, limits));
             yield break;
         }
 
@@ -83,7 +87,7 @@ public static class Decompression
 
                     string name = $"{sourceName}!{zipEntry.FullName}";
                     Stream entryStream = await OpenZipEntryAsync(zipEntry, name, cancellationToken).ConfigureAwait(false);
-                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip));
+                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, peekable, limits));
                     try
                     {
                         yield return entry;
@@ -116,7 +120,7 @@ public static class Decompression
 
                 string name = $"{sourceName}!{reader.Entry.Key}";
                 Stream entryStream = await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false);
-                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip));
+                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, peekable, limits));
                 try
                 {
                     yield return entry;
@@ -133,7 +137,7 @@ public static class Decompression
         }
     }
 
-    private static Stream OpenSingle(CompressionKind kind, PeekableReadStream input, string sourceName)
+    private static Stream OpenSingle(CompressionKind kind, PeekableReadStream input, string sourceName, DecompressionLimits limits)
     {
         try
         {
@@ -141,12 +145,12 @@ public static class Decompression
             {
                 CompressionKind.None => input,
                 CompressionKind.Gzip => new SourceReadStream(
-                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: false), sourceName, kind),
+                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: false), sourceName, kind, input, limits),
                 CompressionKind.Bzip2 => new SourceReadStream(
                     BZip2Stream.Create(input, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false),
-                    sourceName, kind),
+                    sourceName, kind, input, limits),
                 CompressionKind.Zstd => new SourceReadStream(
-                    new ZstdSharp.DecompressionStream(input, bufferSize: 0, checkEndOfStream: true, leaveOpen: false), sourceName, kind),
+                    new ZstdSharp.DecompressionStream(input, bufferSize: 0, checkEndOfStream: true, leaveOpen: false), sourceName, kind, input, limits),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
         }

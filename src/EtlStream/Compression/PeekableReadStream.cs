@@ -11,6 +11,16 @@ internal sealed class PeekableReadStream : ForwardReadStream
     private readonly Stream _inner;
     private readonly byte[] _buffer;
     private int _start;
+
+    /// <summary>Bytes read from the raw stream so far: the compressed side of a decompression ratio.</summary>
+    public long RawBytesRead { get; private set; }
+
+    private int Counted(int n)
+    {
+        RawBytesRead += n;
+        return n;
+    }
+
     private int _end;
     private bool _innerEnded;
 
@@ -32,7 +42,7 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
         while (_end - _start < count && !_innerEnded)
         {
-            int n = await _inner.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            int n = Counted(await _inner.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false));
             if (n == 0)
             {
                 _innerEnded = true;
@@ -62,11 +72,11 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
             if (buffer.Length >= _buffer.Length)
             {
-                return _inner.Read(buffer);
+                return Counted(_inner.Read(buffer));
             }
 
             _start = 0;
-            _end = _inner.Read(_buffer);
+            _end = Counted(_inner.Read(_buffer));
             if (_end == 0)
             {
                 _innerEnded = true;
@@ -96,11 +106,11 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
             if (buffer.Length >= _buffer.Length)
             {
-                return await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                return Counted(await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
             }
 
             _start = 0;
-            _end = await _inner.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
+            _end = Counted(await _inner.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false));
             if (_end == 0)
             {
                 _innerEnded = true;

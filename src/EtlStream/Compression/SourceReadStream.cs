@@ -16,12 +16,33 @@ internal sealed class SourceReadStream : ForwardReadStream
     private readonly Stream _inner;
     private readonly string _sourceName;
     private readonly CompressionKind _kind;
+    private readonly PeekableReadStream? _raw;
+    private readonly DecompressionLimits _limits;
+    private long _out;
 
-    public SourceReadStream(Stream inner, string sourceName, CompressionKind kind)
+    public SourceReadStream(Stream inner, string sourceName, CompressionKind kind, PeekableReadStream? raw = null, DecompressionLimits? limits = null)
     {
         _inner = inner;
         _sourceName = sourceName;
         _kind = kind;
+        _raw = raw;
+        _limits = limits ?? DecompressionLimits.Default;
+    }
+
+    /// <summary>Stops a decompression bomb: too many bytes out, or too many per compressed byte in.</summary>
+    private void Checked(int n)
+    {
+        _out += n;
+        if (_out > _limits.MaxBytes)
+        {
+            throw new InvalidDataException($"{_sourceName}: decompresses to more than {_limits.MaxBytes:N0} bytes (limit max_bytes): refusing it as a possible decompression bomb");
+        }
+
+        var compressed = Math.Max(1, _raw?.RawBytesRead ?? 0);
+        if (_raw is not null && _out > _limits.RatioCheckAfterBytes && _out / compressed > _limits.MaxRatio)
+        {
+            throw new InvalidDataException($"{_sourceName}: {_out:N0} bytes from {compressed:N0} compressed (ratio {_out / compressed:N0}:1, limit {_limits.MaxRatio:N0}:1): refusing it as a possible decompression bomb");
+        }
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -37,6 +58,8 @@ internal sealed class SourceReadStream : ForwardReadStream
         {
             throw Corrupt(_sourceName, _kind, ex);
         }
+
+        Checked(n);
 
         if (n == 0 && !buffer.IsEmpty)
         {
@@ -60,6 +83,8 @@ internal sealed class SourceReadStream : ForwardReadStream
         {
             throw Corrupt(_sourceName, _kind, ex);
         }
+
+        Checked(n);
 
         if (n == 0 && !buffer.IsEmpty)
         {

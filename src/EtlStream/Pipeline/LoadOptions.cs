@@ -20,6 +20,9 @@ public sealed record LoadOptions
     /// <summary>The tenant computed <c>tenant</c> columns get: the engine stamps it, the file cannot.</summary>
     public string TenantId { get; init; } = "";
 
+    /// <summary>Bounds on decompression, against decompression bombs.</summary>
+    public Compression.DecompressionLimits DecompressionLimits { get; init; } = Compression.DecompressionLimits.Default;
+
     /// <summary>Where rejected rows go (Parquet); null counts them without writing them.</summary>
     public string? RejectsPath { get; init; }
 

@@ -337,7 +337,7 @@ public sealed partial class LoadPipeline
         var raw = await file.Open(token).ConfigureAwait(false);
         await using (raw.ConfigureAwait(false))
         {
-            await foreach (var entry in Decompression.OpenAsync(raw, file.Name, token).ConfigureAwait(false))
+            await foreach (var entry in Decompression.OpenAsync(raw, file.Name, _options.DecompressionLimits, token).ConfigureAwait(false))
             {
                 await using (entry.ConfigureAwait(false))
                 {

@@ -182,6 +182,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         var nulls = 0;
         var maxLength = Column.Type.MaxLength ?? int.MaxValue;
         var cursor = Open(src);
+        var allValid = AllValidUtf8(src, rows);
         offsets[0] = 0;
         for (var i = 0; i < n; i++)
         {
@@ -195,6 +196,12 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
             if (present && text.Length > maxLength)
             {
                 errors.Fail(Error(batch, row, text, $"{text.Length} bytes is longer than {Column.Type}"), row, Rules.MaxLength);
+                present = false;
+            }
+
+            if (present && !allValid && !System.Text.Unicode.Utf8.IsValid(text))
+            {
+                errors.Fail(Error(batch, row, text, "invalid UTF-8"), row, Rules.Encoding);
                 present = false;
             }
 
@@ -220,6 +227,31 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         return Build(StringType.Default, n, nulls, validity,
             new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
             new ArrowBuffer(values.AsMemory(0, length)));
+    }
+
+    /// <summary>
+    /// Whether every value from the first to the last selected row is valid UTF-8, in one vectorized pass instead
+    /// of one per value: the bytes are valid taken together, and no value starts inside a character (which is the
+    /// only way a character could straddle two values). On any doubt the kernel checks value by value.
+    /// </summary>
+    private static bool AllValidUtf8(in CsvColumnData src, ReadOnlySpan<int> rows)
+    {
+        if (rows.Length == 0)
+        {
+            return true;
+        }
+
+        var offsets = src.Offsets;
+        var values = src.Values;
+        for (var row = rows[0]; row <= rows[^1]; row++)
+        {
+            if (offsets[row + 1] > offsets[row] && (values[offsets[row]] & 0xC0) == 0x80)
+            {
+                return false;
+            }
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(values.AsSpan(offsets[rows[0]], offsets[rows[^1] + 1] - offsets[rows[0]]));
     }
 
     /// <summary>The longest prefix of at most <paramref name="bytes"/> bytes that ends on a whole UTF-8 character.</summary>

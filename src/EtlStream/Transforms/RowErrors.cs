@@ -71,4 +71,5 @@ public static class Rules
     public const string Range = "range";
     public const string Regex = "regex";
     public const string Unique = "unique";
+    public const string Encoding = "encoding";
 }

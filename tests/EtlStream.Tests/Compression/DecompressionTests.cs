@@ -297,4 +297,60 @@ public sealed class DecompressionTests
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
+
+    private static async Task<long> DrainAsync(byte[] compressed, string name, DecompressionLimits limits)
+    {
+        long total = 0;
+        await foreach (var entry in Decompression.OpenAsync(new MemoryStream(compressed), name, limits, default))
+        {
+            await using (entry)
+            {
+                var buffer = new byte[1 << 16];
+                int n;
+                while ((n = await entry.Stream.ReadAsync(buffer)) > 0)
+                {
+                    total += n;
+                }
+            }
+        }
+
+        return total;
+    }
+
+    private static byte[] GzipOfZeros(int bytes)
+    {
+        var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            gzip.Write(new byte[bytes]);
+        }
+
+        return output.ToArray();
+    }
+
+    [Fact]
+    public async Task A_decompression_bomb_is_refused_by_ratio_and_by_size()
+    {
+        var bomb = GzipOfZeros(8 << 20); // 8 MiB of zeros: about 8 KB compressed, ratio ~1000:1
+        var ratio = await Assert.ThrowsAsync<InvalidDataException>(() => DrainAsync(bomb, "bomb.gz", new DecompressionLimits { MaxRatio = 100, RatioCheckAfterBytes = 1 << 20 }));
+        Assert.StartsWith("bomb.gz: ", ratio.Message);
+        Assert.Contains("refusing it as a possible decompression bomb", ratio.Message);
+        Assert.Contains("limit 100:1", ratio.Message);
+
+        var size = await Assert.ThrowsAsync<InvalidDataException>(() => DrainAsync(bomb, "big.gz", new DecompressionLimits { MaxBytes = 4 << 20 }));
+        Assert.Equal("big.gz: decompresses to more than 4,194,304 bytes (limit max_bytes): refusing it as a possible decompression bomb", size.Message);
+
+        var zip = new MemoryStream();
+        using (var archive = new ZipArchive(zip, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            await using var e = archive.CreateEntry("zeros.csv", CompressionLevel.SmallestSize).Open();
+            await e.WriteAsync(new byte[8 << 20]);
+        }
+
+        var inZip = await Assert.ThrowsAsync<InvalidDataException>(() => DrainAsync(zip.ToArray(), "bomb.zip", new DecompressionLimits { MaxRatio = 100, RatioCheckAfterBytes = 1 << 20 }));
+        Assert.StartsWith("bomb.zip!zeros.csv: ", inZip.Message);
+
+        // The defaults leave an honest file alone: the same 8 MiB under the default ratio check threshold.
+        Assert.Equal(8L << 20, await DrainAsync(bomb, "fine.gz", DecompressionLimits.Default));
+    }
 }

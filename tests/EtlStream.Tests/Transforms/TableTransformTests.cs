@@ -267,6 +267,22 @@ public class TableTransformTests
         Assert.Throws<ConfigException>(() => TableSpecReader.Read(Spec2 + "schema_drift: evolve\n", "s.yaml"));
     }
 
+    [Fact]
+    public async Task Invalid_utf8_is_rejected_even_when_a_character_straddles_two_values()
+    {
+        var table = TableSpecReader.Read("table: t\ncolumns:\n  - { name: s, type: string }\n  - { name: n, type: int64 }\n", "s.yaml");
+        var transform = new TableTransform(table, new DateOnly(2026, 11, 24));
+        // Row 2 ends inside "€" (E2 82), row 3 starts with its last byte (AC): the column's bytes are valid taken together.
+        byte[] csv = [.. "s,n\n"u8, .. "a\u00e9,1\n"u8, (byte)'b', 0xE2, 0x82, .. ",2\n"u8, 0xAC, (byte)'c', .. ",3\n"u8, 0xFF, .. ",4\nok,5\n"u8];
+        using var parser = new CsvArrowParser(new MemoryStream(csv), "bad.csv");
+        var bound = transform.Bind("bad.csv", await parser.ReadHeaderAsync());
+        using var batch = (await parser.ReadBatchAsync())!;
+        using var result = bound.Apply(batch);
+        Assert.Equal([1L, 5L], ((Int64Array)result.Batch.Column(1)).Values.ToArray());
+        Assert.Equal([(3L, "encoding"), (4L, "encoding"), (5L, "encoding")], result.Rejected.Select(r => (r.Line, r.Rule)));
+        Assert.Equal("invalid UTF-8", result.Rejected[0].Reason);
+    }
+
     private sealed class DecimalTypeComparer : IEqualityComparer<IArrowType>
     {
         public bool Equals(IArrowType? x, IArrowType? y) =>
