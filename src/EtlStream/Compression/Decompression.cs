@@ -55,8 +55,14 @@ public static class Decompression
         OpenAsync(raw, sourceName, DecompressionLimits.Default, cancellationToken);
 
     /// <summary>As <see cref="OpenAsync(Stream, string, CancellationToken)"/>, refusing entries over <paramref name="limits"/> (decompression bombs).</summary>
-    public static async IAsyncEnumerable<DecompressedEntry> OpenAsync(
-        Stream raw, string sourceName, DecompressionLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static IAsyncEnumerable<DecompressedEntry> OpenAsync(Stream raw, string sourceName, DecompressionLimits limits, CancellationToken cancellationToken) =>
+        OpenAsync(raw, sourceName, limits, depth: 0, cancellationToken);
+
+    /// <summary>Archives inside archives are opened too (a zip of .csv.gz files is common), this many levels down.</summary>
+    private const int MaxNesting = 2;
+
+    private static async IAsyncEnumerable<DecompressedEntry> OpenAsync(
+        Stream raw, string sourceName, DecompressionLimits limits, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(sourceName);
@@ -87,10 +93,14 @@ public static class Decompression
 
                     string name = $"{sourceName}!{zipEntry.FullName}";
                     Stream entryStream = await OpenZipEntryAsync(zipEntry, name, cancellationToken).ConfigureAwait(false);
-                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, peekable, limits));
+                    var compressed = zipEntry.CompressedLength;
+                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, () => compressed, limits));
                     try
                     {
-                        yield return entry;
+                        await foreach (var e in NestedAsync(entry, limits, depth, cancellationToken).ConfigureAwait(false))
+                        {
+                            yield return e;
+                        }
                     }
                     finally
                     {
@@ -120,10 +130,13 @@ public static class Decompression
 
                 string name = $"{sourceName}!{reader.Entry.Key}";
                 Stream entryStream = await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false);
-                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, peekable, limits));
+                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, () => peekable.RawBytesRead, limits));
                 try
                 {
-                    yield return entry;
+                    await foreach (var e in NestedAsync(entry, limits, depth, cancellationToken).ConfigureAwait(false))
+                    {
+                        yield return e;
+                    }
                 }
                 finally
                 {
@@ -137,6 +150,28 @@ public static class Decompression
         }
     }
 
+    /// <summary>A zip entry as it is, or, when it is itself compressed, what it holds (one level more, up to <see cref="MaxNesting"/>).</summary>
+    private static async IAsyncEnumerable<DecompressedEntry> NestedAsync(DecompressedEntry entry, DecompressionLimits limits, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var peekable = new PeekableReadStream(entry.Stream, RawBufferSize);
+        var kind = Detect((await peekable.PeekAsync(MagicLength, cancellationToken).ConfigureAwait(false)).Span);
+        if (kind == CompressionKind.None)
+        {
+            yield return new DecompressedEntry(entry.Name, entry.Kind, peekable);
+            yield break;
+        }
+
+        if (depth + 1 >= MaxNesting)
+        {
+            throw new InvalidDataException($"{entry.Name}: archives nested more than {MaxNesting} deep are not opened");
+        }
+
+        await foreach (var inner in OpenAsync(peekable, entry.Name, limits, depth + 1, cancellationToken).ConfigureAwait(false))
+        {
+            yield return inner;
+        }
+    }
+
     private static Stream OpenSingle(CompressionKind kind, PeekableReadStream input, string sourceName, DecompressionLimits limits)
     {
         try
@@ -145,12 +180,12 @@ public static class Decompression
             {
                 CompressionKind.None => input,
                 CompressionKind.Gzip => new SourceReadStream(
-                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: false), sourceName, kind, input, limits),
+                    new GZipStream(input, CompressionMode.Decompress, leaveOpen: false), sourceName, kind, () => input.RawBytesRead, limits),
                 CompressionKind.Bzip2 => new SourceReadStream(
                     BZip2Stream.Create(input, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false),
-                    sourceName, kind, input, limits),
+                    sourceName, kind, () => input.RawBytesRead, limits),
                 CompressionKind.Zstd => new SourceReadStream(
-                    new ZstdSharp.DecompressionStream(input, bufferSize: 0, checkEndOfStream: true, leaveOpen: false), sourceName, kind, input, limits),
+                    new ZstdSharp.DecompressionStream(input, bufferSize: 0, checkEndOfStream: true, leaveOpen: false), sourceName, kind, () => input.RawBytesRead, limits),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
         }

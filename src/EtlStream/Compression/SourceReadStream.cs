@@ -16,16 +16,17 @@ internal sealed class SourceReadStream : ForwardReadStream
     private readonly Stream _inner;
     private readonly string _sourceName;
     private readonly CompressionKind _kind;
-    private readonly PeekableReadStream? _raw;
+    private readonly Func<long>? _compressed;
     private readonly DecompressionLimits _limits;
     private long _out;
 
-    public SourceReadStream(Stream inner, string sourceName, CompressionKind kind, PeekableReadStream? raw = null, DecompressionLimits? limits = null)
+    /// <param name="compressed">Compressed bytes behind what came out so far (the raw bytes read, or a zip entry's compressed size).</param>
+    public SourceReadStream(Stream inner, string sourceName, CompressionKind kind, Func<long>? compressed = null, DecompressionLimits? limits = null)
     {
         _inner = inner;
         _sourceName = sourceName;
         _kind = kind;
-        _raw = raw;
+        _compressed = compressed;
         _limits = limits ?? DecompressionLimits.Default;
     }
 
@@ -38,8 +39,13 @@ internal sealed class SourceReadStream : ForwardReadStream
             throw new InvalidDataException($"{_sourceName}: decompresses to more than {_limits.MaxBytes:N0} bytes (limit max_bytes): refusing it as a possible decompression bomb");
         }
 
-        var compressed = Math.Max(1, _raw?.RawBytesRead ?? 0);
-        if (_raw is not null && _out > _limits.RatioCheckAfterBytes && _out / compressed > _limits.MaxRatio)
+        if (_compressed is null || _out <= _limits.RatioCheckAfterBytes)
+        {
+            return;
+        }
+
+        var compressed = Math.Max(1, _compressed());
+        if (_out / compressed > _limits.MaxRatio)
         {
             throw new InvalidDataException($"{_sourceName}: {_out:N0} bytes from {compressed:N0} compressed (ratio {_out / compressed:N0}:1, limit {_limits.MaxRatio:N0}:1): refusing it as a possible decompression bomb");
         }

@@ -199,9 +199,10 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
                 present = false;
             }
 
-            if (present && !allValid && !System.Text.Unicode.Utf8.IsValid(text))
+            if (present && !allValid && (!System.Text.Unicode.Utf8.IsValid(text) || text.Contains((byte)0)))
             {
-                errors.Fail(Error(batch, row, text, "invalid UTF-8"), row, Rules.Encoding);
+                // NUL is valid UTF-8, but PostgreSQL and others refuse it in text: a row with one is rejected too.
+                errors.Fail(Error(batch, row, text, text.Contains((byte)0) ? "NUL byte in text" : "invalid UTF-8"), row, Rules.Encoding);
                 present = false;
             }
 
@@ -251,7 +252,8 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
             }
         }
 
-        return System.Text.Unicode.Utf8.IsValid(values.AsSpan(offsets[rows[0]], offsets[rows[^1] + 1] - offsets[rows[0]]));
+        var all = values.AsSpan(offsets[rows[0]], offsets[rows[^1] + 1] - offsets[rows[0]]);
+        return System.Text.Unicode.Utf8.IsValid(all) && !all.Contains((byte)0);
     }
 
     /// <summary>The longest prefix of at most <paramref name="bytes"/> bytes that ends on a whole UTF-8 character.</summary>

@@ -353,4 +353,59 @@ public sealed class DecompressionTests
         // The defaults leave an honest file alone: the same 8 MiB under the default ratio check threshold.
         Assert.Equal(8L << 20, await DrainAsync(bomb, "fine.gz", DecompressionLimits.Default));
     }
+
+    private static byte[] Zip(params (string Name, byte[] Content)[] entries)
+    {
+        var output = new MemoryStream();
+        using (var archive = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (name, content) in entries)
+            {
+                using var e = archive.CreateEntry(name).Open();
+                e.Write(content);
+            }
+        }
+
+        return output.ToArray();
+    }
+
+    private static byte[] Gzip(byte[] content)
+    {
+        var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(content);
+        }
+
+        return output.ToArray();
+    }
+
+    private static async Task<List<(string Name, string Text)>> EntriesAsync(byte[] data, string name)
+    {
+        var result = new List<(string, string)>();
+        await foreach (var entry in Decompression.OpenAsync(new MemoryStream(data), name, default))
+        {
+            await using (entry)
+            {
+                using var reader = new StreamReader(entry.Stream);
+                result.Add((entry.Name, await reader.ReadToEndAsync()));
+            }
+        }
+
+        return result;
+    }
+
+    [Fact]
+    public async Task Archives_inside_a_zip_are_opened_one_level_down_and_deeper_nesting_is_refused()
+    {
+        var zip = Zip(("day1.csv.gz", Gzip("a\n1\n"u8.ToArray())), ("day2.csv", "a\n2\n"u8.ToArray()), ("../../evil.csv", "a\n3\n"u8.ToArray()));
+        Assert.Equal(
+            [("week.zip!day1.csv.gz", "a\n1\n"), ("week.zip!day2.csv", "a\n2\n"), ("week.zip!../../evil.csv", "a\n3\n")],
+            await EntriesAsync(zip, "week.zip")); // a zip-slip name is only a name: nothing is ever extracted to disk
+
+        var deep = Zip(("inner.zip", Zip(("innermost.zip", Zip(("x.csv", "a\n1\n"u8.ToArray()))))));
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => EntriesAsync(deep, "outer.zip"));
+        Assert.Equal("outer.zip!inner.zip!innermost.zip: archives nested more than 2 deep are not opened", e.Message);
+    }
 }
+
