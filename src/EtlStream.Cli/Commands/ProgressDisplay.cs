@@ -25,13 +25,13 @@ internal sealed class ProgressDisplay
     public IReadOnlyList<SourceFile> Count(IReadOnlyList<SourceFile> files) =>
         Enabled ? [.. files.Select(f => f with { Open = async ct => new CountingStream(await f.Open(ct), this) })] : files;
 
-    public async Task<T> RunAsync<T>(string title, LoadPipeline pipeline, IReadOnlyList<SourceFile> files, Func<Task<T>> run)
-    {
-        if (!Enabled)
-        {
-            return await run();
-        }
+    public Task<T> RunAsync<T>(string title, LoadPipeline pipeline, IReadOnlyList<SourceFile> files, Func<Task<T>> run) =>
+        Enabled ? DrawAsync(title, pipeline, files, run) : run();
 
+    /// <summary>Kept apart so a run without a display never loads (or, without tiered compilation, JITs) Spectre.Console.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private async Task<T> DrawAsync<T>(string title, LoadPipeline pipeline, IReadOnlyList<SourceFile> files, Func<Task<T>> run)
+    {
         var total = Math.Max(1, files.Sum(f => Math.Max(0, f.Length)));
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var work = run();

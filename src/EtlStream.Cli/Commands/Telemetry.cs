@@ -32,13 +32,12 @@ internal static class Telemetry
 
     /// <summary>Starts exporting for <paramref name="metrics"/> (an <c>--metrics</c> value); dispose to flush and stop. Null: nothing.</summary>
     /// <exception cref="ArgumentException">The value names no exporter or carries an invalid endpoint or port.</exception>
-    public static IDisposable Start(string? metrics)
-    {
-        if (metrics is null)
-        {
-            return NoTelemetry.Instance;
-        }
+    public static IDisposable Start(string? metrics) => metrics is null ? NoTelemetry.Instance : StartExporters(metrics);
 
+    /// <summary>Kept apart so a run without --metrics never loads (or, without tiered compilation, JITs) OpenTelemetry.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static IDisposable StartExporters(string metrics)
+    {
         var (kind, argument) = metrics.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0
             ? (metrics[..eq].Trim(), metrics[(eq + 1)..].Trim())
             : (metrics.Trim(), (string?)null);
