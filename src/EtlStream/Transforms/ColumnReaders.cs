@@ -244,6 +244,14 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
 
         var offsets = src.Offsets;
         var values = src.Values;
+        var all = values.AsSpan(offsets[rows[0]], offsets[rows[^1] + 1] - offsets[rows[0]]);
+
+        // Most columns are ASCII: one vectorized pass settles it (bytes 1..127: no NUL, no character to straddle values).
+        if (all.IndexOfAnyExceptInRange((byte)1, (byte)0x7F) < 0)
+        {
+            return true;
+        }
+
         for (var row = rows[0]; row <= rows[^1]; row++)
         {
             if (offsets[row + 1] > offsets[row] && (values[offsets[row]] & 0xC0) == 0x80)
@@ -252,7 +260,6 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
             }
         }
 
-        var all = values.AsSpan(offsets[rows[0]], offsets[rows[^1] + 1] - offsets[rows[0]]);
         return System.Text.Unicode.Utf8.IsValid(all) && !all.Contains((byte)0);
     }
 

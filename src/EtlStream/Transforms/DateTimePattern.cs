@@ -24,11 +24,75 @@ public sealed class DateTimePattern
     private readonly (Kind Kind, byte Literal, int Width)[] _parts;
     private readonly bool _hasFraction;
 
+    // Where each field sits when the pattern is all fixed-width (no fraction): read directly, without the part loop.
+    private readonly int _fixedLength = -1;
+    private readonly int _year = -1, _month = -1, _day = -1, _hour = -1, _minute = -1, _second = -1;
+    private readonly (int Position, byte Literal)[] _literals = [];
+
     private DateTimePattern(string text, (Kind, byte, int)[] parts)
     {
         Text = text;
         _parts = parts;
         _hasFraction = Array.Exists(parts, p => p.Item1 == Kind.Fraction);
+        if (_hasFraction)
+        {
+            return;
+        }
+
+        var position = 0;
+        var literals = new List<(int, byte)>();
+        foreach (var (kind, literal, width) in parts)
+        {
+            switch (kind)
+            {
+                case Kind.Literal: literals.Add((position, literal)); break;
+                case Kind.Year: _year = position; break;
+                case Kind.Month: _month = position; break;
+                case Kind.Day: _day = position; break;
+                case Kind.Hour: _hour = position; break;
+                case Kind.Minute: _minute = position; break;
+                case Kind.Second: _second = position; break;
+            }
+
+            position += width;
+        }
+
+        _fixedLength = position;
+        _literals = [.. literals];
+    }
+
+    /// <summary>The all-fixed-width case: every field at a known position. False means "take the general path".</summary>
+    private bool TryParseFixed(ReadOnlySpan<byte> s, out int days, out long micros)
+    {
+        days = 0;
+        micros = 0;
+        foreach (var (position, literal) in _literals)
+        {
+            if (s[position] != literal)
+            {
+                return false;
+            }
+        }
+
+        if (!TryDigits(s, _year, 4, out var year) || !TryDigits(s, _month, 2, out var month) || !TryDigits(s, _day, 2, out var day))
+        {
+            return false;
+        }
+
+        int hour = 0, minute = 0, second = 0;
+        if ((_hour >= 0 && !TryDigits(s, _hour, 2, out hour)) || (_minute >= 0 && !TryDigits(s, _minute, 2, out minute)) || (_second >= 0 && !TryDigits(s, _second, 2, out second)))
+        {
+            return false;
+        }
+
+        if (month is < 1 or > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        days = DaysFromCivil(year, month, day);
+        micros = (((hour * 60L) + minute) * 60L + second) * 1_000_000L;
+        return true;
     }
 
     public string Text { get; }
@@ -91,6 +155,11 @@ public sealed class DateTimePattern
     /// <summary>Days since 1970-01-01 and microseconds into the day.</summary>
     public bool TryParse(ReadOnlySpan<byte> s, out int days, out long micros)
     {
+        if (s.Length == _fixedLength && TryParseFixed(s, out days, out micros))
+        {
+            return true;
+        }
+
         days = 0;
         micros = 0;
         int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;

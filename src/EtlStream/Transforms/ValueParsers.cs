@@ -96,6 +96,12 @@ internal readonly struct DecimalParser(int precision, int scale) : IValueParser<
     public bool TryParse(ReadOnlySpan<byte> text, out Int128 value, out string? reason)
     {
         text = Text.TrimSpaces(text);
+        if (TryParseShort(text, out value))
+        {
+            reason = null;
+            return true;
+        }
+
         value = default;
         var i = 0;
         var negative = false;
@@ -185,6 +191,66 @@ internal readonly struct DecimalParser(int precision, int scale) : IValueParser<
 
         value = negative ? -result : result;
         reason = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The common case in one pass: up to 19 characters, no rounding needed, in range. Anything else (rounding,
+    /// wide values, errors) takes the general path, which gives the same results and the reasons.
+    /// </summary>
+    private bool TryParseShort(ReadOnlySpan<byte> text, out Int128 value)
+    {
+        value = default;
+        if (text.Length is 0 or > 19)
+        {
+            return false;
+        }
+
+        var i = 0;
+        var negative = text[0] == (byte)'-';
+        if (negative || text[0] == (byte)'+')
+        {
+            i = 1;
+        }
+
+        ulong acc = 0;
+        var digits = 0;
+        var fraction = -1;
+        for (; i < text.Length; i++)
+        {
+            var d = (uint)(text[i] - (byte)'0');
+            if (d <= 9)
+            {
+                acc = (acc * 10) + d;
+                digits++;
+                if (fraction >= 0)
+                {
+                    fraction++;
+                }
+            }
+            else if (text[i] == (byte)'.' && fraction < 0)
+            {
+                fraction = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        var places = Math.Max(fraction, 0);
+        if (digits == 0 || places > scale)
+        {
+            return false;
+        }
+
+        var result = (Int128)acc * PowersOf10[scale - places];
+        if (result >= PowersOf10[precision])
+        {
+            return false; // out of range: the general path says so
+        }
+
+        value = negative ? -result : result;
         return true;
     }
 
