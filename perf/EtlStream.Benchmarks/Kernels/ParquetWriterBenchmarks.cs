@@ -79,24 +79,7 @@ public class ParquetWriterBenchmarks
     [Benchmark(Baseline = true)]
     public async Task<long> ParquetSharp()
     {
-        var sink = SinkTarget.Create("parquet:" + _sharpPath, "t");
-        try
-        {
-            await sink.OpenAsync(_batches[0].Batch.Schema, CancellationToken.None);
-            var rows = 0L;
-            foreach (var b in _batches)
-            {
-                await sink.WriteAsync([b.Batch], CancellationToken.None);
-                rows += b.Batch.Length;
-            }
-
-            await sink.CompleteAsync(CancellationToken.None);
-            return rows;
-        }
-        finally
-        {
-            await sink.DisposeAsync();
-        }
+        return await StandardJobData.WriteThroughAsync(SinkTarget.Create("parquet:" + _sharpPath, "t"), _batches);
     }
 
     /// <summary>Parquet.Net 6.1.0: Arrow columns converted to CLR arrays, one row group per batch, zstd.</summary>

@@ -49,24 +49,7 @@ public class SinkEncodeBenchmarks
     [Benchmark]
     public async Task<long> ParquetWrite()
     {
-        var sink = SinkTarget.Create(_parquetTarget, "fact_invoice_secondary");
-        try
-        {
-            await sink.OpenAsync(_batches[0].Batch.Schema, CancellationToken.None);
-            var rows = 0L;
-            foreach (var b in _batches)
-            {
-                await sink.WriteAsync([b.Batch], CancellationToken.None);
-                rows += b.Batch.Length;
-            }
-
-            await sink.CompleteAsync(CancellationToken.None);
-            return rows;
-        }
-        finally
-        {
-            await sink.DisposeAsync();
-        }
+        return await StandardJobData.WriteThroughAsync(SinkTarget.Create(_parquetTarget, "fact_invoice_secondary"), _batches);
     }
 
     [Benchmark]

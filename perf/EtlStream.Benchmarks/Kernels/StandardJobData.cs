@@ -37,6 +37,28 @@ internal sealed class StandardJobData
     /// <summary>Input sizes, computed once per process (the host calls this to fill the throughput columns).</summary>
     public static WorkloadSizes Sizes => LazySizes.Value;
 
+    /// <summary>Writes every batch through a sink, as the load stage does; returns the rows written.</summary>
+    public static async Task<long> WriteThroughAsync(EtlStream.Sinks.IBatchSink sink, IReadOnlyList<EtlStream.Transforms.TransformedBatch> batches)
+    {
+        try
+        {
+            await sink.OpenAsync(batches[0].Batch.Schema, CancellationToken.None);
+            var rows = 0L;
+            foreach (var b in batches)
+            {
+                await sink.WriteAsync([b.Batch], CancellationToken.None);
+                rows += b.Batch.Length;
+            }
+
+            await sink.CompleteAsync(CancellationToken.None);
+            return rows;
+        }
+        finally
+        {
+            await sink.DisposeAsync();
+        }
+    }
+
     public static StandardJobData Create()
     {
         using var output = new MemoryStream(32 << 20);
