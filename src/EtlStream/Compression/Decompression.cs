@@ -94,17 +94,9 @@ public static class Decompression
                     string name = $"{sourceName}!{zipEntry.FullName}";
                     Stream entryStream = await OpenZipEntryAsync(zipEntry, name, cancellationToken).ConfigureAwait(false);
                     var compressed = zipEntry.CompressedLength;
-                    var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, () => compressed, limits));
-                    try
+                    await foreach (var e in ZipEntryAsync(name, entryStream, () => compressed, limits, depth, cancellationToken).ConfigureAwait(false))
                     {
-                        await foreach (var e in NestedAsync(entry, limits, depth, cancellationToken).ConfigureAwait(false))
-                        {
-                            yield return e;
-                        }
-                    }
-                    finally
-                    {
-                        await entry.DisposeAsync().ConfigureAwait(false);
+                        yield return e;
                     }
                 }
             }
@@ -130,23 +122,33 @@ public static class Decompression
 
                 string name = $"{sourceName}!{reader.Entry.Key}";
                 Stream entryStream = await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false);
-                var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, () => peekable.RawBytesRead, limits));
-                try
+                await foreach (var e in ZipEntryAsync(name, entryStream, () => peekable.RawBytesRead, limits, depth, cancellationToken).ConfigureAwait(false))
                 {
-                    await foreach (var e in NestedAsync(entry, limits, depth, cancellationToken).ConfigureAwait(false))
-                    {
-                        yield return e;
-                    }
-                }
-                finally
-                {
-                    await entry.DisposeAsync().ConfigureAwait(false);
+                    yield return e;
                 }
             }
         }
         finally
         {
             await reader.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One zip entry, checked against the limits, opened one level down when it is an archive itself, disposed after.</summary>
+    private static async IAsyncEnumerable<DecompressedEntry> ZipEntryAsync(
+        string name, Stream entryStream, Func<long> compressed, DecompressionLimits limits, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var entry = new DecompressedEntry(name, CompressionKind.Zip, new SourceReadStream(entryStream, name, CompressionKind.Zip, compressed, limits));
+        try
+        {
+            await foreach (var e in NestedAsync(entry, limits, depth, cancellationToken).ConfigureAwait(false))
+            {
+                yield return e;
+            }
+        }
+        finally
+        {
+            await entry.DisposeAsync().ConfigureAwait(false);
         }
     }
 
