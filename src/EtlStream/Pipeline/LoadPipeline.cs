@@ -60,6 +60,10 @@ public sealed partial class LoadPipeline
     {
         var started = Stopwatch.GetTimestamp();
         spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
+        if (spec.SchemaDrift == SchemaDrift.Evolve)
+        {
+            spec = await EvolveAsync(files, spec, cancellationToken).ConfigureAwait(false);
+        }
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
         _rejects = _options.RejectsPath is { } rejectsPath ? new RejectsWriter(rejectsPath) : null;
@@ -398,6 +402,51 @@ public sealed partial class LoadPipeline
         }
     }
 
+    /// <summary>
+    /// <c>schema_drift: evolve</c>: reads every file's header first (one more open per file, header only) and adds
+    /// each source column the spec does not read as an optional nullable string column, in first-seen order, so the
+    /// sink can add it to the table before the first row.
+    /// </summary>
+    private async Task<TableSpec> EvolveAsync(IReadOnlyList<SourceFile> files, TableSpec spec, CancellationToken token)
+    {
+        var columns = spec.Columns.ToList();
+        var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.OrdinalIgnoreCase);
+        var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+        foreach (var file in files)
+        {
+            var raw = await file.Open(token).ConfigureAwait(false);
+            await using (raw.ConfigureAwait(false))
+            {
+                await foreach (var entry in Decompression.OpenAsync(raw, file.Name, _options.DecompressionLimits, token).ConfigureAwait(false))
+                {
+                    await using (entry.ConfigureAwait(false))
+                    {
+                        using var parser = new CsvArrowParser(entry.Stream, entry.Name, spec.Csv);
+                        foreach (var header in await parser.ReadHeaderAsync(token).ConfigureAwait(false))
+                        {
+                            var source = header.Trim();
+                            if (source.Length == 0 || !known.Add(source))
+                            {
+                                continue;
+                            }
+
+                            var name = source;
+                            for (var n = 2; !names.Add(name); n++)
+                            {
+                                name = $"{source}_{n}";
+                            }
+
+                            columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Source = source, Optional = true, Trim = columns.Any(c => c.Trim) });
+                            LogEvolved(_logger, entry.Name, name);
+                        }
+                    }
+                }
+            }
+        }
+
+        return spec with { Columns = columns };
+    }
+
     private static async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
     {
         if (files.Count == 0)
@@ -453,6 +502,9 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Information, Message = "file {Done}/{Total} read: {File}, {Rows} rows in {Seconds:F1} s")]
     private static partial void LogFileRead(ILogger logger, long done, int total, string file, long rows, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: new column {Column} added to the table (schema_drift: evolve)")]
+    private static partial void LogEvolved(ILogger logger, string file, string column);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
     private static partial void LogDrift(ILogger logger, string file, string drift);

@@ -8,6 +8,9 @@ public static class ArrowTypes
     /// <summary>Field metadata key carrying a varchar's declared length (UTF-8 bytes), for sinks whose DDL has lengths.</summary>
     public const string MaxLengthKey = "etlstream.max_length";
 
+    /// <summary>Schema metadata key: <c>evolve</c> allows a sink to add the schema's new nullable columns to an existing table.</summary>
+    public const string SchemaDriftKey = "etlstream.schema_drift";
+
     public static readonly TimestampType Timestamp = new(TimeUnit.Microsecond, (string?)null);
 
     public static IArrowType For(ColumnType type) => type.Kind switch

@@ -65,6 +65,9 @@ public sealed record ColumnSpec
 
     public ComputedSpec? Computed { get; init; }
 
+    /// <summary>A column some files may lack (added by <c>schema_drift: evolve</c>): NULL where the header has no such column.</summary>
+    public bool Optional { get; init; }
+
     /// <summary>Declared checks a value must pass, on top of its type; a failing row follows the table's <c>on_error</c>.</summary>
     public ColumnRules Rules { get; init; } = ColumnRules.None;
 
@@ -126,6 +129,9 @@ public enum SchemaDrift
 
     /// <summary>Any difference between the header and the spec fails the file: new, reordered or renamed-case columns.</summary>
     Strict,
+
+    /// <summary>New source columns become nullable string columns of the table (added to an existing table by the sink); files without them load NULL.</summary>
+    Evolve,
 }
 
 public enum OnError

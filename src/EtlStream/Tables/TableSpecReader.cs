@@ -142,12 +142,10 @@ public static class TableSpecReader
         }
 
         var driftText = r.String(root, "", "schema_drift") ?? "ignore_new";
-        SchemaDrift? drift = driftText switch { "ignore_new" => SchemaDrift.IgnoreNew, "strict" => SchemaDrift.Strict, _ => null };
+        SchemaDrift? drift = driftText switch { "ignore_new" => SchemaDrift.IgnoreNew, "strict" => SchemaDrift.Strict, "evolve" => SchemaDrift.Evolve, _ => null };
         if (drift is null)
         {
-            r.Error("schema_drift", driftText == "evolve"
-                ? "evolve (adding new columns to the target table) is not supported yet; use strict or ignore_new"
-                : $"unknown policy '{driftText}' (expected strict or ignore_new)");
+            r.Error("schema_drift", $"unknown policy '{driftText}' (expected strict, ignore_new or evolve)");
         }
 
         return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew };

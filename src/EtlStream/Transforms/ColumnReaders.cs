@@ -523,3 +523,18 @@ internal sealed class LoadDateColumnReader(ColumnSpec column) : ColumnReader(col
         return Build(Date32Type.Default, n, 0, [], new ArrowBuffer(bytes.AsMemory(0, n * sizeof(int))));
     }
 }
+
+/// <summary>An optional column the file lacks: NULL on every row.</summary>
+internal sealed class NullColumnReader(ColumnSpec column) : ColumnReader(column)
+{
+    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    {
+        var n = rows.Length;
+        var offsetBytes = memory.RentOffsets(batch.RowCount);
+        System.Array.Clear(offsetBytes, 0, (n + 1) * sizeof(int));
+        return Build(StringType.Default, n, n, RentValidity(memory, n),
+            new ArrowBuffer(offsetBytes.AsMemory(0, (n + 1) * sizeof(int))),
+            ArrowBuffer.Empty);
+    }
+}
+

@@ -33,7 +33,7 @@ public sealed class TableTransform
             fields.Add(new Field(c.Name, ArrowTypes.For(type), c.Nullable, metadata));
         }
 
-        OutputSchema = new Apache.Arrow.Schema(fields, null);
+        OutputSchema = new Apache.Arrow.Schema(fields, spec.SchemaDrift == SchemaDrift.Evolve ? new Dictionary<string, string> { [ArrowTypes.SchemaDriftKey] = "evolve" } : null);
     }
 
     public TableSpec Spec => _spec;
@@ -62,6 +62,11 @@ public sealed class TableTransform
 
             if (!index.TryGetValue(c.SourceName, out var i))
             {
+                if (c.Optional)
+                {
+                    continue; // read as NULL below
+                }
+
                 missing.Add(c.Source is null ? $"'{c.Name}'" : $"'{c.Name}' (source '{c.Source}')");
                 continue;
             }
@@ -86,6 +91,7 @@ public sealed class TableTransform
             var c = _spec.Columns[i];
             readers[i] = c.Computed switch
             {
+                null when c.Optional && !sources.ContainsKey(c.Name) => new NullColumnReader(c),
                 null => sources[c.Name],
                 ConcatSpec concat => new ConcatColumnReader(c, concat, sources),
                 SourceFileSpec => new ConstantTextColumnReader(c, null, x => x.SourceFileName),

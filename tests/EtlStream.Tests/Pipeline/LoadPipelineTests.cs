@@ -234,6 +234,28 @@ public sealed class LoadPipelineTests : IDisposable
         Assert.True(File.Exists(_dir.File("rejects/no.parquet"))); // the rejects are kept
     }
 
+    [Fact]
+    public async Task Evolve_adds_new_source_columns_to_the_table_and_files_without_them_load_null()
+    {
+        Directory.CreateDirectory(_dir.File("in"));
+        await File.WriteAllTextAsync(_dir.File("in/a.csv"), "id,name\n1,ann\n");
+        var db = _dir.File("w.duckdb");
+        var spec = TableSpecReader.Read("table: people\nschema_drift: evolve\ncolumns:\n  - { name: id, type: int64 }\n  - { name: name, type: string }\n", "p.yaml");
+        async Task<LoadResult> Load()
+        {
+            await using var sink = SinkTarget.Create($"duckdb:{db}", "people");
+            return await new LoadPipeline(new LoadOptions()).RunAsync(LocalFileSource.List(_dir.File("in")), spec, sink, default);
+        }
+
+        await Load(); // the table is (id, name)
+        await File.WriteAllTextAsync(_dir.File("in/b.csv"), "id,name,Email,Phone\n2,bob,bob@x.org,555\n");
+        var second = await Load(); // b.csv brings Email and Phone: added to the table, NULL for a.csv's row
+
+        Assert.Equal(2, second.RowsLoaded);
+        Assert.Equal([("id", "BIGINT"), ("name", "VARCHAR"), ("Email", "VARCHAR"), ("Phone", "VARCHAR")], DuckDbQuery.Describe(db, "people"));
+        Assert.Equal([[1L, "ann", null, null], [1L, "ann", null, null], [2L, "bob", "bob@x.org", "555"]], DuckDbQuery.Rows(db, "SELECT * FROM people ORDER BY id"));
+    }
+
     /// <summary>A sink that counts writes and fails on the Nth.</summary>
     private sealed class FailingSink(int failOnWrite) : IBatchSink
     {

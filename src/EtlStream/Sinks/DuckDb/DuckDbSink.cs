@@ -101,7 +101,7 @@ public sealed class DuckDbSink : IBatchSink
         else
         {
             Execute(CreateTableSql(table, columns, ifNotExists: true));
-            CheckLiveSchema(columns);
+            CheckLiveSchema(columns, schema);
         }
 
         if (_options.Mode == DuckDbWriteMode.Merge)
@@ -283,8 +283,10 @@ public sealed class DuckDbSink : IBatchSink
         return new DateTime(DateTime.UnixEpoch.Ticks + ticks, DateTimeKind.Unspecified);
     }
 
-    private void CheckLiveSchema((string Name, string Type)[] expected)
+    /// <param name="schema">Its <c>etlstream.schema_drift = evolve</c> metadata lets trailing nullable columns the table lacks be added.</param>
+    private void CheckLiveSchema((string Name, string Type)[] expected, Schema schema)
     {
+        var evolve = schema.Metadata?.GetValueOrDefault(ArrowTypes.SchemaDriftKey) == "evolve";
         var live = new List<(string Name, string Type)>();
         using (var command = _connection!.CreateCommand())
         {
@@ -303,6 +305,12 @@ public sealed class DuckDbSink : IBatchSink
         var count = Math.Max(live.Count, expected.Length);
         for (var i = 0; i < count; i++)
         {
+            if (i >= live.Count && evolve && schema.FieldsList[i].IsNullable)
+            {
+                Execute($"ALTER TABLE {QuoteIdentifier(_options.Table)} ADD COLUMN {QuoteIdentifier(expected[i].Name)} {expected[i].Type}");
+                continue;
+            }
+
             if (i >= live.Count)
             {
                 throw SchemaMismatch($"column {i + 1} \"{expected[i].Name}\" {expected[i].Type} is missing from the table (it has {live.Count} columns)");
