@@ -26,6 +26,9 @@ public sealed record LoadOptions
     /// <summary>Where rejected rows go (Parquet); null counts them without writing them.</summary>
     public string? RejectsPath { get; init; }
 
+    /// <summary>Optionally also a table for rejected rows: a sink target such as <c>duckdb:w.duckdb?table=etl_rejects</c>.</summary>
+    public string? RejectsTable { get; init; }
+
     /// <summary>The date computed <c>load_date</c> columns get.</summary>
     public DateOnly LoadDate { get; init; } = DateOnly.FromDateTime(DateTime.Today);
 

@@ -66,7 +66,9 @@ public sealed partial class LoadPipeline
         }
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
-        _rejects = _options.RejectsPath is { } rejectsPath ? new RejectsWriter(rejectsPath) : null;
+        _rejects = _options.RejectsPath is not null || _options.RejectsTable is not null
+            ? new RejectsWriter(_options.RejectsPath, _options.RejectsTable, spec.Name)
+            : null;
         try
         {
             return await RunMeshAsync(files, transform, sink, metrics, started, cancellationToken).ConfigureAwait(false);
@@ -541,7 +543,7 @@ public sealed partial class LoadPipeline
             var rejected = _rejectsBySource.Where(r => r.Key == f.Name || r.Key.StartsWith(f.Name + "!", StringComparison.Ordinal)).Sum(r => r.Value);
             if (rejected > 0 && rejected > maxRatio * f.RowsRead)
             {
-                var where = _rejects is null ? "" : $"; rejected rows are in {_rejects.Path}";
+                var where = _rejects?.Path is null ? "" : $"; rejected rows are in {_rejects.Path}";
                 throw new RejectLimitException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"{f.Name}: {rejected:N0} of {f.RowsRead:N0} rows rejected ({100.0 * rejected / Math.Max(1, f.RowsRead):F2} %), over max_reject_ratio {maxRatio}; first: line {_firstReject?.Line}, column '{_firstReject?.Column}': {_firstReject?.Reason} (value '{_firstReject?.Value}'){where}"));
             }

@@ -10,9 +10,10 @@ namespace EtlStream.Pipeline;
 /// rule, value, reason and the whole raw row), written only when there are rejects and kept even when the run
 /// fails, since that is when it is read.
 /// </summary>
-internal sealed class RejectsWriter(string path) : IAsyncDisposable
+internal sealed class RejectsWriter(string? path, string? table, string targetTable) : IAsyncDisposable
 {
     private static readonly Schema RejectSchema = new Schema.Builder()
+        .Field(new Field("target_table", StringType.Default, false))
         .Field(new Field("source_file", StringType.Default, false))
         .Field(new Field("line", Int64Type.Default, false))
         .Field(new Field("field", Int32Type.Default, false))
@@ -24,23 +25,41 @@ internal sealed class RejectsWriter(string path) : IAsyncDisposable
         .Build();
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private ParquetSink? _sink;
+    private readonly List<Sinks.IBatchSink> _sinks = [];
+    private bool _opened;
 
-    public string Path { get; } = path;
+    /// <summary>The Parquet file, when there is one.</summary>
+    public string? Path { get; } = path;
 
     public async Task WriteAsync(IReadOnlyList<RejectedRow> rows, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_sink is null)
+            if (!_opened)
             {
-                _sink = new ParquetSink(new ParquetSinkOptions { Path = Path });
-                await _sink.OpenAsync(RejectSchema, cancellationToken).ConfigureAwait(false);
+                _opened = true;
+                if (Path is not null)
+                {
+                    _sinks.Add(new ParquetSink(new ParquetSinkOptions { Path = Path }));
+                }
+
+                if (table is not null)
+                {
+                    _sinks.Add(Sinks.SinkTarget.Create(table, "etl_rejects"));
+                }
+
+                foreach (var sink in _sinks)
+                {
+                    await sink.OpenAsync(RejectSchema, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             using var batch = Build(rows);
-            await _sink.WriteAsync([batch], cancellationToken).ConfigureAwait(false);
+            foreach (var sink in _sinks)
+            {
+                await sink.WriteAsync([batch], cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -48,27 +67,28 @@ internal sealed class RejectsWriter(string path) : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves the file into place; a run without rejects leaves no file.</summary>
+    /// <summary>Moves the file into place and commits the table rows; a run without rejects writes nothing.</summary>
     public async Task CompleteAsync()
     {
-        if (_sink is not null)
+        foreach (var sink in _sinks)
         {
-            await _sink.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+            await sink.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_sink is not null)
+        foreach (var sink in _sinks)
         {
-            await _sink.DisposeAsync().ConfigureAwait(false);
+            await sink.DisposeAsync().ConfigureAwait(false);
         }
 
         _gate.Dispose();
     }
 
-    private static RecordBatch Build(IReadOnlyList<RejectedRow> rows)
+    private RecordBatch Build(IReadOnlyList<RejectedRow> rows)
     {
+        var target = new StringArray.Builder();
         var file = new StringArray.Builder();
         var line = new Int64Array.Builder();
         var field = new Int32Array.Builder();
@@ -79,6 +99,7 @@ internal sealed class RejectsWriter(string path) : IAsyncDisposable
         var raw = new StringArray.Builder();
         foreach (var r in rows)
         {
+            target.Append(targetTable);
             file.Append(r.File);
             line.Append(r.Line);
             field.Append(r.Field);
@@ -89,7 +110,7 @@ internal sealed class RejectsWriter(string path) : IAsyncDisposable
             raw.Append(r.RawRow);
         }
 
-        return new RecordBatch(RejectSchema, [file.Build(), line.Build(), field.Build(), column.Build(), rule.Build(), value.Build(), reason.Build(), raw.Build()], rows.Count);
+        return new RecordBatch(RejectSchema, [target.Build(), file.Build(), line.Build(), field.Build(), column.Build(), rule.Build(), value.Build(), reason.Build(), raw.Build()], rows.Count);
     }
 }
 

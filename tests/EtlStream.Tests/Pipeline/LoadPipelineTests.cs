@@ -213,20 +213,22 @@ public sealed class LoadPipelineTests : IDisposable
         var rows = string.Concat(Enumerable.Range(1, 98).Select(i => $"{i},{i}.50\n"));
         await File.WriteAllTextAsync(input, "id,amount\n" + rows + "99,12.x\n100,\n");
         const string Yaml = "table: t\nmax_reject_ratio: RATIO\ncolumns:\n  - { name: id, type: int64 }\n  - { name: amount, type: \"decimal(10,2)\", nullable: false }\n";
-        async Task<LoadResult> Run(string ratio, string output, string rejects)
+        async Task<LoadResult> Run(string ratio, string output, string rejects, string? rejectsTable = null)
         {
-            var pipeline = new LoadPipeline(new LoadOptions { RejectsPath = rejects });
+            var pipeline = new LoadPipeline(new LoadOptions { RejectsPath = rejects, RejectsTable = rejectsTable });
             await using var sink = SinkTarget.Create($"parquet:{output}", "t");
             return await pipeline.RunAsync(LocalFileSource.List(input), TableSpecReader.Read(Yaml.Replace("RATIO", ratio, StringComparison.Ordinal), "t.yaml"), sink, default);
         }
 
-        var ok = await Run("0.05", _dir.File("ok.parquet"), _dir.File("rejects/ok.parquet"));
+        var rejectsDb = _dir.File("rejects.duckdb");
+        var ok = await Run("0.05", _dir.File("ok.parquet"), _dir.File("rejects/ok.parquet"), $"duckdb:{rejectsDb}?table=etl_rejects");
         Assert.Equal((100L, 98L, 2L, 0L), (ok.RowsRead, ok.RowsLoaded, ok.RowsRejected, ok.RowsFiltered));
         Assert.Equal(new Dictionary<string, long> { ["conversion"] = 1, ["not_null"] = 1 }, ok.RejectsByRule);
         Assert.Equal(98L, Convert.ToInt64(DuckDbQuery.Scalar(null, $"SELECT count(*) FROM read_parquet({DuckDbQuery.Literal(_dir.File("ok.parquet"))})")));
         var rejects = DuckDbQuery.Rows($"SELECT source_file, line, field, \"column\", rule, value, reason, raw_row FROM read_parquet({DuckDbQuery.Literal(ok.RejectsPath!)}) ORDER BY line");
         Assert.Equal([input, 100L, 2, "amount", "conversion", "12.x", "not a decimal number", "99,12.x"], rejects[0]);
         Assert.Equal([input, 101L, 2, "amount", "not_null", "", "NULL in a NOT NULL column", "100,"], rejects[1]);
+        Assert.Equal([["t", 100L, "conversion"], ["t", 101L, "not_null"]], DuckDbQuery.Rows(rejectsDb, "SELECT target_table, line, rule FROM etl_rejects ORDER BY line"));
 
         var e = await Assert.ThrowsAsync<RejectLimitException>(() => Run("0.01", _dir.File("no.parquet"), _dir.File("rejects/no.parquet")));
         Assert.StartsWith($"{input}: 2 of 100 rows rejected (2.00 %), over max_reject_ratio 0.01; first: line 100, column 'amount': not a decimal number (value '12.x'); rejected rows are in ", e.Message);
