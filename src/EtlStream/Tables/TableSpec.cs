@@ -71,7 +71,7 @@ public sealed record ColumnSpec
     /// <summary>Declared checks a value must pass, on top of its type; a failing row follows the table's <c>on_error</c>.</summary>
     public ColumnRules Rules { get; init; } = ColumnRules.None;
 
-    /// <summary>A string longer than its varchar length: reject the row (default) or truncate it to the length.</summary>
+    /// <summary>A string longer than its varchar length: reject the row (default), truncate it to the length, or widen (keep it).</summary>
     public Overflow Overflow { get; init; } = Overflow.Reject;
 
     public string SourceName => Source ?? Name;
@@ -120,6 +120,9 @@ public enum Overflow
 {
     Reject,
     Truncate,
+
+    /// <summary>Keep the longer value: the target column must take it (DuckDB and Parquet strings have no length; sinks with lengths widen).</summary>
+    Widen,
 }
 
 public enum SchemaDrift

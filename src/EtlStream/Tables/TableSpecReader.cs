@@ -345,11 +345,13 @@ public static class TableSpecReader
                 return Overflow.Reject;
             case "truncate" when type.MaxLength is not null:
                 return Overflow.Truncate;
-            case "truncate":
-                r.Error($"{path}.overflow", "only varchar(n) columns can be truncated");
+            case "widen" when type.MaxLength is not null:
+                return Overflow.Widen;
+            case "truncate" or "widen":
+                r.Error($"{path}.overflow", $"only varchar(n) columns can {(text == "widen" ? "be widened" : "be truncated")}");
                 return Overflow.Reject;
             default:
-                r.Error($"{path}.overflow", $"unknown policy '{text}' (expected reject or truncate)");
+                r.Error($"{path}.overflow", $"unknown policy '{text}' (expected reject, truncate or widen)");
                 return Overflow.Reject;
         }
     }

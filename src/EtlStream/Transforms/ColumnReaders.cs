@@ -180,7 +180,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         var validity = RentValidity(memory, n);
         var length = 0;
         var nulls = 0;
-        var maxLength = Column.Type.MaxLength ?? int.MaxValue;
+        var maxLength = Column.Overflow == Overflow.Widen ? int.MaxValue : Column.Type.MaxLength ?? int.MaxValue;
         var cursor = Open(src);
         var allValid = AllValidUtf8(src, rows);
         offsets[0] = 0;

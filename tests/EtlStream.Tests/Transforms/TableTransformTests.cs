@@ -201,6 +201,7 @@ public class TableTransformTests
               - { name: qty, type: int64, rules: { range: { min: 1, max: 100 } } }
               - { name: day, type: date, format: dd-MM-yyyy, rules: { range: { min: 01-01-2026 } } }
               - { name: email, type: string, rules: { regex: "^[^@]+@[^@]+$", max_length: 12 } }
+              - { name: note, type: "varchar(2)", overflow: widen, source: email }
             """;
         var csv = "code,region,qty,day,email\n"
             + "Ağrıx,North,5,01-02-2026,a@b.c\n"      // kept: code truncated to 4 bytes on a character boundary ("Ağr")
@@ -215,6 +216,7 @@ public class TableTransformTests
         using (owner)
         {
             Assert.Equal(["Ağr", "Ağr"], Enumerable.Range(0, b.Length).Select(i => ((StringArray)b.Column(0)).GetString(i)));
+            Assert.Equal("a@b.c", ((StringArray)b.Column(5)).GetString(0)); // widen keeps a value longer than varchar(2)
             Assert.Equal(
                 [("accepted_values", 3L), ("range", 4L), ("range", 5L), ("range", 6L), ("regex", 7L), ("max_length", 8L)],
                 owner.Rejected.Select(r => (r.Rule, r.Line)));
