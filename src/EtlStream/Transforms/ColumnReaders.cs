@@ -101,60 +101,21 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
 
     public int SourceIndex { get; } = sourceIndex;
 
-    /// <summary>The field's text for a row, or false when it is NULL (after trimming and null tokens).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out ReadOnlySpan<byte> text)
-    {
-        if (src.IsNull(row))
-        {
-            text = default;
-            return NullOrThrow(batch, row, errors);
-        }
+    /// <summary>The field's text for one row, or false when it is NULL (a NOT NULL column also fails the row).</summary>
+    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out ReadOnlySpan<byte> text) =>
+        Open(src).TryGet(row, out text) || NullOrFail(batch, row, errors);
 
-        text = src.Value(row);
-        if (Column.Trim)
-        {
-            text = Text.TrimSpaces(text);
-        }
+    /// <summary>Whether one row's field holds a value (not NULL after trimming and null tokens); never fails the row.</summary>
+    public bool IsPresent(in CsvColumnData src, int row) => Open(src).TryGet(row, out _);
 
-        if (_nullTokens.Length > 0 && IsNullToken(text))
-        {
-            return NullOrThrow(batch, row, errors);
-        }
-
-        return true;
-    }
-
-    /// <summary>Whether a row's field holds a value (not NULL after trimming and null tokens); never throws.</summary>
-    public bool IsPresent(in CsvColumnData src, int row)
-    {
-        if (src.IsNull(row))
-        {
-            return false;
-        }
-
-        var text = Column.Trim ? Text.TrimSpaces(src.Value(row)) : src.Value(row);
-        return _nullTokens.Length == 0 || !IsNullToken(text);
-    }
-
-    private bool IsNullToken(ReadOnlySpan<byte> text)
-    {
-        foreach (var t in _nullTokens)
-        {
-            if (text.SequenceEqual(t))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>A cursor over the column's field texts with its spans taken once, for kernels that walk a whole batch.</summary>
-    protected FieldCursor Open(in CsvColumnData src) => new(src, Column.Trim, _nullTokens);
+    /// <summary>
+    /// The one reading of this column's fields (NULL, trim, null tokens), with the spans taken once: kernels and rule
+    /// checks walk a whole batch with it; single-row reads above open one per row.
+    /// </summary>
+    internal FieldCursor Open(in CsvColumnData src) => new(src, Column.Trim, _nullTokens);
 
     /// <summary>What a kernel does with a NULL: always store a null (false); in a NOT NULL column the row is also failed.</summary>
-    protected bool NullOrThrow(CsvBatch batch, int row, RowErrors errors)
+    protected bool NullOrFail(CsvBatch batch, int row, RowErrors errors)
     {
         if (!Column.Nullable)
         {
@@ -187,7 +148,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            var present = cursor.TryGet(row, out var text) || NullOrThrow(batch, row, errors);
+            var present = cursor.TryGet(row, out var text) || NullOrFail(batch, row, errors);
             if (present && text.Length > maxLength && Column.Overflow == Overflow.Truncate)
             {
                 text = TruncateUtf8(text, maxLength);
@@ -315,7 +276,7 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
         for (var i = 0; i < n; i++)
         {
             var row = rows[i];
-            if (!cursor.TryGet(row, out var text) && !NullOrThrow(batch, row, errors))
+            if (!cursor.TryGet(row, out var text) && !NullOrFail(batch, row, errors))
             {
                 values[i] = default;
                 nulls++;

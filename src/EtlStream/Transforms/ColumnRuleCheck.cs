@@ -40,14 +40,14 @@ internal sealed class ColumnRuleCheck
         Span<int> one = stackalloc int[1];
         try
         {
+            var cursor = _reader.Open(src);
             foreach (var row in rows)
             {
-                if (!_reader.IsPresent(src, row))
+                if (!cursor.TryGet(row, out var text))
                 {
                     continue;
                 }
 
-                var text = _reader.Column.Trim ? Text.TrimSpaces(src.Value(row)) : src.Value(row);
                 if (_accepted.Length > 0 && !IsAccepted(text))
                 {
                     Fail(batch, row, text, Rules.AcceptedValues, $"not one of the accepted values ({string.Join(", ", _rules.AcceptedValues!)})", errors);
