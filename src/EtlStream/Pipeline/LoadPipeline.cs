@@ -414,6 +414,52 @@ public sealed partial class LoadPipeline
         var columns = spec.Columns.ToList();
         var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.OrdinalIgnoreCase);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+        await foreach (var (entry, header) in HeadersAsync(files, spec.Csv, token).ConfigureAwait(false))
+        {
+            foreach (var h in header)
+            {
+                var source = h.Trim();
+                if (source.Length == 0 || !known.Add(source))
+                {
+                    continue;
+                }
+
+                var name = source;
+                for (var n = 2; !names.Add(name); n++)
+                {
+                    name = $"{source}_{n}";
+                }
+
+                columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Source = source, Optional = true, Trim = columns.Any(c => c.Trim) });
+                LogEvolved(_logger, entry, name);
+            }
+        }
+
+        return spec with { Columns = columns };
+    }
+
+    private async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
+    {
+        if (files.Count == 0)
+        {
+            throw new ConfigException(["no input files"]);
+        }
+
+        await foreach (var (_, header) in HeadersAsync([files[0]], CsvOptions.Default, token).ConfigureAwait(false))
+        {
+            if (header.Count > 0)
+            {
+                return TableSpec.AllStrings(Path.GetFileName(files[0].Name).Split('.')[0], header);
+            }
+        }
+
+        throw new SourceSchemaException(files[0].Name, "the first file has no header to name the columns from; pass --table");
+    }
+
+    /// <summary>Each entry's header, file by file, reading no further than the header (an empty entry gives an empty one).</summary>
+    private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header)> HeadersAsync(
+        IEnumerable<SourceFile> files, CsvOptions csv, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+    {
         foreach (var file in files)
         {
             var raw = await file.Open(token).ConfigureAwait(false);
@@ -423,57 +469,12 @@ public sealed partial class LoadPipeline
                 {
                     await using (entry.ConfigureAwait(false))
                     {
-                        using var parser = new CsvArrowParser(entry.Stream, entry.Name, spec.Csv);
-                        foreach (var header in await parser.ReadHeaderAsync(token).ConfigureAwait(false))
-                        {
-                            var source = header.Trim();
-                            if (source.Length == 0 || !known.Add(source))
-                            {
-                                continue;
-                            }
-
-                            var name = source;
-                            for (var n = 2; !names.Add(name); n++)
-                            {
-                                name = $"{source}_{n}";
-                            }
-
-                            columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Source = source, Optional = true, Trim = columns.Any(c => c.Trim) });
-                            LogEvolved(_logger, entry.Name, name);
-                        }
+                        using var parser = new CsvArrowParser(entry.Stream, entry.Name, csv);
+                        yield return (entry.Name, await parser.ReadHeaderAsync(token).ConfigureAwait(false));
                     }
                 }
             }
         }
-
-        return spec with { Columns = columns };
-    }
-
-    private static async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
-    {
-        if (files.Count == 0)
-        {
-            throw new ConfigException(["no input files"]);
-        }
-
-        var raw = await files[0].Open(token).ConfigureAwait(false);
-        await using (raw.ConfigureAwait(false))
-        {
-            await foreach (var entry in Decompression.OpenAsync(raw, files[0].Name, token).ConfigureAwait(false))
-            {
-                await using (entry.ConfigureAwait(false))
-                {
-                    using var parser = new CsvArrowParser(entry.Stream, entry.Name);
-                    var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
-                    if (header.Count > 0)
-                    {
-                        return TableSpec.AllStrings(Path.GetFileName(files[0].Name).Split('.')[0], header);
-                    }
-                }
-            }
-        }
-
-        throw new SourceSchemaException(files[0].Name, "the first file has no header to name the columns from; pass --table");
     }
 
     private static void DrainAndDispose(TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>> transformBlock, List<TransformedBatch> pending)
