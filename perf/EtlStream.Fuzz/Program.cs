@@ -1,32 +1,62 @@
+using EtlStream.Compression;
 using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 using EtlStream.Transforms;
 using SharpFuzz;
 
-// Coverage-guided fuzzing of the CSV parser and the transform kernels with afl++ (see run.sh). A bad input may
-// load, reject rows or fail with a format/schema error naming the file; anything else (another exception, a
-// hang past afl's timeout) is a finding.
-// Built inside the callback: instrumented engine code may only run once SharpFuzz has set up afl's coverage map.
-TableSpec? spec = null;
+// Coverage-guided fuzzing of the decompression front end (magic-byte detection, gzip/zip/bzip2/zstd, nested
+// archives, bomb limits), the CSV parser and the transform kernels with afl++ (see run.sh). A bad input may load,
+// reject rows or fail with a format/schema/data error naming the file; anything else (another exception, a hang
+// past afl's timeout) is a finding.
 
-Fuzzer.OutOfProcess.Run(stream =>
+if (args is ["--repro", var folder])
 {
-    spec ??= Spec();
+    // Replays findings on the uninstrumented build: prints each input's unexpected exception, grouped.
+    var failures = Directory.EnumerateFiles(folder).Where(f => !f.EndsWith("README.txt", StringComparison.Ordinal))
+        .Select(f => (File: f, Error: Replay(f)))
+        .Where(r => r.Error is not null)
+        .GroupBy(r => r.Error!.GetType().Name + ": " + r.Error.Message.Split('\n')[0]);
+    foreach (var g in failures)
+    {
+        Console.WriteLine($"{g.Count()} × {g.Key}\n  e.g. {g.First().File}\n{g.First().Error!.StackTrace}");
+    }
+
+    return;
+}
+
+Fuzzer.OutOfProcess.Run(FuzzOne);
+
+static Exception? Replay(string file)
+{
     try
     {
-        using var parser = new CsvArrowParser(stream, "fuzz.csv", spec.Csv);
-        var header = parser.ReadHeaderAsync().AsTask().GetAwaiter().GetResult();
-        if (header.Count == 0)
-        {
-            return;
-        }
+        using var input = File.OpenRead(file);
+        FuzzOne(input);
+        return null;
+    }
+    catch (Exception e)
+    {
+        return e;
+    }
+}
 
-        var bound = new TableTransform(spec, new DateOnly(2026, 11, 24)).Bind("fuzz.csv", header);
-        while (parser.ReadBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
+static void FuzzOne(Stream stream)
+{
+    Spec ??= BuildSpec();
+
+    // Small limits, so that a bomb is refused within afl's time budget rather than read for seconds.
+    Limits ??= new DecompressionLimits { MaxBytes = 16 << 20, MaxRatio = 100, RatioCheckAfterBytes = 1 << 20 };
+    try
+    {
+        foreach (var entry in Decompression.OpenAsync(stream, "fuzz.bin", Limits, CancellationToken.None).ToBlockingEnumerable())
         {
-            using (batch)
-            using (bound.Apply(batch))
+            try
             {
+                Parse(entry.Stream, entry.Name, Spec);
+            }
+            finally
+            {
+                entry.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
         }
     }
@@ -36,9 +66,32 @@ Fuzzer.OutOfProcess.Run(stream =>
     catch (SourceSchemaException)
     {
     }
-});
+    catch (InvalidDataException e) when (e.Message.StartsWith("fuzz.bin", StringComparison.Ordinal))
+    {
+        // corrupt, truncated or bomb-sized compressed input, named: the clear outcome we want
+    }
+}
 
-static TableSpec Spec() => TableSpecReader.Read("""
+static void Parse(Stream input, string name, TableSpec spec)
+{
+    using var parser = new CsvArrowParser(input, name, spec.Csv);
+    var header = parser.ReadHeaderAsync().AsTask().GetAwaiter().GetResult();
+    if (header.Count == 0)
+    {
+        return;
+    }
+
+    var bound = new TableTransform(spec, new DateOnly(2026, 11, 24)).Bind(name, header);
+    while (parser.ReadBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
+    {
+        using (batch)
+        using (bound.Apply(batch))
+        {
+        }
+    }
+}
+
+static TableSpec BuildSpec() => TableSpecReader.Read("""
     table: fuzz
     columns:
       - { name: id, type: int64, nullable: false }
@@ -50,3 +103,10 @@ static TableSpec Spec() => TableSpecReader.Read("""
     filter:
       - { column: amount, op: ">=", value: "-100" }
     """, "fuzz.yaml") with { Csv = CsvOptions.Default with { BatchRows = 3, MaxRecordBytes = 4096 } };
+
+/// <summary>Built on first use: instrumented engine code may only run once SharpFuzz has set up afl's coverage map.</summary>
+internal static partial class Program
+{
+    private static TableSpec? Spec;
+    private static DecompressionLimits? Limits;
+}

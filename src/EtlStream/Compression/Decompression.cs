@@ -199,13 +199,23 @@ public static class Decompression
 
     private static async Task<ZipArchive> OpenZipArchiveAsync(Stream raw, string sourceName, CancellationToken cancellationToken)
     {
+        ZipArchive? archive = null;
         try
         {
-            return await ZipArchive.CreateAsync(raw, ZipArchiveMode.Read, leaveOpen: true, entryNameEncoding: null, cancellationToken)
+            archive = await ZipArchive.CreateAsync(raw, ZipArchiveMode.Read, leaveOpen: true, entryNameEncoding: null, cancellationToken)
                 .ConfigureAwait(false);
+
+            // The central directory is read on first use: read it here, where a corrupt one can be named.
+            _ = archive.Entries.Count;
+            return archive;
         }
         catch (Exception ex) when (SourceReadStream.IsDataError(ex))
         {
+            if (archive is not null)
+            {
+                await archive.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw SourceReadStream.Corrupt(sourceName, CompressionKind.Zip, ex);
         }
     }

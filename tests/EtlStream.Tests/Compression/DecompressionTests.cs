@@ -190,6 +190,18 @@ public sealed class DecompressionTests
         Assert.Contains("half-file", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_zip_with_a_corrupt_central_directory_throws_naming_the_source()
+    {
+        // Found by the fuzzer: the entry count at the end of the archive disagrees with the central directory.
+        byte[] zip = Zip(("a.csv", Small), ("b.csv", Small));
+        int eocd = zip.AsSpan().LastIndexOf("PK\u0005\u0006"u8);
+        zip[eocd + 8] = 7; zip[eocd + 10] = 7; // total entries: 7, the directory holds 2
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(new MemoryStream(zip), "az://drop/broken.zip"));
+        Assert.StartsWith("az://drop/broken.zip", ex.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<List<(string Name, CompressionKind Kind, byte[] Bytes)>> ReadAllAsync(Stream raw, string name)
     {
         var result = new List<(string, CompressionKind, byte[])>();
