@@ -9,6 +9,9 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 2
 fi
 
+# The servers the tests start on loopback (each in a temp folder, on a free port; see tests/EtlStream.Tests/Servers).
+bash scripts/install-test-servers.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
