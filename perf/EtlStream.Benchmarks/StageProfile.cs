@@ -78,7 +78,7 @@ internal static class StageProfile
                             using var output = bound.Apply(batch);
                             if (sink is not null)
                             {
-                                await sink.WriteAsync([output.Batch], CancellationToken.None);
+                                await sink.WriteAsync(new SinkChunk([output.Batch]), CancellationToken.None);
                             }
 
                             if (depth == 5)

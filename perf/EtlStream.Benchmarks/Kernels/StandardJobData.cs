@@ -46,7 +46,7 @@ internal sealed class StandardJobData
             var rows = 0L;
             foreach (var b in batches)
             {
-                await sink.WriteAsync([b.Batch], CancellationToken.None);
+                await sink.WriteAsync(new EtlStream.Sinks.SinkChunk([b.Batch]), CancellationToken.None);
                 rows += b.Batch.Length;
             }
 

@@ -37,8 +37,8 @@ public sealed partial class LoadPipeline
     private RejectedRow? _firstReject;
     private RejectsWriter? _rejects;
     private readonly ILogger _logger;
-    private TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>? _transformQueue;
-    private ActionBlock<List<TransformedBatch>>? _loadQueue;
+    private TransformBlock<ParsedWork, LoadItem>? _transformQueue;
+    private ActionBlock<LoadItem>? _loadQueue;
 
     public LoadPipeline(LoadOptions options, ILogger? logger = null)
     {
@@ -125,80 +125,87 @@ public sealed partial class LoadPipeline
             cts.Cancel();
         }
 
-        var load = new ActionBlock<List<TransformedBatch>>(
-            async chunk =>
+        // A file is complete for the sink once its end marker has arrived and every chunk before it was written;
+        // chunks of a file may be written concurrently, so completion is counted, not assumed from order.
+        var fileWrites = new System.Collections.Concurrent.ConcurrentDictionary<SourceFile, FileWrites>(ReferenceEqualityComparer.Instance);
+        var load = new ActionBlock<LoadItem>(
+            async item =>
             {
-                var t0 = Stopwatch.GetTimestamp();
                 try
                 {
-                    var batches = chunk.ConvertAll(b => b.Batch);
-                    try
+                    var writes = fileWrites.GetOrAdd(item.File, _ => new FileWrites());
+                    if (item.Batches is null)
                     {
-                        await sink.WriteAsync(batches, token).ConfigureAwait(false);
-                    }
-                    catch (Exception e) when (!(e is OperationCanceledException && token.IsCancellationRequested))
-                    {
-                        metrics.WriteFailed(e, Stopwatch.GetElapsedTime(t0));
-                        throw;
-                    }
-                    finally
-                    {
-                        _write.Add(Stopwatch.GetElapsedTime(t0));
+                        await writes.AllWritten(item.Index).WaitAsync(token).ConfigureAwait(false);
+                        using (_write.Measure())
+                        {
+                            await sink.FileCompleteAsync(item.File, item.Index, token).ConfigureAwait(false);
+                        }
+
+                        fileWrites.TryRemove(item.File, out _);
+                        return;
                     }
 
-                    long rows = 0;
-                    foreach (var b in batches)
-                    {
-                        rows += b.Length;
-                    }
-
-                    Interlocked.Add(ref _rowsLoaded, rows);
-                    metrics.WriteSucceeded(rows, Stopwatch.GetElapsedTime(t0));
-                    metrics.FlushStageBusy();
+                    await WriteChunkAsync(sink, item, metrics, token).ConfigureAwait(false);
+                    writes.ChunkWritten();
                 }
                 catch (Exception e)
                 {
                     Fault(e);
                     throw;
                 }
-                finally
-                {
-                    chunk.ForEach(b => b.Dispose());
-                }
             },
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = sink.MaxConcurrency, BoundedCapacity = sink.MaxConcurrency, CancellationToken = token });
 
-        var pending = new List<TransformedBatch>();
-        var pendingRows = 0;
-        var chunker = new ActionBlock<List<TransformedBatch>>(
-            async single =>
+        // Gathers each file's batches into sink-sized chunks; a chunk never holds rows of two files.
+        var pending = new Dictionary<SourceFile, PendingChunk>(ReferenceEqualityComparer.Instance);
+        var chunker = new ActionBlock<LoadItem>(
+            async item =>
             {
-                var batch = single[0];
-                pending.Add(batch);
-                pendingRows += batch.Batch.Length;
-                if (pendingRows >= sink.PreferredChunkRows)
+                if (!pending.TryGetValue(item.File, out var chunk))
                 {
-                    var chunk = pending;
-                    (pending, pendingRows) = ([], 0);
-                    if (!await load.SendAsync(chunk, token).ConfigureAwait(false))
+                    pending[item.File] = chunk = new PendingChunk();
+                }
+
+                if (item.Batches is not null)
+                {
+                    chunk.Add(item.Batches[0], sink.PreferredChunkBytes != long.MaxValue);
+                    if (chunk.Rows < sink.PreferredChunkRows && chunk.Bytes < sink.PreferredChunkBytes)
                     {
-                        chunk.ForEach(b => b.Dispose());
+                        return;
                     }
+                }
+
+                if (chunk.Batches.Count > 0)
+                {
+                    await SendOrDisposeAsync(load, new LoadItem(item.File, chunk.Index, chunk.Take()), token).ConfigureAwait(false);
+                }
+
+                if (item.Batches is null)
+                {
+                    pending.Remove(item.File);
+                    await SendOrDisposeAsync(load, item with { Index = chunk.Index }, token).ConfigureAwait(false);
                 }
             },
             new ExecutionDataflowBlockOptions { BoundedCapacity = 1, CancellationToken = token });
 
-        // Outputs single-batch chunks, so a sink that takes batches one at a time is linked straight to it:
-        // a chunker in between would hold one more ~25 MB batch for nothing.
-        var transformBlock = new TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>>(
+        // Outputs single-batch chunks (indexed by batch) and end-of-file markers, in each file's order. A sink that
+        // takes batches one at a time is linked straight to it: a chunker in between would hold one more ~25 MB
+        // batch for nothing.
+        var transformBlock = new TransformBlock<ParsedWork, LoadItem>(
             async work =>
             {
+                if (work.Batch is null)
+                {
+                    return new LoadItem(work.File, work.Sequence, null);
+                }
+
                 try
                 {
                     TransformedBatch transformed;
                     using (_transform.Measure())
                     {
-                        transformed = work.Bound.Apply(work.Batch);
+                        transformed = work.Bound!.Apply(work.Batch);
                     }
 
                     var rejected = transformed.Rejected.Count;
@@ -209,7 +216,7 @@ public sealed partial class LoadPipeline
                         await RecordRejectsAsync(transformed.Rejected, token).ConfigureAwait(false);
                     }
 
-                    return [transformed];
+                    return new LoadItem(work.File, work.Sequence, [transformed]);
                 }
                 catch (Exception e)
                 {
@@ -229,14 +236,15 @@ public sealed partial class LoadPipeline
                 EnsureOrdered = true,
                 CancellationToken = token,
             });
-        if (sink.PreferredChunkRows <= 1)
+        var chunked = sink.PreferredChunkRows > 1 || sink.PreferredChunkBytes != long.MaxValue;
+        if (chunked)
         {
-            transformBlock.LinkTo(load, new DataflowLinkOptions { PropagateCompletion = true });
-            chunker.Complete();
+            transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
         }
         else
         {
-            transformBlock.LinkTo(chunker, new DataflowLinkOptions { PropagateCompletion = true });
+            transformBlock.LinkTo(load, new DataflowLinkOptions { PropagateCompletion = true });
+            chunker.Complete();
         }
 
         var fileResults = new FileLoadResult[files.Count];
@@ -265,19 +273,12 @@ public sealed partial class LoadPipeline
             },
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = _options.ParallelFiles, BoundedCapacity = _options.ParallelFiles, CancellationToken = token });
 
-        // Completion flows downstream; the chunker flushes its remainder once everything before it is done.
+        // Completion flows downstream; every file's end marker has flushed its last chunk by then.
         _ = read.Completion.ContinueWith(t => transformBlock.Complete(), TaskScheduler.Default);
-        var flushed = sink.PreferredChunkRows <= 1 ? Task.CompletedTask : chunker.Completion.ContinueWith(
-            async t =>
-            {
-                if (t.IsCompletedSuccessfully && pending.Count > 0 && !await load.SendAsync(pending, token).ConfigureAwait(false))
-                {
-                    pending.ForEach(b => b.Dispose());
-                }
-
-                load.Complete();
-            },
-            TaskScheduler.Default).Unwrap();
+        if (chunked)
+        {
+            _ = chunker.Completion.ContinueWith(t => load.Complete(), TaskScheduler.Default);
+        }
 
         Volatile.Write(ref _transformQueue, transformBlock);
         Volatile.Write(ref _loadQueue, load);
@@ -293,7 +294,7 @@ public sealed partial class LoadPipeline
         read.Complete();
         try
         {
-            await Task.WhenAll(read.Completion, transformBlock.Completion, chunker.Completion, flushed, load.Completion).ConfigureAwait(false);
+            await Task.WhenAll(read.Completion, transformBlock.Completion, chunker.Completion, load.Completion).ConfigureAwait(false);
         }
         catch (Exception) when (firstFault is not null || cancellationToken.IsCancellationRequested)
         {
@@ -304,7 +305,7 @@ public sealed partial class LoadPipeline
             queues.Dispose();
             Volatile.Write(ref _transformQueue, null);
             Volatile.Write(ref _loadQueue, null);
-            DrainAndDispose(transformBlock, pending);
+            DrainAndDispose(transformBlock, pending.Values);
         }
 
         if (firstFault is not null)
@@ -336,7 +337,7 @@ public sealed partial class LoadPipeline
         };
     }
 
-    private async Task<FileLoadResult> ReadFileAsync(SourceFile file, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, PipelineMetrics metrics, CancellationToken token)
+    private async Task<FileLoadResult> ReadFileAsync(SourceFile file, TableTransform transform, ITargetBlock<ParsedWork> target, PipelineMetrics metrics, CancellationToken token)
     {
         var started = Stopwatch.GetTimestamp();
         var total = new EntryCounts();
@@ -350,16 +351,18 @@ public sealed partial class LoadPipeline
                     var input = new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
                     await using (input.ConfigureAwait(false))
                     {
-                        await ParseEntryAsync(entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
+                        await ParseEntryAsync(file, entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
                     }
                 }
             }
         }
 
+        await SendAsync(target, new ParsedWork(file, null, null, total.Batches), token).ConfigureAwait(false);
+
         return new FileLoadResult(file.Name, total.Rows, total.Bytes, file.Length, Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task ParseEntryAsync(string name, Stream input, TableTransform transform, ITargetBlock<(BoundTransform, CsvBatch)> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
+    private async Task ParseEntryAsync(SourceFile file, string name, Stream input, TableTransform transform, ITargetBlock<ParsedWork> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
     {
         using var parser = new CsvArrowParser(input, name, transform.Spec.Csv);
         var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
@@ -395,12 +398,56 @@ public sealed partial class LoadPipeline
                 return;
             }
 
-            if (!await target.SendAsync((bound, batch), token).ConfigureAwait(false))
+            await SendAsync(target, new ParsedWork(file, bound, batch, counts.Batches++), token).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task SendAsync(ITargetBlock<ParsedWork> target, ParsedWork work, CancellationToken token)
+    {
+        if (!await target.SendAsync(work, token).ConfigureAwait(false))
+        {
+            work.Batch?.Dispose();
+            token.ThrowIfCancellationRequested();
+            throw new InvalidOperationException("the transform stage stopped accepting batches");
+        }
+    }
+
+    private async Task WriteChunkAsync(IBatchSink sink, LoadItem item, PipelineMetrics metrics, CancellationToken token)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        try
+        {
+            var chunk = new SinkChunk(item.Batches!.ConvertAll(b => b.Batch), item.File, item.Index);
+            try
             {
-                batch.Dispose();
-                token.ThrowIfCancellationRequested();
-                throw new InvalidOperationException("the transform stage stopped accepting batches");
+                await sink.WriteAsync(chunk, token).ConfigureAwait(false);
             }
+            catch (Exception e) when (!(e is OperationCanceledException && token.IsCancellationRequested))
+            {
+                metrics.WriteFailed(e, Stopwatch.GetElapsedTime(t0));
+                throw;
+            }
+            finally
+            {
+                _write.Add(Stopwatch.GetElapsedTime(t0));
+            }
+
+            var rows = chunk.Rows;
+            Interlocked.Add(ref _rowsLoaded, rows);
+            metrics.WriteSucceeded(rows, Stopwatch.GetElapsedTime(t0));
+            metrics.FlushStageBusy();
+        }
+        finally
+        {
+            item.Batches!.ForEach(b => b.Dispose());
+        }
+    }
+
+    private static async Task SendOrDisposeAsync(ITargetBlock<LoadItem> load, LoadItem item, CancellationToken token)
+    {
+        if (!await load.SendAsync(item, token).ConfigureAwait(false))
+        {
+            item.Batches?.ForEach(b => b.Dispose());
         }
     }
 
@@ -477,15 +524,18 @@ public sealed partial class LoadPipeline
         }
     }
 
-    private static void DrainAndDispose(TransformBlock<(BoundTransform Bound, CsvBatch Batch), List<TransformedBatch>> transformBlock, List<TransformedBatch> pending)
+    /// <summary>After a fault: frees the batches still held in the mesh.</summary>
+    private static void DrainAndDispose(TransformBlock<ParsedWork, LoadItem> transformBlock, IEnumerable<PendingChunk> pending)
     {
         while (transformBlock.TryReceive(out var left))
         {
-            left.ForEach(b => b.Dispose());
+            left.Batches?.ForEach(b => b.Dispose());
         }
 
-        pending.ForEach(b => b.Dispose());
-        pending.Clear();
+        foreach (var chunk in pending)
+        {
+            chunk.Take().ForEach(b => b.Dispose());
+        }
     }
 
     /// <summary>A file's running totals, summed over its entries (read one after another).</summary>
@@ -494,6 +544,92 @@ public sealed partial class LoadPipeline
         public long Rows { get; set; }
 
         public long Bytes { get; set; }
+
+        public int Batches { get; set; }
+    }
+
+    /// <summary>What the readers hand the transform stage: batch <see cref="Sequence"/> of a file, or (no batch) the file's end after that many batches.</summary>
+    private readonly record struct ParsedWork(SourceFile File, BoundTransform? Bound, CsvBatch? Batch, int Sequence);
+
+    /// <summary>What reaches the load stage: chunk <see cref="Index"/> of a file, or (no batches) the file's end after that many chunks.</summary>
+    private sealed record LoadItem(SourceFile File, int Index, List<TransformedBatch>? Batches);
+
+    /// <summary>A file's batches gathered towards the next chunk.</summary>
+    private sealed class PendingChunk
+    {
+        public List<TransformedBatch> Batches { get; private set; } = [];
+
+        public long Rows { get; private set; }
+
+        public long Bytes { get; private set; }
+
+        /// <summary>The index the next chunk of this file gets.</summary>
+        public int Index { get; private set; }
+
+        public void Add(TransformedBatch batch, bool countBytes)
+        {
+            Batches.Add(batch);
+            Rows += batch.Batch.Length;
+            if (countBytes)
+            {
+                Bytes += ArrowBytes(batch.Batch);
+            }
+        }
+
+        public List<TransformedBatch> Take()
+        {
+            var taken = Batches;
+            (Batches, Rows, Bytes) = ([], 0, 0);
+            Index++;
+            return taken;
+        }
+
+        private static long ArrowBytes(Apache.Arrow.RecordBatch batch)
+        {
+            long bytes = 0;
+            foreach (var array in batch.Arrays)
+            {
+                foreach (var buffer in array.Data.Buffers)
+                {
+                    bytes += buffer.Length;
+                }
+            }
+
+            return bytes;
+        }
+    }
+
+    /// <summary>Counts a file's written chunks, so its completion waits for all of them, however they interleave.</summary>
+    private sealed class FileWrites
+    {
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _written;
+        private int _expected = -1;
+
+        public void ChunkWritten()
+        {
+            lock (_done)
+            {
+                if (++_written == _expected)
+                {
+                    _done.TrySetResult();
+                }
+            }
+        }
+
+        public Task AllWritten(int chunks)
+        {
+            lock (_done)
+            {
+                _expected = chunks;
+                if (_written == chunks)
+                {
+                    _done.TrySetResult();
+                }
+            }
+
+            return _done.Task;
+        }
     }
 
     private static long PeakWorkingSet()

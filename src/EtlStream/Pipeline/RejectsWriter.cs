@@ -58,7 +58,7 @@ internal sealed class RejectsWriter(string? path, string? table, string targetTa
             using var batch = Build(rows);
             foreach (var sink in _sinks)
             {
-                await sink.WriteAsync([batch], cancellationToken).ConfigureAwait(false);
+                await sink.WriteAsync(new Sinks.SinkChunk([batch]), cancellationToken).ConfigureAwait(false);
             }
         }
         finally

@@ -56,7 +56,7 @@ public sealed class CsvArrowWriterTests : IDisposable
         await using (var sink = SinkTarget.Create($"csv:{path}", "t"))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([batch], default);
+            await sink.WriteAsync(new SinkChunk([batch]), default);
             await sink.CompleteAsync(default);
         }
 
@@ -72,7 +72,7 @@ public sealed class CsvArrowWriterTests : IDisposable
         await using (var sink = SinkTarget.Create($"csv:{_dir.File("x.csv")}", "t"))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([batch], default);
+            await sink.WriteAsync(new SinkChunk([batch]), default);
         }
 
         Assert.Empty(_dir.Files());

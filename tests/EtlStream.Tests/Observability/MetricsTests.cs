@@ -172,7 +172,7 @@ public sealed class MetricsTests : IDisposable
 
         public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public async ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken)
+        public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
         {
             FirstWrite.TrySetResult();
             await Open.Task.WaitAsync(cancellationToken);

@@ -273,7 +273,7 @@ public sealed class LoadPipelineTests : IDisposable
 
         public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        public ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken) =>
+        public ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken) =>
             Interlocked.Increment(ref _writes) == failOnWrite ? throw new IOException($"disk full on write {failOnWrite}") : ValueTask.CompletedTask;
 
         public ValueTask CompleteAsync(CancellationToken cancellationToken)

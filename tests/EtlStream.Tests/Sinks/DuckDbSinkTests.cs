@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using Apache.Arrow.Types;
 using EtlStream.Sinks.DuckDb;
+using EtlStream.Sinks;
 using EtlStream.Tests.Support;
 
 namespace EtlStream.Tests.Sinks;
@@ -22,7 +23,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await sink.OpenAsync(schema, default);
         foreach (var chunk in chunks)
         {
-            await sink.WriteAsync(chunk, default);
+            await sink.WriteAsync(new SinkChunk(chunk), default);
         }
 
         await sink.CompleteAsync(default);
@@ -77,7 +78,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await using (var sink = new DuckDbSink(Options()))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([big, batch], default);
+            await sink.WriteAsync(new SinkChunk([big, batch]), default);
             Assert.Equal(5005L, sink.RowsWritten);
         }
 
@@ -93,7 +94,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await using (var sink = new DuckDbSink(Options()))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([batch], default);
+            await sink.WriteAsync(new SinkChunk([batch]), default);
         }
 
         Assert.Equal(0L, DuckDbQuery.Scalar(Db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'facts'"));
@@ -122,7 +123,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await using (var sink = new DuckDbSink(Options(mode: DuckDbWriteMode.Replace)))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([seq], default);
+            await sink.WriteAsync(new SinkChunk([seq]), default);
         }
 
         TestBatches.AssertRows(TestBatches.AllTypesRows, DuckDbQuery.Rows(Db, "SELECT * FROM facts ORDER BY id"));

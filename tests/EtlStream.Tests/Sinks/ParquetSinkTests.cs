@@ -1,5 +1,6 @@
 using Apache.Arrow;
 using EtlStream.Sinks.Parquet;
+using EtlStream.Sinks;
 using EtlStream.Tests.Support;
 
 namespace EtlStream.Tests.Sinks;
@@ -18,7 +19,7 @@ public sealed class ParquetSinkTests : IDisposable
         await sink.OpenAsync(TestBatches.AllTypesSchema, default);
         foreach (var chunk in chunks)
         {
-            await sink.WriteAsync(chunk, default);
+            await sink.WriteAsync(new SinkChunk(chunk), default);
         }
 
         await sink.CompleteAsync(default);
@@ -85,7 +86,7 @@ public sealed class ParquetSinkTests : IDisposable
         await using (var sink = new ParquetSink(new ParquetSinkOptions { Path = path }))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([batch], default);
+            await sink.WriteAsync(new SinkChunk([batch]), default);
             Assert.True(File.Exists(sink.TempPath));
         }
 
@@ -103,7 +104,7 @@ public sealed class ParquetSinkTests : IDisposable
         await using (var sink = new ParquetSink(new ParquetSinkOptions { Path = path }))
         {
             await sink.OpenAsync(TestBatches.AllTypesSchema, default);
-            await sink.WriteAsync([more], default);
+            await sink.WriteAsync(new SinkChunk([more]), default);
         }
 
         Assert.Equal([path], _dir.Files());

@@ -33,9 +33,10 @@ public sealed class CsvFileSink(string path, CsvWriteOptions options) : IBatchSi
         }
     }
 
-    public async ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken)
+    public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
-        foreach (var batch in chunk)
+        ArgumentNullException.ThrowIfNull(chunk);
+        foreach (var batch in chunk.Batches)
         {
             _writer.Write(batch, _buffer);
             await FlushAsync(cancellationToken).ConfigureAwait(false);

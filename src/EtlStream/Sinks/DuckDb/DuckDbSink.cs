@@ -115,14 +115,15 @@ public sealed class DuckDbSink : IBatchSink
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask WriteAsync(IReadOnlyList<RecordBatch> chunk, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
+        var batches = chunk.Batches;
         var appender = _appender ?? throw new InvalidOperationException("The DuckDB sink is not open.");
-        for (var b = 0; b < chunk.Count; b++)
+        for (var b = 0; b < batches.Count; b++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            AppendBatch(appender, chunk[b]);
+            AppendBatch(appender, batches[b]);
         }
 
         return ValueTask.CompletedTask;
