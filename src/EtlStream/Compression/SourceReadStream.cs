@@ -108,9 +108,12 @@ internal sealed class SourceReadStream : ForwardReadStream
         }
     }
 
+    // SharpCompress's decoders report corrupt input in many shapes (its own exceptions, ZlibException, and argument
+    // or index errors from malformed headers such as an LZMA entry's properties): inside a decompressor they all
+    // mean bad data.
     internal static bool IsDataError(Exception ex) =>
         ex is InvalidDataException or EndOfStreamException or SharpCompressException or ZstdSharp.ZstdException
-            or SharpCompress.Compressors.Deflate.ZlibException or IndexOutOfRangeException;
+            or SharpCompress.Compressors.Deflate.ZlibException or IndexOutOfRangeException or ArgumentException;
 
     internal static InvalidDataException Corrupt(string sourceName, CompressionKind kind, Exception inner) =>
         new($"{sourceName}: {kind} data is corrupt or truncated: {inner.Message}", inner);
