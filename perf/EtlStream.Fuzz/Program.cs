@@ -107,7 +107,7 @@ static TableSpec BuildSpec() => TableSpecReader.Read("""
       - { name: flag, type: bool, true: [Y], false: [N] }
     filter:
       - { column: amount, op: ">=", value: "-100" }
-    """, "fuzz.yaml") with { Csv = CsvOptions.Default with { BatchRows = 3, MaxRecordBytes = 4096 } };
+    """, "fuzz.yaml") with { Csv = CsvOptions.Default with { BatchRows = 3, MaxRecordBytes = 4096, MaxColumns = 256 } };
 
 /// <summary>Built on first use: instrumented engine code may only run once SharpFuzz has set up afl's coverage map.</summary>
 internal static partial class Program

@@ -23,6 +23,18 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
     private int _end;
     private bool _innerEnded;
+    private int _readsPastEnd;
+
+    /// <summary>
+    /// Reads answered "end of input" before the reader is taken to be looping: some decoders (SharpCompress's bzip2
+    /// on corrupt block headers, found by fuzzing) read past the end forever instead of failing.
+    /// </summary>
+    private const int MaxReadsPastEnd = 1024;
+
+    private int PastEnd() =>
+        ++_readsPastEnd > MaxReadsPastEnd
+            ? throw new InvalidDataException($"the decoder read past the end of the input {MaxReadsPastEnd:N0} times: the data is corrupt or truncated")
+            : 0;
 
     public PeekableReadStream(Stream inner, int bufferSize)
     {
@@ -67,7 +79,7 @@ internal sealed class PeekableReadStream : ForwardReadStream
         {
             if (_innerEnded)
             {
-                return 0;
+                return PastEnd();
             }
 
             if (buffer.Length >= _buffer.Length)
@@ -101,7 +113,7 @@ internal sealed class PeekableReadStream : ForwardReadStream
         {
             if (_innerEnded)
             {
-                return 0;
+                return PastEnd();
             }
 
             if (buffer.Length >= _buffer.Length)

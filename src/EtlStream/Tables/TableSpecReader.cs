@@ -15,7 +15,7 @@ public static class TableSpecReader
 {
     private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
     private static readonly string[] DecompressionKeys = ["max_bytes", "max_ratio", "ratio_check_after"];
-    private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
+    private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes", "max_columns"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
     private static readonly string[] RuleKeys = ["accepted_values", "range", "regex", "max_length", "unique"];
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
@@ -230,6 +230,11 @@ public static class TableSpecReader
         if (r.Int(m, "csv", "batch_rows") is { } b)
         {
             csv = csv with { BatchRows = b };
+        }
+
+        if (r.Int(m, "csv", "max_columns") is { } columns)
+        {
+            csv = csv with { MaxColumns = columns };
         }
 
         if (r.Size(m, "csv", "max_record_bytes") is { } mx)

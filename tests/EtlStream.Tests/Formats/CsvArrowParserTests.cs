@@ -173,6 +173,19 @@ public class CsvArrowParserTests
     }
 
     [Fact]
+    public async Task A_header_wider_than_max_columns_fails_before_it_takes_the_memory_of_its_columns()
+    {
+        // Found by the fuzzer: a decompressed header of a million commas asked for ~330 KB of buffers per column.
+        var wide = await Assert.ThrowsAsync<CsvFormatException>(() => ParseAsync("id" + new string(',', 300_000) + "\n1\n", chunk: 4096));
+        Assert.Equal("test.csv:1:2049: more than 2,048 fields (max_columns)", wide.Message);
+
+        var parsed = await ParseAsync("a,b,c\n1,2,3\n", CsvOptions.Default with { MaxColumns = 3 });
+        Assert.Equal(["a", "b", "c"], parsed.Header);
+        var four = await Assert.ThrowsAsync<CsvFormatException>(() => ParseAsync("a,b,c,d\n", CsvOptions.Default with { MaxColumns = 3 }));
+        Assert.Equal("test.csv:1:4: more than 3 fields (max_columns)", four.Message);
+    }
+
+    [Fact]
     public async Task Text_after_a_closing_quote_is_an_error()
     {
         var e = await Assert.ThrowsAsync<CsvFormatException>(() => ParseAsync("a,b\n\"ab\"c,d\n"));

@@ -427,6 +427,12 @@ public sealed class CsvArrowParser : IDisposable
             throw Error(field, $"expected {_columns.Length} fields, found more", 0, _columns.Length + 1);
         }
 
+        if (_columns.Length >= _options.MaxColumns)
+        {
+            throw Error(field, $"more than {_options.MaxColumns:N0} fields (max_columns)", 0, _options.MaxColumns + 1);
+        }
+
+        // Copying the array per column is quadratic, but only up to max_columns and only for the first record.
         _columns = [.. _columns, new ColumnBuilder(_options.BatchRows)];
     }
 

@@ -18,6 +18,12 @@ public sealed record CsvOptions
     /// <summary>The longest record (all its fields, in bytes) the parser will buffer before failing the file.</summary>
     public int MaxRecordBytes { get; init; } = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// The most fields a record may have. Every column holds a batch's buffers (~330 KB at the default batch_rows),
+    /// so a header of a million commas would otherwise be a memory bomb; lower batch_rows for very wide files.
+    /// </summary>
+    public int MaxColumns { get; init; } = 2048;
+
     public static CsvOptions Default { get; } = new();
 
     /// <summary>Every problem with these options, each with the option's name; empty when valid.</summary>
@@ -37,6 +43,11 @@ public sealed record CsvOptions
         if (BatchRows is < 1 or > 16 * 1024 * 1024)
         {
             errors.Add($"csv.batch_rows: must be 1..16777216, got {BatchRows}");
+        }
+
+        if (MaxColumns is < 1 or > 65536)
+        {
+            errors.Add($"csv.max_columns: must be 1..65536, got {MaxColumns}");
         }
 
         if (MaxRecordBytes < 1024)
