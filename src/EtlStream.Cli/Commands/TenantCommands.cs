@@ -83,7 +83,7 @@ internal static class TenantCommands
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
             var runDate = ParseDate(parse.GetValue(date));
             var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
-            var plan = JobPlan.Build(tenantConfig, parse.GetRequiredValue(job), runDate);
+            var plan = await JobPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(job), runDate, token);
             if (parse.GetValue(dryRun))
             {
                 Console.Write(Secrets.Redact(plan.Describe()));

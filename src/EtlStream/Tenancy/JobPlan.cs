@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using EtlStream.Sources;
-using EtlStream.Sources.Local;
 
 namespace EtlStream.Tenancy;
 
@@ -30,14 +29,18 @@ public sealed class JobPlan
 
     public IReadOnlyList<TableLoad> Loads { get; }
 
-    /// <summary>The plan for a tenant's job on a date; fails listing every table that has no file for the date.</summary>
-    public static JobPlan Build(TenantConfig tenant, string jobName, DateOnly date)
+    /// <summary>
+    /// The plan for a tenant's job on a date, its files listed from the tenant's source store; fails listing every
+    /// table that has no file for the date.
+    /// </summary>
+    public static async Task<JobPlan> BuildAsync(TenantConfig tenant, string jobName, DateOnly date, CancellationToken cancellationToken)
     {
         if (!tenant.Jobs.TryGetValue(jobName, out var job))
         {
             throw new Tables.ConfigException([$"tenant '{tenant.Id}' has no job '{jobName}' (jobs: {string.Join(", ", tenant.Jobs.Keys)})"]);
         }
 
+        var store = tenant.Source.CreateStore();
         var loads = new List<TableLoad>();
         var missing = new List<string>();
         foreach (var step in Order(job.Steps)!)
@@ -46,10 +49,10 @@ public sealed class JobPlan
             {
                 var table = tenant.Tables[name];
                 var pattern = table.FilePattern.Replace("{date}", date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), StringComparison.Ordinal);
-                var files = Find(Path.Combine(tenant.Source.Path, pattern));
+                var files = await store.ListAsync(pattern, DateRange.Day(date), cancellationToken).ConfigureAwait(false);
                 if (files.Count == 0)
                 {
-                    missing.Add($"{tenant.Id}: table '{name}': no file matches '{pattern}' in {tenant.Source.Path}");
+                    missing.Add($"{tenant.Id}: table '{name}': no file matches '{pattern}' in {store.Location}");
                 }
 
                 loads.Add(new TableLoad(step.Name, table, step.Mode, files));
@@ -86,7 +89,7 @@ public sealed class JobPlan
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"plan: tenant {Tenant.Id} ({Tenant.DisplayName}), job {Job.Name}, date {Date:yyyy-MM-dd}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {Tenant.Source.Path}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {(Tenant.Source.Kind == "local" ? Tenant.Source.Path : Tenant.Source.Location)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  into {Tenant.Sink.Kind} database {Tenant.Database} ({Tenant.Sink.Path})");
         foreach (var step in Loads.GroupBy(l => l.Step))
         {
@@ -99,18 +102,6 @@ public sealed class JobPlan
         }
 
         return sb.ToString();
-    }
-
-    private static IReadOnlyList<SourceFile> Find(string pattern)
-    {
-        try
-        {
-            return LocalFileSource.List(pattern);
-        }
-        catch (FileNotFoundException)
-        {
-            return [];
-        }
     }
 }
 

@@ -34,7 +34,7 @@ public static partial class TenantJobRunner
                 var rejects = Path.Combine(options.RejectsPath ?? "rejects", plan.Tenant.Id, $"{plan.Date:yyyy-MM-dd}-{plan.Job.Name}-{load.Table.Name}.parquet");
                 var pipeline = new LoadPipeline(runOptions with { RejectsPath = rejects }, logger);
                 Task<LoadResult> Run() => pipeline.RunAsync(load.Files, load.Table.Spec, sink, cancellationToken);
-                var result = await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false);
+                var result = (await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false)).WithListing(load.Files);
                 var mode = load.Mode.ToString().ToLowerInvariant();
                 results.Add(new TableLoadResult(load.Step, load.Table.Name, mode, [.. load.Files.Select(f => f.Name)], result));
                 LogTableLoaded(logger, plan.Tenant.Id, plan.Job.Name, load.Table.Name, mode, result.RowsLoaded, result.Files);
