@@ -102,9 +102,9 @@ public sealed class AzureBlobStore : ISourceStore
     /// <summary>The store's answer as one clear failure naming the object, never with the SDK's message (it can quote URLs).</summary>
     private static SourceException Failure(string name, RequestFailedException e, ETag? etag) => e.Status switch
     {
-        404 when etag is not null => SourceException.Gone(name, etag.Value.ToString()),
+        404 when etag is not null => SourceException.Gone(name, etag.Value.ToString().Trim('"')),
         404 => new SourceException(name, SourceFailure.Missing, $"not found ({e.ErrorCode})"),
-        412 => SourceException.Replaced(name, etag?.ToString() ?? ""),
+        412 => SourceException.Replaced(name, etag?.ToString().Trim('"') ?? ""),
         401 or 403 => new SourceException(name, SourceFailure.Denied, $"access denied ({e.Status} {e.ErrorCode}): check the credentials"),
         _ => new SourceException(name, SourceFailure.Failed, $"the store answered {e.Status} {e.ErrorCode}"),
     };
@@ -126,7 +126,8 @@ public sealed class AzureBlobStore : ISourceStore
         var name = $"az://{_options.Container}/{blobName}";
         var blob = _container.GetBlobClient(blobName);
         var pinned = new BlobRequestConditions { IfMatch = etag };
-        return new SourceFile(name, length, etag.ToString(), _ => ValueTask.FromResult<Stream>(new RangedReadStream(length, _options.Reads, ReadRangeAsync)))
+        var version = etag.ToString().Trim('"');
+        return new SourceFile(name, length, version, _ => ValueTask.FromResult<Stream>(new RangedReadStream(length, _options.Reads, ReadRangeAsync)))
         {
             LastModified = lastModified,
         };
@@ -141,7 +142,7 @@ public sealed class AzureBlobStore : ISourceStore
             catch (RequestFailedException e) when (e.Status == 412)
             {
                 // If-Match also fails when the blob is gone (Azurite answers 412 then): say which it is.
-                throw await ExistsAsync(blob, token).ConfigureAwait(false) ? Failure(name, e, etag) : SourceException.Gone(name, etag.ToString());
+                throw await ExistsAsync(blob, token).ConfigureAwait(false) ? Failure(name, e, etag) : SourceException.Gone(name, version);
             }
             catch (RequestFailedException e)
             {

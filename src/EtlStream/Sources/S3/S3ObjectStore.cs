@@ -117,9 +117,9 @@ public sealed class S3ObjectStore : ISourceStore
     /// <summary>The store's answer as one clear failure naming the object, never with the SDK's message.</summary>
     private static SourceException Failure(string name, AmazonServiceException e, string? etag) => (e.StatusCode, e.ErrorCode) switch
     {
-        (HttpStatusCode.NotFound, _) when etag is not null => SourceException.Gone(name, etag),
+        (HttpStatusCode.NotFound, _) when etag is not null => SourceException.Gone(name, Unquoted(etag)),
         (HttpStatusCode.NotFound, var code) => new SourceException(name, SourceFailure.Missing, $"not found ({code})"),
-        (HttpStatusCode.PreconditionFailed, _) => SourceException.Replaced(name, etag ?? ""),
+        (HttpStatusCode.PreconditionFailed, _) => SourceException.Replaced(name, Unquoted(etag)),
         (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, var code) => new SourceException(name, SourceFailure.Denied, $"access denied ({(int)e.StatusCode} {code}): check the credentials"),
         var (status, code) => new SourceException(name, SourceFailure.Failed, $"the store answered {(int)status} {code}"),
     };
@@ -142,7 +142,8 @@ public sealed class S3ObjectStore : ISourceStore
     private SourceFile File(string key, long length, string etag, DateTimeOffset? lastModified)
     {
         var name = $"s3://{_options.Bucket}/{key}";
-        return new SourceFile(name, length, etag, _ => ValueTask.FromResult<Stream>(new RangedReadStream(length, _options.Reads, ReadRangeAsync)))
+        var version = Unquoted(etag);
+        return new SourceFile(name, length, version, _ => ValueTask.FromResult<Stream>(new RangedReadStream(length, _options.Reads, ReadRangeAsync)))
         {
             LastModified = lastModified,
         };
@@ -158,7 +159,7 @@ public sealed class S3ObjectStore : ISourceStore
             }
             catch (AmazonServiceException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
             {
-                throw await ExistsAsync(key, token).ConfigureAwait(false) ? Failure(name, e, etag) : SourceException.Gone(name, etag);
+                throw await ExistsAsync(key, token).ConfigureAwait(false) ? Failure(name, e, etag) : SourceException.Gone(name, version);
             }
             catch (AmazonServiceException e)
             {
@@ -169,7 +170,7 @@ public sealed class S3ObjectStore : ISourceStore
             if (Unquoted(response.ETag) != Unquoted(etag))
             {
                 response.Dispose();
-                throw SourceException.Replaced(name, etag);
+                throw SourceException.Replaced(name, version);
             }
 
             return response.ResponseStream;
