@@ -61,7 +61,7 @@ public static class SourceStores
     {
         "local" => path.Length == 0 ? ["source.path: required"] : [],
         "azure" => AzureFromSettings(path, settings).Validate(),
-        "s3" => BoolSetting(settings, "path_style", out var error) is var _ && error is not null ? [error] : S3FromSettings(path, settings).Validate(),
+        "s3" => [.. BoolSetting(settings, "path_style", out var error) is null && error is not null ? [error] : Array.Empty<string>(), .. S3FromSettings(path, settings).Validate()],
         _ => [$"source.kind: '{kind}' is not supported (local, azure, s3)"],
     };
 
@@ -74,12 +74,17 @@ public static class SourceStores
         _ => throw new ConfigException([$"source.kind: '{kind}' is not supported (local, azure, s3)"]),
     };
 
-    /// <summary>Where a tenant's source lists from, without secrets: a full folder path, or a URL with the account or endpoint.</summary>
+    /// <summary>
+    /// Where a tenant's source lists from, without secrets, to tell tenants' sources apart: a full folder path, or the
+    /// URL of the container or bucket (account or endpoint included) and the folder in it.
+    /// </summary>
     public static string Location(string kind, string path, IReadOnlyDictionary<string, string> settings) => kind switch
     {
         "local" => Path.GetFullPath(path),
-        "azure" => $"az://{Account(settings)}/{Setting(settings, "container")}/{Folder(path)}",
-        "s3" => $"s3://{Setting(settings, "endpoint") ?? "aws"}/{Setting(settings, "bucket")}/{Folder(path)}",
+        "azure" => $"{AccountUrl(settings)}/{Setting(settings, "container")}/{Folder(path)}",
+        "s3" => Setting(settings, "endpoint") is { } endpoint
+            ? $"{endpoint.TrimEnd('/')}/{Setting(settings, "bucket")}/{Folder(path)}"
+            : $"s3://{Setting(settings, "bucket")}/{Folder(path)}",
         _ => $"{kind}:{path}",
     };
 
@@ -160,24 +165,29 @@ public static class SourceStores
         return null;
     }
 
-    /// <summary>The account a connection string or account URL names (never its key or token).</summary>
-    private static string Account(IReadOnlyDictionary<string, string> settings)
+    /// <summary>The account URL a tenant's settings name (never with a key or token): the account URL, or the connection string's endpoint.</summary>
+    private static string AccountUrl(IReadOnlyDictionary<string, string> settings)
     {
-        if (Setting(settings, "account_url") is { } url && Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        if (Setting(settings, "account_url") is { } url)
         {
-            return uri.Host + uri.AbsolutePath.TrimEnd('/');
+            return url.TrimEnd('/');
         }
 
+        string? account = null;
         foreach (var part in (Setting(settings, "connection_string") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && part[..eq].Trim() is "AccountName" or "BlobEndpoint")
+            switch (eq > 0 ? part[..eq].Trim() : "")
             {
-                return part[(eq + 1)..].Trim();
+                case "BlobEndpoint":
+                    return part[(eq + 1)..].Trim().TrimEnd('/');
+                case "AccountName":
+                    account = part[(eq + 1)..].Trim();
+                    break;
             }
         }
 
-        return "";
+        return account is null ? "az:" : $"https://{account}.blob.core.windows.net";
     }
 
     private static string Folder(string path) => path.Length == 0 || path.EndsWith('/') ? path : path + "/";
