@@ -55,7 +55,7 @@ internal static class TenantCommands
             {
                 var t = tenant.Tables[table];
                 var sink = new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
-                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {tenant.Source.Path}/{t.FilePattern}");
+                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
                 sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"duckdb {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
             }
         }

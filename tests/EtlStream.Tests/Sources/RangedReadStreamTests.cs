@@ -98,7 +98,11 @@ public sealed class RangedReadStreamTests
         var stream = new RangedReadStream(Data.Length, new RangedReadOptions { BlockSize = 65_536, MaxInFlight = 4 }, ReadRange);
         Assert.Equal(100, await stream.ReadAsync(new byte[100]));
         await stream.DisposeAsync();
-        await Task.Delay(200);
+        for (var waited = 0; Volatile.Read(ref cancelled) < 4 && waited < 10_000; waited += 20)
+        {
+            await Task.Delay(20);
+        }
+
         Assert.Equal(4, cancelled);
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await stream.ReadExactlyAsync(new byte[10]));
     }

@@ -89,6 +89,15 @@ public sealed class AzureBlobStore : ISourceStore
             }
         }
 
+        // The signature alone too, however the SDK re-encodes the rest of the token.
+        foreach (var part in (options.SasToken ?? "").TrimStart('?').Split('&'))
+        {
+            if (part.StartsWith("sig=", StringComparison.Ordinal))
+            {
+                Secrets.Protect(part[4..]);
+            }
+        }
+
         foreach (var part in (options.ConnectionString ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = part.IndexOf('=', StringComparison.Ordinal);
