@@ -61,7 +61,7 @@ public static class SourceStores
     {
         "local" => path.Length == 0 ? ["source.path: required"] : [],
         "azure" => AzureFromSettings(path, settings).Validate(),
-        "s3" => [.. BoolSetting(settings, "path_style", out var error) is null && error is not null ? [error] : Array.Empty<string>(), .. S3FromSettings(path, settings).Validate()],
+        "s3" => ValidateS3(path, settings),
         _ => [$"source.kind: '{kind}' is not supported (local, azure, s3)"],
     };
 
@@ -87,6 +87,19 @@ public static class SourceStores
             : $"s3://{Setting(settings, "bucket")}/{Folder(path)}",
         _ => $"{kind}:{path}",
     };
+
+    private static List<string> ValidateS3(string path, IReadOnlyDictionary<string, string> settings)
+    {
+        var errors = new List<string>();
+        BoolSetting(settings, "path_style", out var error);
+        if (error is not null)
+        {
+            errors.Add(error);
+        }
+
+        errors.AddRange(S3FromSettings(path, settings).Validate());
+        return errors;
+    }
 
     private static AzureBlobStoreOptions AzureFromEnvironment(string url, string container, Func<string, string?> environment)
     {

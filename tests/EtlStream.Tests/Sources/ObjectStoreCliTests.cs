@@ -29,11 +29,18 @@ public static class ObjectStoreCli
         {
             if (_invoices is null)
             {
+                // Deterministic for a seed, so one file serves every run: generated when missing, moved into place whole.
                 var folder = Path.Combine(Path.GetTempPath(), "etlstream-tests", "object-store-cli");
                 Directory.CreateDirectory(folder);
-                var file = Path.Combine(folder, $"invoices_2026-11-24-{Environment.ProcessId}.csv.gz");
-                var (code, stdout, stderr) = await RunAsync(folder, NoSettings, "generate", "invoices", "--rows", "20000", "--seed", "7", "--out", file);
-                Assert.True(code == 0, stdout + stderr);
+                var file = Path.Combine(folder, "invoices-20000-seed7.csv.gz");
+                if (!File.Exists(file))
+                {
+                    var partial = $"{file}.{Environment.ProcessId}.tmp";
+                    var (code, stdout, stderr) = await RunAsync(folder, NoSettings, "generate", "invoices", "--rows", "20000", "--seed", "7", "--out", partial);
+                    Assert.True(code == 0, stdout + stderr);
+                    File.Move(partial, file, overwrite: true);
+                }
+
                 _invoices = file;
             }
 
