@@ -43,6 +43,11 @@ internal static class GenerateCommand
                 throw new ArgumentException("--date must be yyyy-MM-dd");
             }
 
+            if (t.Source.Kind != "local")
+            {
+                throw new ArgumentException($"generate tenant writes a local folder, and tenant '{t.Id}' reads from {t.Source.Kind} ({t.Source.Location}): upload generated files there yourself");
+            }
+
             var counts = await TenantDataGenerator.WriteDayAsync(t.Source.Path, day, parse.GetValue(seed), parse.GetValue(rows), token);
             Console.WriteLine($"{t.Id}: {string.Join(", ", counts.Select(c => $"{c.Key} {c.Value:N0}"))} rows in {t.Source.Path}");
             return ExitCodes.Success;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EtlStream.Pipeline;
 using EtlStream.Sinks;
-using EtlStream.Sources.Local;
+using EtlStream.Sources;
 using EtlStream.Tables;
 
 namespace EtlStream.Cli.Commands;
@@ -12,7 +12,7 @@ internal static class LoadCommand
 {
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "A file, a folder or a glob (quote it: 'data/*.csv.gz')." };
+        var input = new Argument<string>("input") { Description = "A file, a folder or a glob (quote it: 'data/*.csv.gz'), or az://<container>/<prefix or glob>, s3://<bucket>/<prefix or glob>." };
         var table = new Option<string?>("--table") { Description = "Table spec YAML. Without it every column is a nullable string named from the header." };
         var to = new Option<string>("--to") { Description = "Where to load: parquet:<file>, duckdb:<file>[?table=<name>][&mode=replace].", Required = true };
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
@@ -58,7 +58,7 @@ internal static class LoadCommand
     {
         var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
         var pipeline = new LoadPipeline(options, logger);
-        var files = LocalFileSource.List(input);
+        var files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token);
         var counted = progress?.Count(files) ?? files;
         var defaultTable = spec?.Name ?? Path.GetFileName(files[0].Name).Split('.')[0];
         try
@@ -66,9 +66,9 @@ internal static class LoadCommand
             var sink = SinkTarget.Create(target, defaultTable);
             await using (sink)
             {
-                var result = progress is null
+                var result = (progress is null
                     ? await pipeline.RunAsync(files, spec, sink, token)
-                    : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(counted, spec, sink, token));
+                    : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(counted, spec, sink, token))).WithListing(files);
                 if (reportPath is not null)
                 {
                     await WriteReportAsync(reportPath, RunReport.From(result, input, target, spec?.Name ?? defaultTable));

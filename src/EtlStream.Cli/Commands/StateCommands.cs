@@ -75,8 +75,8 @@ internal static class StateCommands
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
-            var backfill = BackfillPlan.Build(tenantConfig, parse.GetRequiredValue(table),
-                TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)));
+            var backfill = await BackfillPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(table),
+                TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
             await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
             var target = TenantJobRunner.TargetOf(tenantConfig, backfill.Table);
             var loaded = (await ledger.CommittedAsync(tenantConfig.Id, target, token)).Keys.ToHashSet(StringComparer.Ordinal);

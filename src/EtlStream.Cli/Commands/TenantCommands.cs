@@ -57,7 +57,7 @@ internal static class TenantCommands
             {
                 var t = tenant.Tables[table];
                 var sink = new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
-                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {tenant.Source.Path}/{t.FilePattern}");
+                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
                 sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"duckdb {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
             }
         }
@@ -91,7 +91,7 @@ internal static class TenantCommands
             await using var ledger = await State.LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
             var (tenantId, jobName, runDate) = await StateCommands.RunTargetAsync(ledger, parse.GetValue(resume), parse.GetValue(tenant), parse.GetValue(job), parse.GetValue(date), token);
             var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), tenantId);
-            var plan = JobPlan.Build(tenantConfig, jobName, runDate, lateFiles: true);
+            var plan = await JobPlan.BuildAsync(tenantConfig, jobName, runDate, token, lateFiles: true);
             if (parse.GetValue(dryRun))
             {
                 Console.Write(Secrets.Redact(plan.Describe()));

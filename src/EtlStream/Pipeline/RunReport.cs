@@ -83,7 +83,7 @@ public sealed record RunReport
         PeakWorkingSetBytes = r.PeakWorkingSetBytes,
         Bottleneck = r.Bottleneck,
         Stages = r.Stages.ToDictionary(s => s.Name, s => Math.Round(s.Busy.TotalSeconds, 3)),
-        Sources = [.. r.FileResults.Select(f => new SourceReport(f.Name, f.RowsRead, f.BytesRead, f.CompressedBytes, Math.Round(f.Elapsed.TotalSeconds, 3)))],
+        Sources = [.. r.FileResults.Select(f => new SourceReport(f.Name, f.RowsRead, f.BytesRead, f.CompressedBytes, Math.Round(f.Elapsed.TotalSeconds, 3), f.Version, f.LastModified))],
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -91,5 +91,5 @@ public sealed record RunReport
     public static RunReport FromJson(string json) => JsonSerializer.Deserialize<RunReport>(json, Json) ?? throw new JsonException("empty report");
 }
 
-/// <summary>One source file's figures in a run report.</summary>
-public sealed record SourceReport(string Name, long RowsRead, long BytesRead, long CompressedBytes, double ElapsedSeconds);
+/// <summary>One source file's figures in a run report, with the version (ETag) and last-modified time it was read at.</summary>
+public sealed record SourceReport(string Name, long RowsRead, long BytesRead, long CompressedBytes, double ElapsedSeconds, string? Version = null, DateTimeOffset? LastModified = null);

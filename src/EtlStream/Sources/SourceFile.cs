@@ -9,4 +9,7 @@ public sealed record SourceFile(string Name, long Length, string Version, Func<C
 {
     /// <summary>The object's name without folders, e.g. <c>invoices_2026-11-24.csv.gz</c>.</summary>
     public string FileName => Path.GetFileName(Name);
+
+    /// <summary>When the object was last written, as its store reports it (UTC).</summary>
+    public DateTimeOffset? LastModified { get; init; }
 }

@@ -35,7 +35,7 @@ public sealed class BackfillPlan
     /// <summary>The dates with at least one file of this shard, in order, each with its files.</summary>
     public IReadOnlyList<(DateOnly Date, IReadOnlyList<SourceFile> Files)> Days { get; }
 
-    public static BackfillPlan Build(TenantConfig tenant, string tableName, DateOnly from, DateOnly to, Shard shard)
+    public static async Task<BackfillPlan> BuildAsync(TenantConfig tenant, string tableName, DateOnly from, DateOnly to, Shard shard, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(shard);
@@ -49,16 +49,14 @@ public sealed class BackfillPlan
             throw new Tables.ConfigException([$"--from {from:yyyy-MM-dd} is after --to {to:yyyy-MM-dd}"]);
         }
 
-        var days = new List<(DateOnly, IReadOnlyList<SourceFile>)>();
-        foreach (var date in FileDates.Range(from, to))
-        {
-            var files = JobPlan.Find(Path.Combine(tenant.Source.Path, FileDates.For(table.FilePattern, date))).Where(f => shard.Owns(f.Name)).ToList();
-            if (files.Count > 0)
-            {
-                days.Add((date, files));
-            }
-        }
-
+        var listed = await tenant.Source.CreateStore().ListAsync(table.FilePattern, new DateRange(from, to), cancellationToken).ConfigureAwait(false);
+        var days = listed
+            .Where(f => shard.Owns(f.Name))
+            .GroupBy(f => FileDates.Parse(table.FilePattern, f.Name))
+            .Where(g => g.Key is not null)
+            .OrderBy(g => g.Key)
+            .Select(g => (g.Key!.Value, (IReadOnlyList<SourceFile>)[.. g.OrderBy(f => f.Name, StringComparer.Ordinal)]))
+            .ToList();
         return new BackfillPlan(tenant, table, from, to, shard, days);
     }
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using EtlStream.Sources;
-using EtlStream.Sources.Local;
 
 namespace EtlStream.Tenancy;
 
@@ -31,17 +30,19 @@ public sealed class JobPlan
     public IReadOnlyList<TableLoad> Loads { get; }
 
     /// <summary>
-    /// The plan for a tenant's job on a date; fails listing every table that has no file for the date. With
-    /// <paramref name="lateFiles"/>, a table's files of the <see cref="TenantTable.LateDays"/> days before are listed
-    /// too, for a run with a load ledger to pick up files that arrived late (the ledger drops those already loaded).
+    /// The plan for a tenant's job on a date, its files listed from the tenant's source store; fails listing every
+    /// table that has no file for the date. With <paramref name="lateFiles"/>, a table's files of the
+    /// <see cref="TenantTable.LateDays"/> days before are listed too, for a run with a load ledger to pick up files
+    /// that arrived late (the ledger drops those already loaded).
     /// </summary>
-    public static JobPlan Build(TenantConfig tenant, string jobName, DateOnly date, bool lateFiles = false)
+    public static async Task<JobPlan> BuildAsync(TenantConfig tenant, string jobName, DateOnly date, CancellationToken cancellationToken, bool lateFiles = false)
     {
         if (!tenant.Jobs.TryGetValue(jobName, out var job))
         {
             throw new Tables.ConfigException([$"tenant '{tenant.Id}' has no job '{jobName}' (jobs: {string.Join(", ", tenant.Jobs.Keys)})"]);
         }
 
+        var store = tenant.Source.CreateStore();
         var loads = new List<TableLoad>();
         var missing = new List<string>();
         foreach (var step in Order(job.Steps)!)
@@ -50,16 +51,16 @@ public sealed class JobPlan
             {
                 var table = tenant.Tables[name];
                 var pattern = State.FileDates.For(table.FilePattern, date);
-                var files = Find(Path.Combine(tenant.Source.Path, pattern));
+                var files = await store.ListAsync(pattern, DateRange.Day(date), cancellationToken).ConfigureAwait(false);
                 if (files.Count == 0)
                 {
-                    missing.Add($"{tenant.Id}: table '{name}': no file matches '{pattern}' in {tenant.Source.Path}");
+                    missing.Add($"{tenant.Id}: table '{name}': no file matches '{pattern}' in {store.Location}");
                 }
 
                 if (lateFiles && step.Mode != StepMode.Replace)
                 {
-                    var earlier = State.FileDates.Range(date.AddDays(-table.LateDays), date.AddDays(-1))
-                        .SelectMany(d => Find(Path.Combine(tenant.Source.Path, State.FileDates.For(table.FilePattern, d))));
+                    var earlier = table.LateDays == 0 ? [] : await store.ListAsync(
+                        table.FilePattern, new DateRange(date.AddDays(-table.LateDays), date.AddDays(-1)), cancellationToken).ConfigureAwait(false);
                     files = [.. earlier, .. files];
                 }
 
@@ -97,7 +98,7 @@ public sealed class JobPlan
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"plan: tenant {Tenant.Id} ({Tenant.DisplayName}), job {Job.Name}, date {Date:yyyy-MM-dd}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {Tenant.Source.Path}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {(Tenant.Source.Kind == "local" ? Tenant.Source.Path : Tenant.Source.Location)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  into {Tenant.Sink.Kind} database {Tenant.Database} ({Tenant.Sink.Path})");
         foreach (var step in Loads.GroupBy(l => l.Step))
         {
@@ -110,19 +111,6 @@ public sealed class JobPlan
         }
 
         return sb.ToString();
-    }
-
-    /// <summary>The files a local pattern matches; none when nothing matches (a missing day is not an error here).</summary>
-    internal static IReadOnlyList<SourceFile> Find(string pattern)
-    {
-        try
-        {
-            return LocalFileSource.List(pattern);
-        }
-        catch (FileNotFoundException)
-        {
-            return [];
-        }
     }
 }
 

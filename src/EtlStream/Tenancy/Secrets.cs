@@ -67,7 +67,10 @@ public sealed partial class Secrets
     /// <summary>Whether a text references a secret at all (such values are never shown, resolved or not).</summary>
     public static bool References(string text) => Reference().IsMatch(text);
 
-    /// <summary>Scrubs every secret value handed out in this process from <paramref name="text"/>.</summary>
+    /// <summary>
+    /// Scrubs every secret value handed out in this process from <paramref name="text"/>, and the signature of any
+    /// SAS URL or token in it (<c>sig=…</c>), known or not.
+    /// </summary>
     public static string Redact(string text)
     {
         lock (Gate)
@@ -78,7 +81,25 @@ public sealed partial class Secrets
             }
         }
 
-        return text;
+        return SasSignature().Replace(text, "${name}***");
+    }
+
+    /// <summary>
+    /// Registers a secret that did not come through <c>${NAME}</c> (a CLI credential read from the environment), in
+    /// its URL-encoded and decoded forms too, so <see cref="Redact"/> scrubs it wherever an SDK echoes it.
+    /// </summary>
+    public static void Protect(string value)
+    {
+        Remember(value);
+        Remember(Uri.EscapeDataString(value));
+        try
+        {
+            Remember(Uri.UnescapeDataString(value));
+        }
+        catch (UriFormatException)
+        {
+            // not URL-encoded text
+        }
     }
 
     private static void Remember(string value)
@@ -97,4 +118,7 @@ public sealed partial class Secrets
 
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex Reference();
+
+    [GeneratedRegex(@"(?<name>(?:^|[?&\s;])sig=)[^&\s""';]+", RegexOptions.IgnoreCase)]
+    private static partial Regex SasSignature();
 }

@@ -26,8 +26,19 @@ public sealed record TenantConfig
     public RlsConfig? Rls { get; init; }
 }
 
-/// <summary>Where a tenant's files arrive. <c>local</c> is a folder; object stores come with their own issue.</summary>
-public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<string, string> Settings);
+/// <summary>
+/// Where a tenant's files arrive: <c>local</c> (<see cref="Path"/> is a folder), <c>azure</c> (a container) or
+/// <c>s3</c> (a bucket), where <see cref="Path"/> is an optional folder inside it. <see cref="Settings"/> hold the
+/// resolved settings, secrets included: never print them.
+/// </summary>
+public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<string, string> Settings)
+{
+    /// <summary>Where the source lists from, without secrets: a full folder path, or a URL with account or endpoint.</summary>
+    public string Location => Sources.SourceStores.Location(Kind, Path, Settings);
+
+    /// <summary>The store the tenant's files are listed from.</summary>
+    public Sources.ISourceStore CreateStore() => Sources.SourceStores.Create(Kind, Path, Settings);
+}
 
 /// <summary>The tenant's warehouse: <c>duckdb</c> with the database file's path.</summary>
 public sealed record SinkConfig(string Kind, string Path);

@@ -13,7 +13,7 @@ namespace EtlStream.Tenancy;
 public static class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
-    private static readonly string[] SourceKeys = ["kind", "path", "container", "connection_string", "sas_token", "account_url"];
+    private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
     private static readonly string[] SinkKeys = ["kind", "path"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
@@ -71,11 +71,11 @@ public static class TenantConfigReader
             }
         }
 
-        foreach (var group in tenants.GroupBy(t => Path.GetFullPath(t.Source.Path), StringComparer.Ordinal).Where(g => g.Count() > 1))
+        foreach (var group in tenants.GroupBy(t => t.Source.Location, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
             foreach (var t in group.Skip(1))
             {
-                errors.Add($"{TenantFile(t.Folder)}: source.path: '{t.Source.Path}' belongs to tenant '{group.First().Id}'");
+                errors.Add($"{TenantFile(t.Folder)}: source.path: '{t.Source.Path}' ({t.Source.Location}) belongs to tenant '{group.First().Id}'");
             }
         }
 
@@ -168,33 +168,49 @@ public static class TenantConfigReader
     {
         if (r.Child(root, "source") is not YamlMappingNode m)
         {
-            r.Error("source", "required: { kind: local, path: <folder> }");
+            r.Error("source", "required: { kind: local, path: <folder> }, { kind: azure, container: <name>, ... } or { kind: s3, bucket: <name>, ... }");
             return null;
         }
 
         r.CheckKeys(m, "source", SourceKeys);
         var kind = r.RequiredString(m, "source", "kind");
-        if (kind is not null and not "local")
+        if (kind is null)
         {
-            r.Error("source.kind", $"'{kind}' is not supported yet (local)");
+            return null;
+        }
+
+        if (!Sources.SourceStores.SettingsByKind.TryGetValue(kind, out var kindKeys))
+        {
+            r.Error("source.kind", $"'{kind}' is not supported (local, azure, s3)");
+            return null;
         }
 
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in SourceKeys.Skip(2))
         {
-            if (Resolved(r, m, "source", key, secrets) is { } v)
+            if (Resolved(r, m, "source", key, secrets) is not { } v)
             {
-                settings[key] = v;
+                continue;
             }
+
+            if (!kindKeys.Contains(key, StringComparer.Ordinal))
+            {
+                r.Error($"source.{key}", $"not a setting of a {kind} source ({string.Join(", ", ["path", .. kindKeys])})");
+                continue;
+            }
+
+            settings[key] = v;
         }
 
-        var path = Resolved(r, m, "source", "path", secrets);
-        if (path is null)
+        var path = Resolved(r, m, "source", "path", secrets) ?? "";
+        var problems = Sources.SourceStores.Validate(kind, path, settings);
+        foreach (var problem in problems)
         {
-            r.Error("source.path", "required");
+            var colon = problem.IndexOf(": ", StringComparison.Ordinal);
+            r.Error(problem[..colon], problem[(colon + 2)..]);
         }
 
-        return kind is null || path is null ? null : new SourceConfig(kind, path, settings);
+        return problems.Count > 0 ? null : new SourceConfig(kind, path, settings);
     }
 
     private static SinkConfig? ReadSink(NodeReader r, YamlMappingNode root, Secrets secrets)

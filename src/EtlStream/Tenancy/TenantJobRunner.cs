@@ -109,7 +109,7 @@ public static partial class TenantJobRunner
             var pipeline = new LoadPipeline(options with { TenantId = tenant.Id, LoadDate = runDate, RejectsPath = rejects }, logger);
             var toLoad = load with { Files = files };
             Task<LoadResult> Run() => pipeline.RunAsync(files, load.Table.Spec, sink, cancellationToken);
-            result = await (observe is null ? Run() : observe(toLoad, pipeline, Run)).ConfigureAwait(false);
+            result = (await (observe is null ? Run() : observe(toLoad, pipeline, Run)).ConfigureAwait(false)).WithListing(files);
         }
 
         if (ledger is not null)

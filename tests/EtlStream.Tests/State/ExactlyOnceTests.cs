@@ -75,7 +75,7 @@ public sealed class ExactlyOnceTests : IDisposable
     private async Task<IReadOnlyList<TableLoadResult>> RunAsync(TenantConfig tenant, DateOnly date, LoadLedger ledger, ILogger? logger = null)
     {
         var runId = await ledger.StartRunAsync(tenant.Id, "morning", date, default);
-        return await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", date, lateFiles: true), new LoadOptions { RejectsPath = _dir.File("rejects") },
+        return await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", date, default, lateFiles: true), new LoadOptions { RejectsPath = _dir.File("rejects") },
             logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, default, ledger: new LedgerRun(ledger, runId));
     }
 
@@ -157,7 +157,7 @@ public sealed class ExactlyOnceTests : IDisposable
         var sink = new DuckDbSink(TenantJobRunner.SinkOptions(tenant, table, StepMode.Append) with { Ledger = new LedgerStamp("acme", target, "died") });
         await using (sink)
         {
-            var files = Sources.Local.LocalFileSource.List(Path.Combine(Incoming, "invoices_2026-11-20.csv.gz"));
+            var files = EtlStream.Sources.Local.LocalFileSource.List(Path.Combine(Incoming, "invoices_2026-11-20.csv.gz"));
             await new LoadPipeline(new LoadOptions { TenantId = "acme", LoadDate = Day1 }).RunAsync(files, table.Spec, sink, default);
         }
 

@@ -129,20 +129,20 @@ public sealed class TenantTests : IDisposable
         long Kept(DateOnly d) => Convert.ToInt64(DuckDbQuery.Scalar(null,
             $"SELECT count(*) FROM read_csv({DuckDbQuery.Literal(Path.Combine(incoming, $"invoices_{d:yyyy-MM-dd}.csv.gz"))}, header = true, all_varchar = true) WHERE trim(Qty)::BIGINT <> 0"));
 
-        var morning1 = await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), NullLogger.Instance, default);
+        var morning1 = await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", Day1, default), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(["dealers", "products", "salesmen", "territories", "fact_invoice_secondary"], morning1.Select(r => r.Table));
         Assert.Equal(day1["dealers"], Count("SELECT count(*) FROM dealers"));
         Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary"));
         Assert.Equal(Kept(Day1), Count("SELECT count(*) FROM fact_invoice_secondary WHERE tenant_id = 'acme' AND load_date = DATE '2026-11-23'"));
 
         // Day 2: dimensions merge by key (not doubled), invoices add up.
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day2), new LoadOptions(), NullLogger.Instance, default);
+        await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", Day2, default), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
         Assert.Equal(day2["products"], Count("SELECT count(*) FROM products"));
         Assert.Equal(Kept(Day1) + Kept(Day2), Count("SELECT count(*) FROM fact_invoice_secondary"));
 
         // Evening: the dimensions are replaced by day 2's snapshot.
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", Day2), new LoadOptions(), NullLogger.Instance, default);
+        await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "evening", Day2, default), new LoadOptions(), NullLogger.Instance, default);
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers"));
 
@@ -152,8 +152,9 @@ public sealed class TenantTests : IDisposable
         var broken = Path.Combine(incoming, "dealers_2026-11-25.csv.gz");
         File.Delete(broken);
         await File.WriteAllTextAsync(broken, "Dealer_Code,Dealer_Name,Territory,Region,Active,Onboarded_On\nD000001,A,T,R,Y,2020-01-01\nD000002,B,T,R,maybe,2020-01-01\n");
+        var eveningPlan = await JobPlan.BuildAsync(tenant, "evening", day3, default);
         var failure = await Assert.ThrowsAsync<RejectLimitException>(() =>
-            TenantJobRunner.RunAsync(JobPlan.Build(tenant, "evening", day3), new LoadOptions { RejectsPath = _dir.File("rejects") }, NullLogger.Instance, default));
+            TenantJobRunner.RunAsync(eveningPlan, new LoadOptions { RejectsPath = _dir.File("rejects") }, NullLogger.Instance, default));
         Assert.StartsWith($"{broken}: 1 of 2 rows rejected (50.00 %), over max_reject_ratio 0; first: line 3, column 'active'", failure.Message);
         Assert.True(File.Exists(_dir.File("rejects/acme/2026-11-25-evening-dealers.parquet")));
         Assert.Equal(day2["dealers"], Count("SELECT count(*) FROM dealers WHERE load_date = DATE '2026-11-24'"));
@@ -167,7 +168,7 @@ public sealed class TenantTests : IDisposable
         await TenantDataGenerator.WriteDayAsync(_dir.File("incoming"), Day1, seed: 9, invoiceRows: 2_000, default);
         var created = await TenantDatabase.InitializeAsync(tenant, default);
         Assert.Contains("view secure_fact_invoice_secondary (fact_invoice_secondary by territory)", created);
-        await TenantJobRunner.RunAsync(JobPlan.Build(tenant, "morning", Day1), new LoadOptions(), NullLogger.Instance, default);
+        await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", Day1, default), new LoadOptions(), NullLogger.Instance, default);
 
         var territories = DuckDbQuery.Rows(tenant.Sink.Path, "SELECT territory, count(*) FROM fact_invoice_secondary GROUP BY territory ORDER BY count(*) DESC LIMIT 3");
         var (t1, n1) = ((string)territories[0][0]!, Convert.ToInt64(territories[0][1]));
@@ -201,7 +202,7 @@ public sealed class TenantTests : IDisposable
     {
         const string Sentinel = "SENTINEL-sig-3f9a7c1e";
         var yaml = ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal)
-            .Replace($"path: {_dir.Path}/incoming", $"path: {_dir.Path}/in-${{ACME_SAS}}\n  sas_token: \"${{ACME_SAS}}\"", StringComparison.Ordinal);
+            .Replace($"path: {_dir.Path}/incoming", $"path: {_dir.Path}/in-${{ACME_SAS}}", StringComparison.Ordinal); // object-store secrets: Sources/ObjectStoreCliTests
         var root = Configs(yaml);
         await File.WriteAllTextAsync(Path.Combine(root, "tenants", "acme", ".env"), $"ACME_SAS={Sentinel}\n");
         await TenantDataGenerator.WriteDayAsync(_dir.File($"in-{Sentinel}"), Day1, seed: 3, invoiceRows: 500, default);
@@ -256,7 +257,7 @@ public sealed class TenantTests : IDisposable
         var (code, _, stderr) = await CliTests.RunAsync(_dir.Path, "validate", "--config", broken);
         Assert.Equal(2, code);
         var file = Path.Combine(broken, "tenants", "acme", "tenant.yaml");
-        Assert.Equal([$"error: {file}: source.kind: 'ftp' is not supported yet (local)", $"error: {file}: sink.path: required"], stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal([$"error: {file}: source.kind: 'ftp' is not supported (local, azure, s3)", $"error: {file}: sink.path: required"], stderr.TrimEnd('\n').Split('\n'));
 
         var root = Configs(ShippedTenantAt("pidilite", _dir.Path).Replace("tenant: pidilite", "tenant: acme", StringComparison.Ordinal));
         var gen = await CliTests.RunAsync(_dir.Path, "generate", "tenant", "--config", root, "--tenant", "acme", "--date", "2026-11-24", "--rows", "1000");

@@ -36,12 +36,38 @@ public static class LocalFileSource
         return files.Count > 0 ? files : throw new FileNotFoundException($"{input}: matches no files", input);
     }
 
+    /// <summary>One file as a source; opening it fails when the file is gone or no longer the version listed.</summary>
     public static SourceFile ForPath(string path)
     {
         var info = new FileInfo(path);
-        var version = string.Create(CultureInfo.InvariantCulture, $"{info.Length}-{info.LastWriteTimeUtc.Ticks}");
-        return new SourceFile(path, info.Length, version, _ => ValueTask.FromResult<Stream>(
-            new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan)));
+        var version = Version(info);
+        return new SourceFile(path, info.Length, version, _ => ValueTask.FromResult(Open(path, version)))
+        {
+            LastModified = new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero),
+        };
+    }
+
+    private static string Version(FileInfo info) => string.Create(CultureInfo.InvariantCulture, $"{info.Length}-{info.LastWriteTimeUtc.Ticks}");
+
+    private static Stream Open(string path, string version)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw SourceException.Gone(path, version);
+        }
+
+        if (Version(new FileInfo(path)) != version)
+        {
+            stream.Dispose();
+            throw SourceException.Replaced(path, version);
+        }
+
+        return stream;
     }
 
     private static IEnumerable<string> Glob(string pattern)
