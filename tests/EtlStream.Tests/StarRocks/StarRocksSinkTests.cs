@@ -371,4 +371,35 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
 
         Assert.Contains("etl:***@fe", target.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Doris_two_phase_commit_makes_the_file_visible_only_when_it_is_complete_and_reruns_load_nothing()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        WriteTenChunkFile(bed.Dir.File("ten.csv"));
+        await bed.CreateTableAsync(TenChunkSpec);
+        var options = TenChunks(bed.Options("t10", StreamLoadMode.Transaction)) with { Dialect = StreamLoadDialect.Doris };
+
+        await bed.LoadAsync(TenChunkSpec, options);
+        await bed.LoadAsync(TenChunkSpec, options);
+
+        await AssertTenChunkFileOnceAsync(bed);
+        Assert.Equal(10, bed.Server.Log.Count(l => l.StartsWith("FE PUT /api/" + bed.Database + "/t10/_stream_load_2pc", StringComparison.Ordinal)));
+        Assert.Equal(10, bed.LastStats!.LoadsAlreadyCommitted);
+        Assert.Empty(bed.Server.OpenTransactions());
+    }
+
+    [Fact]
+    public async Task A_backend_override_sends_loads_straight_to_the_be()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        WriteTenChunkFile(bed.Dir.File("ten.csv"));
+        await bed.CreateTableAsync(TenChunkSpec);
+
+        await bed.LoadAsync(TenChunkSpec, TenChunks(bed.Options("t10", StreamLoadMode.Label)) with { BackendAddress = $"127.0.0.1:{bed.Server.BePort}" });
+
+        await AssertTenChunkFileOnceAsync(bed);
+        Assert.DoesNotContain(bed.Server.Log, l => l.StartsWith("FE PUT", StringComparison.Ordinal));
+        Assert.Equal(10, bed.Server.Log.Count(l => l.StartsWith("BE PUT", StringComparison.Ordinal)));
+    }
 }
