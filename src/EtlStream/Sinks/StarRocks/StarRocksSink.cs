@@ -143,6 +143,10 @@ public sealed partial class StarRocksSink : IBatchSink
             }
 
             var txn = _transactions.GetOrAdd(TransactionLabel(file), l => new FileTransaction(l));
+
+            // Encoded before the file's gate: chunk n+1 is encoded while chunk n is on the wire (loads of one
+            // transaction go one at a time). Still one body per WriteAsync in flight, so memory stays bounded.
+            using var early = txn.AlreadyLoaded ? null : await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
             await txn.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -161,10 +165,9 @@ public sealed partial class StarRocksSink : IBatchSink
                     return; // committed by an earlier run: nothing of this file is sent again
                 }
 
-                using var body = await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
-                if (body is not null)
+                if (early is not null)
                 {
-                    await LoadInTransactionAsync(txn, file, chunk.Index, body, cancellationToken).ConfigureAwait(false);
+                    await LoadInTransactionAsync(txn, file, chunk.Index, early, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -830,7 +833,14 @@ public sealed partial class StarRocksSink : IBatchSink
 
         public bool Began { get; set; }
 
-        public bool AlreadyLoaded { get; set; }
+        private volatile bool _alreadyLoaded;
+
+        /// <summary>Read without the gate (to skip encoding), hence volatile.</summary>
+        public bool AlreadyLoaded
+        {
+            get => _alreadyLoaded;
+            set => _alreadyLoaded = value;
+        }
 
         public string? Failed { get; set; }
 
