@@ -27,7 +27,7 @@ public static partial class TenantJobRunner
         var runOptions = options with { TenantId = plan.Tenant.Id, LoadDate = plan.Date };
         foreach (var load in plan.Loads)
         {
-            var sink = new DuckDbSink(SinkOptions(plan.Tenant, load.Table, load.Mode));
+            var sink = CreateSink(plan.Tenant, load.Table, load.Mode, logger);
             await using (sink.ConfigureAwait(false))
             {
                 // Each table load's rejects in their own file: rejects/<tenant>/<date>-<job>-<table>.parquet.
@@ -42,6 +42,34 @@ public static partial class TenantJobRunner
         }
 
         return results;
+    }
+
+    /// <summary>The tenant's sink for one table load.</summary>
+    public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        if (!tenant.Sink.IsStreamLoad)
+        {
+            return new DuckDbSink(SinkOptions(tenant, table, mode));
+        }
+
+        // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so).
+        // A full refresh needs a staging table and ALTER TABLE ... SWAP WITH, which this sink does not do yet.
+        if (mode == StepMode.Replace)
+        {
+            throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode replace is not supported on {tenant.Sink.Kind} yet (append and merge are)");
+        }
+
+        return new Sinks.StarRocks.StarRocksSink(StreamLoadOptions(tenant, table), logger);
+    }
+
+    /// <summary>The Stream Load options of a tenant's table: the sink target, the tenant's id in every label.</summary>
+    public static Sinks.StarRocks.StarRocksSinkOptions StreamLoadOptions(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Sinks.StarRocks.StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
     }
 
     /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
