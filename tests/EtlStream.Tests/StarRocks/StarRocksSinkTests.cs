@@ -402,4 +402,41 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
         Assert.DoesNotContain(bed.Server.Log, l => l.StartsWith("FE PUT", StringComparison.Ordinal));
         Assert.Equal(10, bed.Server.Log.Count(l => l.StartsWith("BE PUT", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task Many_small_loads_trip_too_many_versions_the_sink_backs_off_and_fewer_larger_loads_do_not()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb, maxVersions: 3, versionWindow: TimeSpan.FromMilliseconds(300));
+        WriteTenChunkFile(bed.Dir.File("ten.csv"));
+        await bed.CreateTableAsync(TenChunkSpec);
+
+        await bed.LoadAsync(TenChunkSpec, TenChunks(bed.Options("t10", StreamLoadMode.Label)) with { MaxAttempts = 30 });
+
+        await AssertTenChunkFileOnceAsync(bed);
+        Assert.True(bed.LastStats!.Retries > 0, "10 loads in a 3-versions window should have been refused at least once");
+        await mariaDb.ExecuteAsync("TRUNCATE TABLE t10", bed.Database);
+        await bed.LoadAsync(TenChunkSpec, bed.Options("t10", StreamLoadMode.Label) with { Tenant = "acme2" }); // one 1,000-row load
+        await AssertTenChunkFileOnceAsync(bed);
+        Assert.Equal((1, 0), (bed.LastStats!.Loads, bed.LastStats.Retries));
+    }
+
+    /// <summary>
+    /// Files one after another: a begin refused while the previous file's commit runs is retried after a backoff.
+    /// (With files in parallel and a server limit below them, chunks waiting to begin can hold every load slot of the
+    /// sink while the open transaction needs one: the run then fails after its retries and rolls back — see README.)
+    /// </summary>
+    [Fact]
+    public async Task The_running_transactions_limit_is_waited_out_not_failed()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb, maxRunning: 1);
+        WriteTenChunkFile(bed.Dir.File("ten.csv"));
+        File.Copy(bed.Dir.File("ten.csv"), bed.Dir.File("ten_copy.csv"));
+        await bed.CreateTableAsync(TenChunkSpec);
+
+        await bed.LoadAsync(TenChunkSpec, TenChunks(bed.Options("t10", StreamLoadMode.Transaction)) with { MaxAttempts = 100 }, parallelFiles: 1);
+
+        Assert.Equal(2000, await bed.CountAsync("t10"));
+        Assert.Equal(2, bed.LastStats!.FilesCommitted);
+        Assert.Empty(bed.Server.OpenTransactions());
+    }
 }

@@ -37,13 +37,18 @@ internal sealed class StarRocksTestBed : IAsyncDisposable
 
     public ConcurrentQueue<RejectedRow> Rejected { get; } = new();
 
-    public static async Task<StarRocksTestBed> StartAsync(MariaDbServer mariaDb, bool discard = false)
+    public static async Task<StarRocksTestBed> StartAsync(MariaDbServer mariaDb, bool discard = false, int maxVersions = 1000, TimeSpan? versionWindow = null, int maxRunning = 1000)
     {
         var database = await mariaDb.CreateDatabaseAsync("sr");
 
         // StarRocks strings are UTF-8; this MariaDB's default is latin1.
         await mariaDb.ExecuteAsync($"ALTER DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
-        var server = new StreamLoadServer(mariaDb.ConnectionString(), MariaDbServer.User, MariaDbServer.Password) { DiscardBodies = discard }.Start();
+        var server = new StreamLoadServer(mariaDb.ConnectionString(), MariaDbServer.User, MariaDbServer.Password) {
+            DiscardBodies = discard,
+            MaxVersions = maxVersions,
+            VersionWindow = versionWindow ?? TimeSpan.FromSeconds(10),
+            MaxRunningTransactions = maxRunning,
+        }.Start();
         return new StarRocksTestBed(mariaDb, database, server);
     }
 
@@ -84,12 +89,12 @@ internal sealed class StarRocksTestBed : IAsyncDisposable
         await MariaDb.ExecuteAsync(StarRocksSql.CreateTable(SqlDialect.MySql, Database, table ?? spec.Name, schema, spec.Key), Database);
     }
 
-    public async Task<LoadResult> LoadAsync(TableSpec spec, StarRocksSinkOptions options, string? folder = null)
+    public async Task<LoadResult> LoadAsync(TableSpec spec, StarRocksSinkOptions options, string? folder = null, int parallelFiles = 1)
     {
         var sink = new StarRocksSink(options);
         await using (sink)
         {
-            var result = await new LoadPipeline(new LoadOptions { LoadDate = new DateOnly(2026, 11, 24), TenantId = "acme" })
+            var result = await new LoadPipeline(new LoadOptions { LoadDate = new DateOnly(2026, 11, 24), TenantId = "acme", ParallelFiles = parallelFiles })
                 .RunAsync(LocalFileSource.List(folder ?? Dir.Path).Where(f => f.Name.EndsWith(".csv", StringComparison.Ordinal)).ToList(), spec, sink, default);
             LastStats = sink.Stats;
             return result;

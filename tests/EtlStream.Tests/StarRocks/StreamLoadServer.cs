@@ -31,6 +31,7 @@ public sealed class StreamLoadServer : IAsyncDisposable
     private readonly Dictionary<string, LabelEntry> _labels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _errorLogs = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<Task> _connections = [];
+    private readonly Dictionary<string, Queue<DateTime>> _versions = new(StringComparer.OrdinalIgnoreCase);
     private long _txnIds = 1000;
     private long _errorLogIds;
     private Task? _acceptFe;
@@ -49,6 +50,17 @@ public sealed class StreamLoadServer : IAsyncDisposable
 
     /// <summary><c>streaming_load_max_mb</c>: bodies larger than this are refused.</summary>
     public long BodyCapBytes { get; init; } = 10L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// <c>tablet_max_versions</c>: a table takes at most this many commits per <see cref="VersionWindow"/> (compaction
+    /// catches up after it); more fail with "Too many versions". Small loads hit it; fewer, larger loads do not.
+    /// </summary>
+    public int MaxVersions { get; init; } = 1000;
+
+    public TimeSpan VersionWindow { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary><c>max_running_txn_num_per_db</c>: loads and transactions running at once in one database.</summary>
+    public int MaxRunningTransactions { get; init; } = 1000;
 
     /// <summary>Perf mode: bodies are read and their rows counted, nothing is parsed or committed to MariaDB.</summary>
     public bool DiscardBodies { get; init; }
@@ -339,6 +351,11 @@ public sealed class StreamLoadServer : IAsyncDisposable
                 return ("Label Already Exists", new { Status = "Label Already Exists", Label = label, ExistingJobStatus = existing.State == "PRECOMMITTED" ? "PRECOMMITTED" : "RUNNING", Message = $"Label [{label}] has already been used." });
             }
 
+            if (RunningLimit(db) is { } busy)
+            {
+                return ("FAILED", new { Status = "FAILED", Label = label, Message = busy });
+            }
+
             entry = _labels[key] = new LabelEntry(db, table, Interlocked.Increment(ref _txnIds)) { State = "PREPARE" };
         }
 
@@ -381,6 +398,12 @@ public sealed class StreamLoadServer : IAsyncDisposable
                 return ("Label Already Exists", new { Status = "Label Already Exists", Label = label, ExistingJobStatus = "RUNNING", Message = $"Label [{label}] has already been used." });
             }
 
+            if (TooManyVersions(db, table) is { } versions)
+            {
+                Abort(key, entry);
+                return ("FAILED", new { TxnId = entry.TxnId, Label = label, Status = "FAILED", Message = versions });
+            }
+
             await CommitAsync(key, entry, token);
             var status = fault?.Kind == StreamLoadFaultKind.PublishTimeout ? "Publish Timeout" : "Success";
             return (status, Reply(entry, label, status, status == "Success" ? "OK" : "transaction commit successfully, BUT data will be visible later", loaded, errorUrl));
@@ -412,6 +435,13 @@ public sealed class StreamLoadServer : IAsyncDisposable
 
         try
         {
+            var headers = FormatHeaders(request);
+            if ((entry.FormatHeaders ??= headers) != headers)
+            {
+                Abort(key, entry);
+                return ("FAILED", new { TxnId = entry.TxnId, Label = label, Status = "FAILED", Message = "the format headers differ from this transaction's earlier loads" });
+            }
+
             var parsed = await ParseAsync(request, db, table, body, token);
             if (parsed.Error is not null)
             {
@@ -516,6 +546,11 @@ public sealed class StreamLoadServer : IAsyncDisposable
                 return ("LABEL_ALREADY_EXISTS", new { Label = label, Status = "LABEL_ALREADY_EXISTS", ExistingJobStatus = "RUNNING", Message = $"Label [{label}] has already been used." });
             }
 
+            if (RunningLimit(db) is { } busy)
+            {
+                return ("FAILED", new { Label = label, Status = "FAILED", Message = busy });
+            }
+
             entry = _labels[key] = new LabelEntry(db, table, Interlocked.Increment(ref _txnIds)) { State = "PREPARE", Busy = true };
         }
 
@@ -589,6 +624,12 @@ public sealed class StreamLoadServer : IAsyncDisposable
 
         try
         {
+            if (TooManyVersions(entry.Db, entry.Table) is { } versions)
+            {
+                // Not rolled back: a commit that failed for versions may be retried once compaction caught up.
+                return ("FAILED", new { TxnId = entry.TxnId, Label = label, Status = "FAILED", Message = versions });
+            }
+
             await CommitAsync(key, entry, token);
         }
         finally
@@ -963,6 +1004,45 @@ public sealed class StreamLoadServer : IAsyncDisposable
         ErrorURL = errorUrl,
     };
 
+    /// <summary>Caller holds the gate.</summary>
+    private string? RunningLimit(string db)
+    {
+        var running = _labels.Values.Count(l => l.Db == db && l.State is "PREPARE" or "PREPARED" or "PRECOMMITTED");
+        return running >= MaxRunningTransactions ? $"current running txns on db {db} is {running}, larger than limit {MaxRunningTransactions}" : null;
+    }
+
+    /// <summary>Counts a version for the table, or says why it cannot take one now.</summary>
+    private string? TooManyVersions(string db, string table)
+    {
+        lock (_gate)
+        {
+            var now = DateTime.UtcNow;
+            var key = $"{db}.{table}";
+            if (!_versions.TryGetValue(key, out var recent))
+            {
+                _versions[key] = recent = new Queue<DateTime>();
+            }
+
+            while (recent.Count > 0 && now - recent.Peek() > VersionWindow)
+            {
+                recent.Dequeue();
+            }
+
+            if (recent.Count >= MaxVersions)
+            {
+                return $"Too many versions. tablet_id: {Math.Abs(key.GetHashCode(StringComparison.Ordinal)) % 100000}, version_count: {recent.Count + 1}, limit: {MaxVersions}";
+            }
+
+            recent.Enqueue(now);
+            return null;
+        }
+    }
+
+    /// <summary>The headers every load of one transaction must repeat identically.</summary>
+    private static string FormatHeaders(StreamLoadRequest request) =>
+        string.Join('\n', new[] { "format", "columns", "column_separator", "row_delimiter", "enclose", "escape", "strict_mode", "max_filter_ratio" }
+            .Select(h => $"{h}={request.Header(h)}"));
+
     private static double MaxFilterRatio(StreamLoadRequest request) =>
         double.TryParse(request.Header("max_filter_ratio"), NumberStyles.Float, CultureInfo.InvariantCulture, out var r) ? r : 0;
 
@@ -992,6 +1072,9 @@ public sealed class StreamLoadServer : IAsyncDisposable
         public int PollsLeft { get; set; }
 
         public bool ThenCommits { get; set; }
+
+        /// <summary>A transaction's format headers, from its first load: later loads must repeat them.</summary>
+        public string? FormatHeaders { get; set; }
 
         /// <summary>The MariaDB connection whose open transaction holds this load's rows until commit.</summary>
         public MySqlConnection? Connection { get; set; }

@@ -238,4 +238,33 @@ public sealed class StreamLoadServerTests(MariaDbServer mariaDb)
         Assert.Equal(0, await bed.CountAsync("s"));
         Assert.Equal("OK", (await Step("begin")).GetProperty("Status").GetString());
     }
+
+    [Fact]
+    public async Task A_database_takes_no_more_running_transactions_than_its_limit()
+    {
+        var database = await mariaDb.CreateDatabaseAsync("srtxn");
+        await mariaDb.ExecuteAsync("CREATE TABLE s (id INT)", database);
+        await using var server = new StreamLoadServer(mariaDb.ConnectionString(), MariaDbServer.User, MariaDbServer.Password) { MaxRunningTransactions = 1 }.Start();
+        async Task<JsonElement> Step(string op, string label) =>
+            Json((await SendAsync(HttpMethod.Post, server.FePort, $"/api/transaction/{op}", null, headers: [("label", label), ("db", database), ("table", "s")])).Body);
+
+        Assert.Equal("OK", (await Step("begin", "a")).GetProperty("Status").GetString());
+        Assert.Equal($"current running txns on db {database} is 1, larger than limit 1", (await Step("begin", "b")).GetProperty("Message").GetString());
+        await Step("rollback", "a");
+        Assert.Equal("OK", (await Step("begin", "b")).GetProperty("Status").GetString());
+    }
+
+    [Fact]
+    public async Task A_transaction_load_must_repeat_the_format_headers_of_the_first()
+    {
+        await using var bed = await BedAsync(mariaDb);
+        (string, string)[] txn = [("label", "fmt"), ("db", bed.Database), ("table", "s")];
+        await SendAsync(HttpMethod.Post, bed.Server.FePort, "/api/transaction/begin", null, headers: txn);
+        await SendAsync(HttpMethod.Put, bed.Server.BePort, "/api/transaction/load", "1\ta\t1\t2026-01-01\n", headers: [.. txn, ("columns", Columns)]);
+
+        var second = Json((await SendAsync(HttpMethod.Put, bed.Server.BePort, "/api/transaction/load", "2,b,2,2026-01-02\n", headers: [.. txn, ("columns", Columns), ("column_separator", ",")])).Body);
+
+        Assert.Equal("the format headers differ from this transaction's earlier loads", second.GetProperty("Message").GetString());
+        Assert.Equal("TXN_NOT_EXISTS", Json((await SendAsync(HttpMethod.Post, bed.Server.FePort, "/api/transaction/commit", null, headers: txn)).Body).GetProperty("Message").GetString()); // rolled back
+    }
 }
