@@ -26,18 +26,23 @@ if (args is ["--repro", var folder])
 
 Fuzzer.OutOfProcess.Run(FuzzOne);
 
+// afl feeds stdin (not seekable: zips go through SharpCompress's forward reader); a file is seekable (ZipArchive).
 static Exception? Replay(string file)
 {
-    try
+    foreach (var seekable in new[] { false, true })
     {
-        using var input = File.OpenRead(file);
-        FuzzOne(input);
-        return null;
+        try
+        {
+            using var input = seekable ? File.OpenRead(file) : (Stream)new BufferedStream(new ForwardOnly(File.OpenRead(file)));
+            FuzzOne(input);
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
     }
-    catch (Exception e)
-    {
-        return e;
-    }
+
+    return null;
 }
 
 static void FuzzOne(Stream stream)
@@ -109,4 +114,40 @@ internal static partial class Program
 {
     private static TableSpec? Spec;
     private static DecompressionLimits? Limits;
+}
+
+/// <summary>A file read as a pipe is: forward only, length unknown.</summary>
+internal sealed class ForwardOnly(Stream inner) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
 }

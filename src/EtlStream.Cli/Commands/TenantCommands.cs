@@ -21,6 +21,8 @@ internal static class TenantCommands
         yield return InitDb();
         yield return Tenants();
         yield return Explain();
+        yield return StateCommands.Runs();
+        yield return StateCommands.Backfill();
     }
 
     private static Command Explain()
@@ -66,24 +68,30 @@ internal static class TenantCommands
     private static Command Run()
     {
         var config = ConfigOption();
-        var tenant = new Option<string>("--tenant") { Description = "Tenant id (a folder under configs/tenants).", Required = true };
-        var job = new Option<string>("--job") { Description = "Job name from the tenant's tenant.yaml.", Required = true };
+        var tenant = new Option<string?>("--tenant") { Description = "Tenant id (a folder under configs/tenants); required unless --resume." };
+        var job = new Option<string?>("--job") { Description = "Job name from the tenant's tenant.yaml; required unless --resume." };
         var date = new Option<string?>("--date") { Description = "Run date (yyyy-MM-dd) for the {date} in file patterns; default today." };
+        var state = StateCommands.StateOption();
+        var resume = new Option<string?>("--resume") { Description = "Run again the tenant, job and date of this run id (see `etlstream runs`); loads what it did not commit." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve files, validate config and schemas, print the plan; load nothing." };
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
         var logs = new Option<string>("--logs") { Description = "Folder of per-tenant log files.", DefaultValueFactory = _ => "logs" };
         var output = LoadCommand.OutputOption();
         var noProgress = LoadCommand.NoProgressOption();
         var metrics = Telemetry.MetricsOption();
-        var command = new Command("run", "Run a tenant's job for a date.") { config, tenant, job, date, dryRun, report, logs, output, noProgress, metrics };
+        var command = new Command("run", "Run a tenant's job for a date. Files the load ledger has are not loaded again, so a rerun after a crash loads exactly what is missing.")
+        {
+            config, tenant, job, date, state, resume, dryRun, report, logs, output, noProgress, metrics,
+        };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             using var telemetry = Telemetry.Start(parse.GetValue(metrics));
             var json = parse.GetValue(output) == "json";
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
-            var runDate = ParseDate(parse.GetValue(date));
-            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
-            var plan = JobPlan.Build(tenantConfig, parse.GetRequiredValue(job), runDate);
+            await using var ledger = await State.LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            var (tenantId, jobName, runDate) = await StateCommands.RunTargetAsync(ledger, parse.GetValue(resume), parse.GetValue(tenant), parse.GetValue(job), parse.GetValue(date), token);
+            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), tenantId);
+            var plan = JobPlan.Build(tenantConfig, jobName, runDate, lateFiles: true);
             if (parse.GetValue(dryRun))
             {
                 Console.Write(Secrets.Redact(plan.Describe()));
@@ -95,12 +103,14 @@ internal static class TenantCommands
             var logger = loggers.CreateLogger("etlstream");
             log.Write(plan.Describe());
             var started = DateTime.UtcNow;
+            var runId = await ledger.StartRunAsync(tenantConfig.Id, plan.Job.Name, runDate, token);
             try
             {
                 var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), logger, token,
-                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run));
+                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId));
+                await ledger.FinishRunAsync(runId, State.RunStatus.Succeeded, results.Sum(r => r.Result.RowsLoaded), results.Sum(r => r.Result.Files), null, CancellationToken.None);
                 var summary = string.Create(CultureInfo.InvariantCulture,
-                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s");
+                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
                 log.Write(summary);
                 var reportJson = JobReport(plan, "succeeded", null, results);
                 if (!json)
@@ -115,6 +125,7 @@ internal static class TenantCommands
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.Write("error: " + Secrets.Redact(e.Message));
+                await ledger.FinishRunAsync(runId, State.RunStatus.Failed, 0, 0, Secrets.Redact(e.Message), CancellationToken.None);
                 await WriteReportAsync(parse.GetValue(report), JobReport(plan, "failed", Secrets.Redact(e.Message), []));
                 throw;
             }
@@ -241,7 +252,7 @@ internal static class TenantCommands
         await File.WriteAllTextAsync(path, json);
     }
 
-    private static DateOnly ParseDate(string? text) =>
+    internal static DateOnly ParseDate(string? text) =>
         text is null ? DateOnly.FromDateTime(DateTime.Today)
         : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
         : throw new ConfigException([$"--date: '{text}' is not a date in the form yyyy-MM-dd"]);

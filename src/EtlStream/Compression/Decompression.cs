@@ -92,7 +92,7 @@ public static class Decompression
                     }
 
                     string name = $"{sourceName}!{zipEntry.FullName}";
-                    Stream entryStream = await OpenZipEntryAsync(zipEntry, name, cancellationToken).ConfigureAwait(false);
+                    Stream entryStream = await ZipStepAsync(async () => await zipEntry.OpenAsync(cancellationToken).ConfigureAwait(false), name).ConfigureAwait(false);
                     var compressed = zipEntry.CompressedLength;
                     await foreach (var e in ZipEntryAsync(name, entryStream, () => compressed, limits, depth, cancellationToken).ConfigureAwait(false))
                     {
@@ -113,7 +113,7 @@ public static class Decompression
             peekable, new ReaderOptions { LeaveStreamOpen = true }, cancellationToken).ConfigureAwait(false);
         try
         {
-            while (await MoveNextAsync(reader, sourceName, cancellationToken).ConfigureAwait(false))
+            while (await ZipStepAsync(() => reader.MoveToNextEntryAsync(cancellationToken), sourceName).ConfigureAwait(false))
             {
                 if (reader.Entry.IsDirectory)
                 {
@@ -121,7 +121,7 @@ public static class Decompression
                 }
 
                 string name = $"{sourceName}!{reader.Entry.Key}";
-                Stream entryStream = await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false);
+                Stream entryStream = await ZipStepAsync<Stream>(async () => await reader.OpenEntryStreamAsync(cancellationToken).ConfigureAwait(false), name).ConfigureAwait(false);
                 await foreach (var e in ZipEntryAsync(name, entryStream, () => peekable.RawBytesRead, limits, depth, cancellationToken).ConfigureAwait(false))
                 {
                     yield return e;
@@ -220,27 +220,19 @@ public static class Decompression
         }
     }
 
-    private static async Task<Stream> OpenZipEntryAsync(ZipArchiveEntry entry, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one step of reading a zip (next entry, open an entry) so that corrupt or unsupported content (a
+    /// compression method neither reader knows) fails naming the archive or entry, like corrupt data does.
+    /// </summary>
+    private static async ValueTask<T> ZipStepAsync<T>(Func<ValueTask<T>> step, string name)
     {
         try
         {
-            return await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return await step().ConfigureAwait(false);
         }
-        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
+        catch (Exception ex) when (SourceReadStream.IsDataError(ex) || ex is NotSupportedException)
         {
             throw SourceReadStream.Corrupt(name, CompressionKind.Zip, ex);
-        }
-    }
-
-    private static async ValueTask<bool> MoveNextAsync(IAsyncReader reader, string sourceName, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await reader.MoveToNextEntryAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (SourceReadStream.IsDataError(ex))
-        {
-            throw SourceReadStream.Corrupt(sourceName, CompressionKind.Zip, ex);
         }
     }
 }

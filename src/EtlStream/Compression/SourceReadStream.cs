@@ -108,18 +108,30 @@ internal sealed class SourceReadStream : ForwardReadStream
         }
     }
 
+    // SharpCompress's decoders report corrupt input in many shapes (its own exceptions, ZlibException, and argument
+    // or index errors from malformed headers such as an LZMA entry's properties): inside a decompressor they all
+    // mean bad data.
     internal static bool IsDataError(Exception ex) =>
         ex is InvalidDataException or EndOfStreamException or SharpCompressException or ZstdSharp.ZstdException
-            or IndexOutOfRangeException;
+            or SharpCompress.Compressors.Deflate.ZlibException or IndexOutOfRangeException or ArgumentException;
 
     internal static InvalidDataException Corrupt(string sourceName, CompressionKind kind, Exception inner) =>
         new($"{sourceName}: {kind} data is corrupt or truncated: {inner.Message}", inner);
 
+    // Disposing a zip entry that was not read to its end skips (inflates) the rest of it, so corrupt data can
+    // surface here too; it is named like any other.
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _inner.Dispose();
+            try
+            {
+                _inner.Dispose();
+            }
+            catch (Exception ex) when (IsDataError(ex))
+            {
+                throw Corrupt(_sourceName, _kind, ex);
+            }
         }
 
         base.Dispose(disposing);
@@ -127,7 +139,15 @@ internal sealed class SourceReadStream : ForwardReadStream
 
     public override async ValueTask DisposeAsync()
     {
-        await _inner.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsDataError(ex))
+        {
+            throw Corrupt(_sourceName, _kind, ex);
+        }
+
         await base.DisposeAsync().ConfigureAwait(false);
     }
 

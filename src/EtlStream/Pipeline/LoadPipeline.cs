@@ -344,7 +344,7 @@ public sealed partial class LoadPipeline
         var raw = await file.Open(token).ConfigureAwait(false);
         await using (raw.ConfigureAwait(false))
         {
-            await foreach (var entry in Decompression.OpenAsync(raw, file.Name, _options.DecompressionLimits, token).ConfigureAwait(false))
+            await foreach (var entry in Decompression.OpenAsync(raw, file.Name, transform.Spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
             {
                 await using (entry.ConfigureAwait(false))
                 {
@@ -461,7 +461,7 @@ public sealed partial class LoadPipeline
         var columns = spec.Columns.ToList();
         var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.OrdinalIgnoreCase);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
-        await foreach (var (entry, header) in HeadersAsync(files, spec.Csv, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync(files, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             foreach (var h in header)
             {
@@ -492,7 +492,7 @@ public sealed partial class LoadPipeline
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (_, header) in HeadersAsync([files[0]], CsvOptions.Default, token).ConfigureAwait(false))
+        await foreach (var (_, header) in HeadersAsync([files[0]], CsvOptions.Default, _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
@@ -505,14 +505,14 @@ public sealed partial class LoadPipeline
 
     /// <summary>Each entry's header, file by file, reading no further than the header (an empty entry gives an empty one).</summary>
     private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header)> HeadersAsync(
-        IEnumerable<SourceFile> files, CsvOptions csv, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        IEnumerable<SourceFile> files, CsvOptions csv, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
     {
         foreach (var file in files)
         {
             var raw = await file.Open(token).ConfigureAwait(false);
             await using (raw.ConfigureAwait(false))
             {
-                await foreach (var entry in Decompression.OpenAsync(raw, file.Name, _options.DecompressionLimits, token).ConfigureAwait(false))
+                await foreach (var entry in Decompression.OpenAsync(raw, file.Name, limits, token).ConfigureAwait(false))
                 {
                     await using (entry.ConfigureAwait(false))
                     {

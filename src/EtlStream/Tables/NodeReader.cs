@@ -83,6 +83,35 @@ internal sealed class NodeReader(string file, List<string> errors)
         return null;
     }
 
+    /// <summary>A size in bytes: a whole number, optionally with a unit (KiB, MiB, GiB, TiB; KB, MB, GB, TB).</summary>
+    public long? Size(YamlMappingNode m, string path, string key)
+    {
+        var s = String(m, path, key)?.Trim();
+        if (s is null)
+        {
+            return null;
+        }
+
+        (string Unit, long Factor)[] units = [("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000)];
+        var (number, factor) = (s, 1L);
+        foreach (var (unit, f) in units)
+        {
+            if (s.EndsWith(unit, StringComparison.OrdinalIgnoreCase))
+            {
+                (number, factor) = (s[..^unit.Length].TrimEnd(), f);
+                break;
+            }
+        }
+
+        if (long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / factor)
+        {
+            return n * factor;
+        }
+
+        Error(Join(path, key), $"expected a size such as 64MiB or 1TiB, got '{s}'");
+        return null;
+    }
+
     public byte? Byte(YamlMappingNode m, string path, string key)
     {
         var s = String(m, path, key);

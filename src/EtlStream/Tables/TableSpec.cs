@@ -26,6 +26,9 @@ public sealed record TableSpec
     /// <summary>The columns that identify a row, for merge loads (incremental dimensions).</summary>
     public IReadOnlyList<string> Key { get; init; } = [];
 
+    /// <summary>Decompression bomb limits for this table's files (<c>decompression:</c>); null: the load's own.</summary>
+    public Compression.DecompressionLimits? Decompression { get; init; }
+
     /// <summary>The spec with every column a nullable string named and sourced from <paramref name="header"/>.</summary>
     public static TableSpec AllStrings(string name, IReadOnlyList<string> header)
     {

@@ -13,7 +13,8 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift"];
+    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
+    private static readonly string[] DecompressionKeys = ["max_bytes", "max_ratio", "ratio_check_after"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
     private static readonly string[] RuleKeys = ["accepted_values", "range", "regex", "max_length", "unique"];
@@ -148,7 +149,47 @@ public static class TableSpecReader
             r.Error("schema_drift", $"unknown policy '{driftText}' (expected strict, ignore_new or evolve)");
         }
 
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew };
+        var limits = ReadDecompression(r, root);
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
+    }
+
+    /// <summary><c>decompression: { max_bytes, max_ratio, ratio_check_after }</c>: the bomb limits for this table's files.</summary>
+    private static Compression.DecompressionLimits? ReadDecompression(NodeReader r, YamlMappingNode root)
+    {
+        if (r.Child(root, "decompression") is not { } node)
+        {
+            return null;
+        }
+
+        if (node is not YamlMappingNode m)
+        {
+            r.Error("decompression", "a mapping: { max_bytes, max_ratio, ratio_check_after }");
+            return null;
+        }
+
+        r.CheckKeys(m, "decompression", DecompressionKeys);
+        var limits = Compression.DecompressionLimits.Default;
+        if (r.Size(m, "decompression", "max_bytes") is { } max)
+        {
+            limits = limits with { MaxBytes = max };
+        }
+
+        if (r.Int(m, "decompression", "max_ratio") is { } ratio)
+        {
+            limits = limits with { MaxRatio = ratio };
+        }
+
+        if (r.Size(m, "decompression", "ratio_check_after") is { } after)
+        {
+            limits = limits with { RatioCheckAfterBytes = after };
+        }
+
+        if (limits.MaxBytes <= 0 || limits.MaxRatio <= 0 || limits.RatioCheckAfterBytes < 0)
+        {
+            r.Error("decompression", "max_bytes and max_ratio must be positive, ratio_check_after not negative");
+        }
+
+        return limits;
     }
 
     private static CsvOptions ReadCsv(NodeReader r, YamlMappingNode root)
@@ -191,9 +232,16 @@ public static class TableSpecReader
             csv = csv with { BatchRows = b };
         }
 
-        if (r.Int(m, "csv", "max_record_bytes") is { } mx)
+        if (r.Size(m, "csv", "max_record_bytes") is { } mx)
         {
-            csv = csv with { MaxRecordBytes = mx };
+            if (mx > int.MaxValue)
+            {
+                r.Error("csv.max_record_bytes", $"{mx:N0} is over the 2 GiB a record can have");
+            }
+            else
+            {
+                csv = csv with { MaxRecordBytes = (int)mx };
+            }
         }
 
         foreach (var e in csv.Validate())

@@ -30,8 +30,12 @@ public sealed class JobPlan
 
     public IReadOnlyList<TableLoad> Loads { get; }
 
-    /// <summary>The plan for a tenant's job on a date; fails listing every table that has no file for the date.</summary>
-    public static JobPlan Build(TenantConfig tenant, string jobName, DateOnly date)
+    /// <summary>
+    /// The plan for a tenant's job on a date; fails listing every table that has no file for the date. With
+    /// <paramref name="lateFiles"/>, a table's files of the <see cref="TenantTable.LateDays"/> days before are listed
+    /// too, for a run with a load ledger to pick up files that arrived late (the ledger drops those already loaded).
+    /// </summary>
+    public static JobPlan Build(TenantConfig tenant, string jobName, DateOnly date, bool lateFiles = false)
     {
         if (!tenant.Jobs.TryGetValue(jobName, out var job))
         {
@@ -45,11 +49,18 @@ public sealed class JobPlan
             foreach (var name in step.Tables)
             {
                 var table = tenant.Tables[name];
-                var pattern = table.FilePattern.Replace("{date}", date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+                var pattern = State.FileDates.For(table.FilePattern, date);
                 var files = Find(Path.Combine(tenant.Source.Path, pattern));
                 if (files.Count == 0)
                 {
                     missing.Add($"{tenant.Id}: table '{name}': no file matches '{pattern}' in {tenant.Source.Path}");
+                }
+
+                if (lateFiles && step.Mode != StepMode.Replace)
+                {
+                    var earlier = State.FileDates.Range(date.AddDays(-table.LateDays), date.AddDays(-1))
+                        .SelectMany(d => Find(Path.Combine(tenant.Source.Path, State.FileDates.For(table.FilePattern, d))));
+                    files = [.. earlier, .. files];
                 }
 
                 loads.Add(new TableLoad(step.Name, table, step.Mode, files));
@@ -101,7 +112,8 @@ public sealed class JobPlan
         return sb.ToString();
     }
 
-    private static IReadOnlyList<SourceFile> Find(string pattern)
+    /// <summary>The files a local pattern matches; none when nothing matches (a missing day is not an error here).</summary>
+    internal static IReadOnlyList<SourceFile> Find(string pattern)
     {
         try
         {

@@ -42,7 +42,16 @@ public sealed record SinkConfig(string Kind, string Path, string? Password = nul
 }
 
 /// <summary>A table of the tenant: the shared schema with the tenant's overrides applied, and its file pattern.</summary>
-public sealed record TenantTable(string Name, string SchemaName, TableSpec Spec, string FilePattern, IReadOnlyList<string> Key);
+public sealed record TenantTable(string Name, string SchemaName, TableSpec Spec, string FilePattern, IReadOnlyList<string> Key)
+{
+    public const int DefaultLateDays = 7;
+
+    /// <summary>How many days before the watermark a run still looks for files that arrived late (<c>late_days</c>).</summary>
+    public int LateDays { get; init; } = DefaultLateDays;
+
+    /// <summary>What a run does with a re-uploaded file (same name, new version): <c>on_changed</c>.</summary>
+    public State.ChangedFilePolicy OnChanged { get; init; } = State.ChangedFilePolicy.Skip;
+}
 
 public sealed record JobConfig(string Name, IReadOnlyList<JobStep> Steps);
 

@@ -1,3 +1,4 @@
+using EtlStream.State;
 using EtlStream.Tables;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -14,7 +15,7 @@ public static class TenantConfigReader
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", "container", "connection_string", "sas_token", "account_url"];
     private static readonly string[] SinkKeys = ["kind", "path", "password"];
-    private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed"];
+    private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views"];
     private static readonly string[] ViewKeys = ["table", "view", "column"];
@@ -238,6 +239,12 @@ public static class TenantConfigReader
         return kind is null || path is null ? null : new SinkConfig(kind, path, password);
     }
 
+    private static ChangedFilePolicy Invalid(NodeReader r, string path, string message)
+    {
+        r.Error(path, message);
+        return ChangedFilePolicy.Skip;
+    }
+
     private static Dictionary<string, TenantTable> ReadTables(NodeReader r, YamlMappingNode root, string configRoot, Dictionary<string, TableSpec> schemas, List<string> errors)
     {
         var tables = new Dictionary<string, TenantTable>(StringComparer.Ordinal);
@@ -272,7 +279,19 @@ public static class TenantConfigReader
             }
 
             spec = ApplyOverrides(r, t, path, spec);
-            tables[name] = new TenantTable(name, schemaName, spec with { Name = name }, files, spec.Key);
+            var lateDays = r.Int(t, path, "late_days") ?? TenantTable.DefaultLateDays;
+            if (lateDays is < 0 or > 366)
+            {
+                r.Error($"{path}.late_days", $"{lateDays}: expected 0 to 366 days");
+            }
+
+            var onChanged = r.String(t, path, "on_changed") switch
+            {
+                null or "skip" => ChangedFilePolicy.Skip,
+                "replace_partition" => ChangedFilePolicy.ReplacePartition,
+                var other => Invalid(r, $"{path}.on_changed", $"'{other}': expected skip or replace_partition"),
+            };
+            tables[name] = new TenantTable(name, schemaName, spec with { Name = name }, files, spec.Key) { LateDays = lateDays, OnChanged = onChanged };
         }
 
         return tables;

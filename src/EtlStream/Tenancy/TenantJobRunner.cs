@@ -1,16 +1,26 @@
 using EtlStream.Pipeline;
 using EtlStream.Sinks.DuckDb;
+using EtlStream.Sources;
+using EtlStream.State;
 using Microsoft.Extensions.Logging;
 
 namespace EtlStream.Tenancy;
 
-/// <summary>What one table load of a job did.</summary>
-public sealed record TableLoadResult(string Step, string Table, string Mode, IReadOnlyList<string> Files, LoadResult Result);
+/// <summary>What one table load of a job did; <see cref="AlreadyLoaded"/> files were skipped because the ledger has them.</summary>
+public sealed record TableLoadResult(string Step, string Table, string Mode, IReadOnlyList<string> Files, LoadResult Result)
+{
+    public int AlreadyLoaded { get; init; }
+}
+
+/// <summary>The load ledger a run books its commits in, and the run's id there.</summary>
+public sealed record LedgerRun(LoadLedger Ledger, string RunId);
 
 /// <summary>
 /// Runs a <see cref="JobPlan"/>: each table load through the streaming pipeline into the tenant's own database,
 /// in step order, stopping at the first failure. Every table load is its own transaction, so a failed load
-/// (a full refresh included) leaves that table as it was.
+/// (a full refresh included) leaves that table as it was. With a <see cref="LedgerRun"/>, files the ledger has
+/// are not loaded again (append and merge; a refresh always reloads), so a rerun after a crash or of an earlier
+/// day loads exactly what is missing.
 /// </summary>
 public static partial class TenantJobRunner
 {
@@ -21,30 +31,123 @@ public static partial class TenantJobRunner
         LoadOptions options,
         ILogger logger,
         CancellationToken cancellationToken,
-        Func<TableLoad, LoadPipeline, Func<Task<LoadResult>>, Task<LoadResult>>? observe = null)
+        Func<TableLoad, LoadPipeline, Func<Task<LoadResult>>, Task<LoadResult>>? observe = null,
+        LedgerRun? ledger = null)
     {
+        ArgumentNullException.ThrowIfNull(plan);
         var results = new List<TableLoadResult>();
-        var runOptions = options with { TenantId = plan.Tenant.Id, LoadDate = plan.Date };
         foreach (var load in plan.Loads)
         {
-            var sink = CreateSink(plan.Tenant, load.Table, load.Mode, logger);
-            await using (sink.ConfigureAwait(false))
-            {
-                // Each table load's rejects in their own file: rejects/<tenant>/<date>-<job>-<table>.parquet.
-                var rejects = Path.Combine(options.RejectsPath ?? "rejects", plan.Tenant.Id, $"{plan.Date:yyyy-MM-dd}-{plan.Job.Name}-{load.Table.Name}.parquet");
-                var pipeline = new LoadPipeline(runOptions with { RejectsPath = rejects }, logger);
-                Task<LoadResult> Run() => pipeline.RunAsync(load.Files, load.Table.Spec, sink, cancellationToken);
-                var result = await (observe is null ? Run() : observe(load, pipeline, Run)).ConfigureAwait(false);
-                var mode = load.Mode.ToString().ToLowerInvariant();
-                results.Add(new TableLoadResult(load.Step, load.Table.Name, mode, [.. load.Files.Select(f => f.Name)], result));
-                LogTableLoaded(logger, plan.Tenant.Id, plan.Job.Name, load.Table.Name, mode, result.RowsLoaded, result.Files);
-            }
+            results.Add(await LoadTableAsync(plan.Tenant, plan.Job.Name, plan.Date, load, options, logger, ledger, observe, lateFrom: true, cancellationToken).ConfigureAwait(false));
         }
 
         return results;
     }
 
-    /// <summary>The tenant's sink for one table load.</summary>
+    /// <summary>
+    /// Loads one table's files, minus those the ledger has committed. <paramref name="lateFrom"/>: a daily run looks
+    /// back <see cref="TenantTable.LateDays"/> days before the table's watermark for files that arrived late (none
+    /// before the run date on a table's first run); a backfill takes every file it is given.
+    /// </summary>
+    public static async Task<TableLoadResult> LoadTableAsync(
+        TenantConfig tenant, string jobName, DateOnly runDate, TableLoad load, LoadOptions options, ILogger logger, LedgerRun? ledger,
+        Func<TableLoad, LoadPipeline, Func<Task<LoadResult>>, Task<LoadResult>>? observe, bool lateFrom, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(load);
+        ArgumentNullException.ThrowIfNull(options);
+        var mode = load.Mode.ToString().ToLowerInvariant();
+        var target = TargetOf(tenant, load.Table);
+        IReadOnlyList<SourceFile> files = load.Files;
+        IReadOnlyList<SourceFile> replaced = [];
+        var alreadyLoaded = 0;
+        if (ledger is not null && load.Mode != StepMode.Replace)
+        {
+            // A Stream Load target has no ledger table of its own to heal from: there, a run that died before booking
+            // re-sends under the same labels and the server refuses the second commit (within its label window).
+            var committed = tenant.Sink.IsStreamLoad
+                ? await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false)
+                : await HealAsync(tenant, load.Table, target, ledger, logger, cancellationToken).ConfigureAwait(false);
+            if (lateFrom)
+            {
+                var watermark = await ledger.Ledger.WatermarkAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
+                var earliest = watermark?.AddDays(-load.Table.LateDays) ?? runDate;
+                files = [.. files.Where(f => FileDates.Parse(load.Table.FilePattern, f.Name) is not { } d || d >= earliest)];
+                foreach (var late in files.Where(f => !committed.ContainsKey(f.Name) && FileDates.Parse(load.Table.FilePattern, f.Name) < watermark))
+                {
+                    LogLateFile(logger, tenant.Id, load.Table.Name, late.Name, watermark!.Value);
+                }
+            }
+
+            var selection = FileSelection.Select(files, committed, load.Table.OnChanged);
+            foreach (var changed in selection.ChangedSkipped)
+            {
+                LogChangedSkipped(logger, tenant.Id, load.Table.Name, changed.Name);
+            }
+
+            foreach (var changed in selection.Replaced)
+            {
+                LogChangedReplaced(logger, tenant.Id, load.Table.Name, changed.Name);
+            }
+
+            (files, replaced, alreadyLoaded) = (selection.ToLoad, selection.Replaced, selection.AlreadyLoaded.Count);
+        }
+
+        if (files.Count == 0)
+        {
+            LogNothingNew(logger, tenant.Id, jobName, load.Table.Name, alreadyLoaded);
+            return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
+        }
+
+        Sinks.IBatchSink sink;
+        if (tenant.Sink.IsStreamLoad)
+        {
+            if (replaced.Count > 0)
+            {
+                throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
+            }
+
+            sink = CreateSink(tenant, load.Table, load.Mode, logger);
+        }
+        else
+        {
+            sink = new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with
+            {
+                Ledger = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId),
+                ReplaceSources = [.. replaced.Select(f => f.FileName)],
+            });
+        }
+
+        LoadResult result;
+        await using (sink.ConfigureAwait(false))
+        {
+            // Each table load's rejects in their own file: rejects/<tenant>/<date>-<job>-<table>.parquet.
+            var rejects = Path.Combine(options.RejectsPath ?? "rejects", tenant.Id, $"{runDate:yyyy-MM-dd}-{jobName}-{load.Table.Name}.parquet");
+            var pipeline = new LoadPipeline(options with { TenantId = tenant.Id, LoadDate = runDate, RejectsPath = rejects }, logger);
+            var toLoad = load with { Files = files };
+            Task<LoadResult> Run() => pipeline.RunAsync(files, load.Table.Spec, sink, cancellationToken);
+            result = await (observe is null ? Run() : observe(toLoad, pipeline, Run)).ConfigureAwait(false);
+        }
+
+        if (ledger is not null)
+        {
+            // After the sink's commit. A crash before this line is healed from the target's ledger table next run.
+            var now = DateTimeOffset.UtcNow;
+            var versions = files.ToDictionary(f => f.Name, f => f.Version, StringComparer.Ordinal);
+            await ledger.Ledger.RecordAsync(
+                [.. result.FileResults.Select(f => new LedgerEntry(tenant.Id, target, f.Name, versions[f.Name], f.RowsRead,
+                    FileDates.Parse(load.Table.FilePattern, f.Name), ledger.RunId, now))],
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        LogTableLoaded(logger, tenant.Id, jobName, load.Table.Name, mode, result.RowsLoaded, result.Files);
+        return new TableLoadResult(load.Step, load.Table.Name, mode, [.. files.Select(f => f.Name)], result) { AlreadyLoaded = alreadyLoaded };
+    }
+
+    /// <summary>The ledger's name for a tenant's table: sink kind, database and table.</summary>
+    public static string TargetOf(TenantConfig tenant, TenantTable table) => $"{tenant.Sink.Kind}:{tenant.Database}/{table.Name}";
+
+    /// <summary>The tenant's sink for one table load (DuckDB: without the ledger stamp <see cref="LoadTableAsync"/> adds).</summary>
     public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
@@ -81,6 +184,43 @@ public static partial class TenantJobRunner
         Key = table.Key,
     };
 
+    /// <summary>
+    /// The ledger's committed files for a target, after adding those the target's own ledger table has and the
+    /// ledger lacks: files committed by a run that died before it could book them.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, LedgerEntry>> HealAsync(TenantConfig tenant, TenantTable table, string target, LedgerRun ledger, ILogger logger, CancellationToken cancellationToken)
+    {
+        var committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
+        var missing = DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target)
+            .Where(t => !committed.TryGetValue(t.SourceName, out var e) || e.SourceVersion != t.SourceVersion)
+            .GroupBy(t => t.SourceName).Select(g => g.Last())
+            .Select(t => new LedgerEntry(tenant.Id, target, t.SourceName, t.SourceVersion, t.Rows, FileDates.Parse(table.FilePattern, t.SourceName), t.RunId, DateTimeOffset.UtcNow))
+            .ToList();
+        if (missing.Count == 0)
+        {
+            return committed;
+        }
+
+        LogHealed(logger, tenant.Id, target, missing.Count);
+        await ledger.Ledger.RecordAsync(missing, cancellationToken).ConfigureAwait(false);
+        return await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files} files")]
     private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, int files);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table}: nothing new ({AlreadyLoaded} files already loaded)")]
+    private static partial void LogNothingNew(ILogger logger, string tenant, string job, string table, int alreadyLoaded);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: late file {File} (the table's watermark is {Watermark:yyyy-MM-dd}): loading it")]
+    private static partial void LogLateFile(ILogger logger, string tenant, string table, string file, DateOnly watermark);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: {File} was re-uploaded with new content; on_changed: skip keeps the version already loaded")]
+    private static partial void LogChangedSkipped(ILogger logger, string tenant, string table, string file);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: {File} was re-uploaded with new content; on_changed: replace_partition replaces its rows")]
+    private static partial void LogChangedReplaced(ILogger logger, string tenant, string table, string file);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files were committed by a run that stopped before booking them; booked now from the table's own ledger")]
+    private static partial void LogHealed(ILogger logger, string tenant, string target, int count);
 }

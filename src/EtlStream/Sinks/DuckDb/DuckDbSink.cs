@@ -27,6 +27,11 @@ public sealed class DuckDbSink : IBatchSink
     private string[] _names = [];
     private long[] _ticksPerUnit = [];
     private bool _completed;
+    private readonly Dictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
+    private readonly List<(Sources.SourceFile File, long Rows)> _filesDone = [];
+
+    /// <summary>The target's own record of committed source files (see <see cref="DuckDbSinkOptions.Ledger"/>).</summary>
+    public const string LedgerTable = "_etlstream_ledger";
 
     public DuckDbSink(DuckDbSinkOptions options)
     {
@@ -111,6 +116,16 @@ public sealed class DuckDbSink : IBatchSink
             Execute(CreateTableSql(QuoteIdentifier(StagingTable), columns, ifNotExists: false));
         }
 
+        if (_options.ReplaceSources.Count > 0 && _options.Mode != DuckDbWriteMode.Replace)
+        {
+            DeleteReplacedSources(schema);
+        }
+
+        if (_options.Ledger is not null)
+        {
+            Execute($"CREATE TABLE IF NOT EXISTS {LedgerTable} (tenant VARCHAR NOT NULL, target VARCHAR NOT NULL, source_name VARCHAR NOT NULL, source_version VARCHAR NOT NULL, rows BIGINT NOT NULL, run_id VARCHAR NOT NULL, committed_at TIMESTAMP NOT NULL)");
+        }
+
         _appender = _connection.CreateAppender(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
         return ValueTask.CompletedTask;
     }
@@ -126,6 +141,20 @@ public sealed class DuckDbSink : IBatchSink
             AppendBatch(appender, batches[b]);
         }
 
+        if (chunk.Source is { } source)
+        {
+            _rowsBySource[source] = _rowsBySource.GetValueOrDefault(source) + chunk.Rows;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Remembers the file for the target's ledger table, written with the rows when the run commits.</summary>
+    public ValueTask FileCompleteAsync(Sources.SourceFile file, int chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        _rowsBySource.Remove(file, out var rows);
+        _filesDone.Add((file, rows));
         return ValueTask.CompletedTask;
     }
 
@@ -143,6 +172,16 @@ public sealed class DuckDbSink : IBatchSink
             Execute($"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})");
             Execute($"INSERT INTO {table} SELECT * FROM {staging}");
             Execute($"DROP TABLE {staging}");
+        }
+
+        if (_options.Ledger is { } stamp)
+        {
+            foreach (var (file, rows) in _filesDone)
+            {
+                Execute(
+                    $"INSERT INTO {LedgerTable} VALUES ($1, $2, $3, $4, $5, $6, now())",
+                    stamp.Tenant, stamp.Target, file.Name, file.Version, rows, stamp.RunId);
+            }
         }
 
         _transaction!.Commit();
@@ -337,12 +376,66 @@ public sealed class DuckDbSink : IBatchSink
     private InvalidOperationException SchemaMismatch(string detail) =>
         new($"DuckDB table \"{_options.Table}\" in {_options.DatabasePath} does not match the data: {detail}. Use mode=replace to recreate it.");
 
-    private void Execute(string sql)
+    private void Execute(string sql, params object[] parameters)
     {
         using var command = _connection!.CreateCommand();
         command.Transaction = _transaction;
         command.CommandText = sql;
+        foreach (var p in parameters)
+        {
+            command.Parameters.Add(new DuckDBParameter(p));
+        }
+
         command.ExecuteNonQuery();
+    }
+
+    private void DeleteReplacedSources(Schema schema)
+    {
+        if (schema.GetFieldIndex(_options.SourceColumn) < 0)
+        {
+            throw new InvalidOperationException(
+                $"DuckDB table \"{_options.Table}\": re-uploaded files can only replace their earlier rows through a '{_options.SourceColumn}' column (computed: source_file); the table has none");
+        }
+
+        foreach (var name in _options.ReplaceSources)
+        {
+            // A zip's entries are named archive!entry in that column.
+            Execute($"DELETE FROM {QuoteIdentifier(_options.Table)} WHERE {QuoteIdentifier(_options.SourceColumn)} = $1 OR starts_with({QuoteIdentifier(_options.SourceColumn)}, $2)", name, name + "!");
+        }
+    }
+
+    /// <summary>
+    /// What the database's ledger table says is committed into <paramref name="target"/>: (source name, version,
+    /// rows, run id). Empty when the database or the table does not exist yet.
+    /// </summary>
+    public static IReadOnlyList<(string SourceName, string SourceVersion, long Rows, string RunId)> ReadLedger(string databasePath, string tenant, string target)
+    {
+        ArgumentNullException.ThrowIfNull(databasePath);
+        if (!File.Exists(databasePath))
+        {
+            return [];
+        }
+
+        using var connection = new DuckDBConnection($"Data Source={Path.GetFullPath(databasePath)}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM information_schema.tables WHERE table_name = '{LedgerTable}'";
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            return [];
+        }
+
+        command.CommandText = $"SELECT source_name, source_version, rows, run_id FROM {LedgerTable} WHERE tenant = $1 AND target = $2 ORDER BY committed_at";
+        command.Parameters.Add(new DuckDBParameter(tenant));
+        command.Parameters.Add(new DuckDBParameter(target));
+        using var reader = command.ExecuteReader();
+        var rows = new List<(string, string, long, string)>();
+        while (reader.Read())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+        }
+
+        return rows;
     }
 
     private static string CreateTableSql(string table, (string Name, string Type)[] columns, bool ifNotExists)

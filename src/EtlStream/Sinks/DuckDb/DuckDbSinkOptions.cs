@@ -26,4 +26,22 @@ public sealed record DuckDbSinkOptions
 
     /// <summary>The key columns a <see cref="DuckDbWriteMode.Merge"/> matches rows on.</summary>
     public IReadOnlyList<string> Key { get; init; } = [];
+
+    /// <summary>
+    /// When set, every source file the run loads is recorded in the database's <c>_etlstream_ledger</c> table in the
+    /// same transaction as its rows: the truth a load ledger heals from after a crash between commit and bookkeeping.
+    /// </summary>
+    public LedgerStamp? Ledger { get; init; }
+
+    /// <summary>
+    /// File names (as the table's <see cref="SourceColumn"/> holds them) whose earlier rows are deleted in the
+    /// run's transaction before its rows land: re-uploaded files under <c>on_changed: replace_partition</c>.
+    /// </summary>
+    public IReadOnlyList<string> ReplaceSources { get; init; } = [];
+
+    /// <summary>The column that names each row's source file (a <c>computed: source_file</c> column).</summary>
+    public string SourceColumn { get; init; } = "source_file";
 }
+
+/// <summary>Who records a load in the target's own ledger table: tenant, the ledger's name for the table, and the run.</summary>
+public sealed record LedgerStamp(string Tenant, string Target, string RunId);

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Globalization;
+using EtlStream.Pipeline;
+using EtlStream.State;
+using EtlStream.Tables;
+using EtlStream.Tenancy;
+
+namespace EtlStream.Cli.Commands;
+
+/// <summary><c>runs</c> and <c>backfill</c>: the load ledger's commands, and what <c>run</c> shares with them.</summary>
+internal static class StateCommands
+{
+    public static Option<string> StateOption() =>
+        new("--state") { Description = "The load ledger (SQLite) that makes runs exactly-once and resumable.", DefaultValueFactory = _ => Path.Combine("state", "ledger.db") };
+
+    /// <summary>The tenant, job and date a <c>run</c> is for: from <c>--resume</c>'s run, or from the options.</summary>
+    public static async Task<(string Tenant, string Job, DateOnly Date)> RunTargetAsync(LoadLedger ledger, string? resume, string? tenant, string? job, string? date, CancellationToken token)
+    {
+        if (resume is not null)
+        {
+            var run = await ledger.RunAsync(resume, token) ?? throw new ConfigException([$"--resume: no run '{resume}' in {ledger.Path} (see `etlstream runs`)"]);
+            if ((tenant is not null && tenant != run.Tenant) || (job is not null && job != run.Job))
+            {
+                throw new ConfigException([$"--resume {resume} is {run.Tenant}/{run.Job}; --tenant/--job say otherwise"]);
+            }
+
+            return (run.Tenant, run.Job, run.RunDate);
+        }
+
+        if (tenant is null || job is null)
+        {
+            throw new ConfigException(["run: --tenant and --job are required (or --resume <run-id>)"]);
+        }
+
+        return (tenant, job, TenantCommands.ParseDate(date));
+    }
+
+    public static Command Runs()
+    {
+        var state = StateOption();
+        var tenant = new Option<string?>("--tenant") { Description = "Only this tenant's runs." };
+        var limit = new Option<int>("--limit") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 };
+        var command = new Command("runs", "List past runs from the load ledger: id, tenant, job, date, status, rows.") { state, tenant, limit };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
+        {
+            await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            var runs = await ledger.RunsAsync(parse.GetValue(tenant), parse.GetValue(limit), token);
+            Console.WriteLine($"{"run",-24}{"tenant",-16}{"job",-12}{"date",-12}{"status",-11}{"rows",14}{"files",7}  started (UTC)");
+            foreach (var r in runs)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r.RunId,-24}{r.Tenant,-16}{r.Job,-12}{r.RunDate:yyyy-MM-dd}  {r.Status.ToString().ToLowerInvariant(),-11}{r.RowsLoaded,14:N0}{r.FilesLoaded,7}  {r.StartedAt:yyyy-MM-dd HH:mm:ss}{(r.Error is null ? "" : "  " + r.Error)}"));
+            }
+
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    public static Command Backfill()
+    {
+        var config = new Option<string>("--config") { Description = "The configs folder (schemas/ and tenants/).", DefaultValueFactory = _ => "configs" };
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
+        var table = new Option<string>("--table") { Description = "The tenant's table to backfill.", Required = true };
+        var from = new Option<string>("--from") { Description = "First file date (yyyy-MM-dd), included.", Required = true };
+        var to = new Option<string>("--to") { Description = "Last file date (yyyy-MM-dd), included.", Required = true };
+        var shard = new Option<string>("--shard") { Description = "i/N: load only this machine's share (0 <= i < N); N machines with 0/N … N-1/N cover the range once.", DefaultValueFactory = _ => "0/1" };
+        var plan = new Option<bool>("--plan") { Description = "Print the files per date (and which are already loaded); load nothing." };
+        var parallelFiles = new Option<int>("--parallel-files") { Description = "Files of a date read at once.", DefaultValueFactory = _ => new LoadOptions().ParallelFiles };
+        var state = StateOption();
+        var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
+        {
+            config, tenant, table, from, to, shard, plan, parallelFiles, state,
+        };
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
+        {
+            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var backfill = BackfillPlan.Build(tenantConfig, parse.GetRequiredValue(table),
+                TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)));
+            await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            var target = TenantJobRunner.TargetOf(tenantConfig, backfill.Table);
+            var loaded = (await ledger.CommittedAsync(tenantConfig.Id, target, token)).Keys.ToHashSet(StringComparer.Ordinal);
+            if (parse.GetValue(plan))
+            {
+                Console.Write(Secrets.Redact(backfill.Describe(loaded)));
+                return ExitCodes.Success;
+            }
+
+            using var loggers = CliLogging.Create(parse);
+            var logger = loggers.CreateLogger("etlstream");
+            var runId = await ledger.StartRunAsync(tenantConfig.Id, "backfill", backfill.To, token);
+            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles) };
+            long rows = 0;
+            var files = 0;
+            try
+            {
+                foreach (var (date, dayFiles) in backfill.Days)
+                {
+                    var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);
+                    var result = await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId), null, lateFrom: false, token);
+                    rows += result.Result.RowsLoaded;
+                    files += result.Result.Files;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await ledger.FinishRunAsync(runId, RunStatus.Failed, rows, files, Secrets.Redact(e.Message), CancellationToken.None);
+                throw;
+            }
+
+            await ledger.FinishRunAsync(runId, RunStatus.Succeeded, rows, files, null, CancellationToken.None);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{tenantConfig.Id}/{backfill.Table.Name} backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: loaded {rows:N0} rows from {files} files (run {runId})"));
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+}

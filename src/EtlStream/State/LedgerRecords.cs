@@ -1,0 +1,39 @@
+namespace EtlStream.State;
+
+/// <summary>
+/// One source object committed into one target: the identity that makes loads exactly-once. <see cref="Target"/>
+/// names the table in its database (e.g. <c>duckdb:datawiz_pidilite/fact_invoice_secondary</c>);
+/// <see cref="SourceVersion"/> is the object's ETag, or size and modification time for a local file.
+/// </summary>
+public sealed record LedgerEntry(
+    string Tenant,
+    string Target,
+    string SourceName,
+    string SourceVersion,
+    long Rows,
+    DateOnly? FileDate,
+    string RunId,
+    DateTimeOffset CommittedAt);
+
+/// <summary>A run as the ledger keeps it, for <c>etlstream runs</c> and <c>--resume</c>.</summary>
+public sealed record RunRecord(
+    string RunId,
+    string Tenant,
+    string Job,
+    DateOnly RunDate,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? FinishedAt,
+    RunStatus Status,
+    long RowsLoaded,
+    int FilesLoaded,
+    string? Error);
+
+public enum RunStatus
+{
+    /// <summary>Started and not finished: still going, or killed (a rerun loads what it did not commit).</summary>
+    Running,
+
+    Succeeded,
+
+    Failed,
+}

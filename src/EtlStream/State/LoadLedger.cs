@@ -1,0 +1,192 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace EtlStream.State;
+
+/// <summary>
+/// The durable record of what was committed where (SQLite, <c>state/ledger.db</c> by default): runs, source objects
+/// per target, and per-target watermarks. It is written after a sink commits; a crash between the two is healed by
+/// the target's own ledger table, which the sink writes in the same transaction as the rows (see
+/// <see cref="Sinks.DuckDb.DuckDbSink.ReadLedger"/>), so the next run neither loses nor doubles a file.
+/// </summary>
+public sealed class LoadLedger : IAsyncDisposable
+{
+    private readonly SqliteConnection _connection;
+
+    private LoadLedger(SqliteConnection connection, string path)
+    {
+        _connection = connection;
+        Path = path;
+    }
+
+    public string Path { get; }
+
+    /// <summary>Opens (creating it and its folder when missing) the ledger at <paramref name="path"/>.</summary>
+    public static async Task<LoadLedger> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ConnectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var ledger = new LoadLedger(connection, full);
+        try
+        {
+            // WAL: a killed writer never corrupts it, and `etlstream runs` can read while a run writes.
+            await ledger.ExecuteAsync("""
+                PRAGMA journal_mode = WAL;
+                PRAGMA busy_timeout = 10000;
+                CREATE TABLE IF NOT EXISTS runs (
+                    run_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, job TEXT NOT NULL, run_date TEXT NOT NULL,
+                    started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+                    rows_loaded INTEGER NOT NULL DEFAULT 0, files_loaded INTEGER NOT NULL DEFAULT 0, error TEXT);
+                CREATE TABLE IF NOT EXISTS committed_files (
+                    tenant TEXT NOT NULL, target TEXT NOT NULL, source_name TEXT NOT NULL, source_version TEXT NOT NULL,
+                    rows INTEGER NOT NULL, file_date TEXT, run_id TEXT NOT NULL, committed_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant, target, source_name));
+                CREATE TABLE IF NOT EXISTS watermarks (
+                    tenant TEXT NOT NULL, target TEXT NOT NULL, file_date TEXT NOT NULL, updated_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant, target));
+                """, cancellationToken, []).ConfigureAwait(false);
+            return ledger;
+        }
+        catch
+        {
+            await ledger.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Records a run as started and returns its id: UTC start time plus randomness, so ids sort by time.</summary>
+    public async Task<string> StartRunAsync(string tenant, string job, DateOnly runDate, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var runId = string.Create(CultureInfo.InvariantCulture, $"{now:yyyyMMdd'T'HHmmss'Z'}-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))}");
+        await ExecuteAsync(
+            "INSERT INTO runs (run_id, tenant, job, run_date, started_at, status) VALUES ($id, $tenant, $job, $date, $at, 'running')",
+            cancellationToken, [("$id", runId), ("$tenant", tenant), ("$job", job), ("$date", Day(runDate)), ("$at", Time(now))]).ConfigureAwait(false);
+        return runId;
+    }
+
+    public Task FinishRunAsync(string runId, RunStatus status, long rowsLoaded, int filesLoaded, string? error, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE runs SET finished_at = $at, status = $status, rows_loaded = $rows, files_loaded = $files, error = $error WHERE run_id = $id",
+            cancellationToken,
+            [("$id", runId), ("$at", Time(DateTimeOffset.UtcNow)), ("$status", status.ToString().ToLowerInvariant()), ("$rows", rowsLoaded), ("$files", filesLoaded), ("$error", error)]);
+
+    /// <summary>Past runs, newest first.</summary>
+    public async Task<IReadOnlyList<RunRecord>> RunsAsync(string? tenant, int limit, CancellationToken cancellationToken)
+    {
+        var sql = "SELECT run_id, tenant, job, run_date, started_at, finished_at, status, rows_loaded, files_loaded, error FROM runs"
+            + (tenant is null ? "" : " WHERE tenant = $tenant") + " ORDER BY started_at DESC, run_id DESC LIMIT $limit";
+        return await QueryAsync(sql, ReadRun, cancellationToken, [("$tenant", tenant), ("$limit", limit)]).ConfigureAwait(false);
+    }
+
+    public async Task<RunRecord?> RunAsync(string runId, CancellationToken cancellationToken) =>
+        (await QueryAsync(
+            "SELECT run_id, tenant, job, run_date, started_at, finished_at, status, rows_loaded, files_loaded, error FROM runs WHERE run_id = $id",
+            ReadRun, cancellationToken, [("$id", runId)]).ConfigureAwait(false)).SingleOrDefault();
+
+    /// <summary>What is committed into <paramref name="target"/>, by source name.</summary>
+    public async Task<IReadOnlyDictionary<string, LedgerEntry>> CommittedAsync(string tenant, string target, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(
+            "SELECT tenant, target, source_name, source_version, rows, file_date, run_id, committed_at FROM committed_files WHERE tenant = $tenant AND target = $target",
+            r => new LedgerEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4),
+                r.IsDBNull(5) ? null : DateOnly.ParseExact(r.GetString(5), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                r.GetString(6), DateTimeOffset.Parse(r.GetString(7), CultureInfo.InvariantCulture)),
+            cancellationToken, [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false);
+        return rows.ToDictionary(e => e.SourceName, StringComparer.Ordinal);
+    }
+
+    /// <summary>Records committed source objects (a newer version of an object replaces its entry) and moves the target's watermark to the latest file date.</summary>
+    public async Task RecordAsync(IReadOnlyCollection<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var e in entries)
+        {
+            await ExecuteAsync(
+                """
+                INSERT INTO committed_files (tenant, target, source_name, source_version, rows, file_date, run_id, committed_at)
+                VALUES ($tenant, $target, $name, $version, $rows, $date, $run, $at)
+                ON CONFLICT (tenant, target, source_name) DO UPDATE SET source_version = excluded.source_version,
+                    rows = excluded.rows, file_date = excluded.file_date, run_id = excluded.run_id, committed_at = excluded.committed_at
+                """,
+                cancellationToken,
+                [("$tenant", e.Tenant), ("$target", e.Target), ("$name", e.SourceName), ("$version", e.SourceVersion), ("$rows", e.Rows),
+                 ("$date", e.FileDate is { } d ? Day(d) : null), ("$run", e.RunId), ("$at", Time(e.CommittedAt))],
+                transaction).ConfigureAwait(false);
+        }
+
+        foreach (var target in entries.Where(e => e.FileDate is not null).GroupBy(e => (e.Tenant, e.Target)))
+        {
+            await ExecuteAsync(
+                """
+                INSERT INTO watermarks (tenant, target, file_date, updated_at) VALUES ($tenant, $target, $date, $at)
+                ON CONFLICT (tenant, target) DO UPDATE SET file_date = max(file_date, excluded.file_date), updated_at = excluded.updated_at
+                """,
+                cancellationToken,
+                [("$tenant", target.Key.Tenant), ("$target", target.Key.Target), ("$date", Day(target.Max(e => e.FileDate!.Value))), ("$at", Time(DateTimeOffset.UtcNow))],
+                transaction).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The latest file date committed into <paramref name="target"/>; null before its first load.</summary>
+    public async Task<DateOnly?> WatermarkAsync(string tenant, string target, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync("SELECT file_date FROM watermarks WHERE tenant = $tenant AND target = $target",
+            r => DateOnly.ParseExact(r.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture), cancellationToken,
+            [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+
+    private static RunRecord ReadRun(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), DateOnly.ParseExact(r.GetString(3), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DateTimeOffset.Parse(r.GetString(4), CultureInfo.InvariantCulture), r.IsDBNull(5) ? null : DateTimeOffset.Parse(r.GetString(5), CultureInfo.InvariantCulture),
+        Enum.Parse<RunStatus>(r.GetString(6), ignoreCase: true), r.GetInt64(7), r.GetInt32(8), r.IsDBNull(9) ? null : r.GetString(9));
+
+    private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, (string Name, object? Value)[] parameters, SqliteTransaction? transaction = null)
+    {
+        await using var command = Command(sql, parameters, transaction);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<List<T>> QueryAsync<T>(string sql, Func<SqliteDataReader, T> read, CancellationToken cancellationToken, (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(sql, parameters, null);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private SqliteCommand Command(string sql, (string Name, object? Value)[] parameters, SqliteTransaction? transaction)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+}
