@@ -865,7 +865,9 @@ public sealed class StreamLoadServer : IAsyncDisposable
             return null;
         }
 
-        var c = new MySqlConnection(ConnectionString(db));
+        // Not pooled: closing it must end the session, so that an abort really rolls back and frees its locks
+        // (a pooled connection keeps its open transaction until it is next reused).
+        var c = new MySqlConnection(new MySqlConnectionStringBuilder(ConnectionString(db)) { Pooling = false }.ConnectionString);
         await c.OpenAsync(token);
         await using (var cmd = new MySqlCommand(
             $"CREATE TABLE IF NOT EXISTS `{LabelTable}` (label VARCHAR(128) PRIMARY KEY, table_name VARCHAR(64) NOT NULL, txn_id BIGINT NOT NULL, row_count BIGINT NOT NULL)", c))
