@@ -279,6 +279,13 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
           - { name: name, type: varchar(20) }
         """, "vc.yaml");
 
+    private static readonly TableSpec VarcharWidenSpec = TableSpecReader.Read("""
+        table: vc
+        columns:
+          - { name: id, type: int64, nullable: false }
+          - { name: name, type: varchar(20), overflow: widen }
+        """, "vc.yaml");
+
     /// <summary>The live column is VARCHAR(5) — 5 UTF-8 bytes in StarRocks — while the spec says 20.</summary>
     private static async Task<StarRocksTestBed> VarcharBedAsync(MariaDbServer mariaDb)
     {
@@ -293,7 +300,8 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
     {
         await using var bed = await VarcharBedAsync(mariaDb);
 
-        await bed.LoadAsync(VarcharSpec, bed.Options("vc") with { Overflow = VarcharOverflowPolicy.Widen });
+        // The spec column's overflow: widen decides; the sink-wide option (reject) is for columns without one.
+        await bed.LoadAsync(VarcharWidenSpec, bed.Options("vc") with { Overflow = VarcharOverflowPolicy.Reject });
 
         Assert.Equal([[1L, "abc"], [2L, "ab€"], [3L, "abcdé"], [4L, "日本語"]], await bed.RowsAsync("SELECT id, name FROM vc ORDER BY id"));
         Assert.Equal(9L, Convert.ToInt64(await mariaDb.ScalarAsync(
@@ -307,7 +315,7 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
     {
         await using var bed = await VarcharBedAsync(mariaDb);
 
-        await bed.LoadAsync(VarcharSpec, bed.Options("vc") with { Overflow = VarcharOverflowPolicy.Reject });
+        await bed.LoadAsync(VarcharSpec, bed.Options("vc") with { Overflow = VarcharOverflowPolicy.Widen }); // the spec's reject wins
 
         Assert.Equal([[1L, "abc"], [2L, "ab€"]], await bed.RowsAsync("SELECT id, name FROM vc ORDER BY id"));
         var rejected = bed.Rejected.OrderBy(r => r.RawRow, StringComparer.Ordinal).ToList();

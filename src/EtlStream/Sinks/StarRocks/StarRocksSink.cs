@@ -350,13 +350,14 @@ public sealed partial class StarRocksSink : IBatchSink
                 continue;
             }
 
-            if (_options.Overflow == VarcharOverflowPolicy.Widen && longest <= StarRocksSql.MaxVarcharBytes)
+            var policy = OverflowOf(_schema.FieldsList[c]);
+            if (policy == VarcharOverflowPolicy.Widen && longest <= StarRocksSql.MaxVarcharBytes)
             {
                 await WidenAsync(c, longest, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            var max = _options.Overflow == VarcharOverflowPolicy.Widen ? StarRocksSql.MaxVarcharBytes : (int)limit;
+            var max = policy == VarcharOverflowPolicy.Widen ? StarRocksSql.MaxVarcharBytes : (int)limit;
             for (var b = 0; b < chunk.Batches.Count; b++)
             {
                 var batch = chunk.Batches[b];
@@ -441,6 +442,16 @@ public sealed partial class StarRocksSink : IBatchSink
     }
 
     private static bool IsVarchar(LiveColumn c) => c.DataType is "VARCHAR" or "CHAR";
+
+    /// <summary>
+    /// The column's policy for values longer than the LIVE column: the spec's <c>overflow: widen</c> widens; <c>reject</c>
+    /// and <c>truncate</c> (the transform truncated to the spec's length already; cutting again to a shorter live
+    /// length would store a value the spec never allowed) reject. Fields without a spec policy follow the sink option.
+    /// </summary>
+    private VarcharOverflowPolicy OverflowOf(Field field) =>
+        field.Metadata?.TryGetValue(ArrowTypes.OverflowKey, out var policy) == true
+            ? policy == "widen" ? VarcharOverflowPolicy.Widen : VarcharOverflowPolicy.Reject
+            : _options.Overflow;
 
     private string RawRow(RecordBatch batch, int row)
     {

@@ -113,6 +113,7 @@ public sealed record StarRocksSinkOptions
 
     public TimeSpan PollLimit { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>For string columns whose spec names no <c>overflow</c> policy (a spec column's own policy wins).</summary>
     public VarcharOverflowPolicy Overflow { get; init; } = VarcharOverflowPolicy.Reject;
 
     /// <summary>
