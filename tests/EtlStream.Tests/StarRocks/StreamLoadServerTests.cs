@@ -216,7 +216,10 @@ public sealed class StreamLoadServerTests(MariaDbServer mariaDb)
         Assert.Equal("OK", (await Load("2\tb\t2\t2026-01-02\n3\tc\t3\t2026-01-03\n")).GetProperty("Status").GetString());
         Assert.Equal(0, await bed.CountAsync("s")); // not visible before commit
         Assert.Equal("OK", (await Step("prepare")).GetProperty("Status").GetString());
-        Assert.Equal(("OK", ""), ((await Step("commit")).GetProperty("Status").GetString(), (await Step("commit")).GetProperty("Message").GetString() == "Transaction already commited" ? "" : "?"));
+        var commit = await Step("commit");
+        var again2 = await Step("commit");
+        Assert.Equal(("OK", ""), (commit.GetProperty("Status").GetString(), commit.GetProperty("Message").GetString()));
+        Assert.Equal(("OK", "Transaction already commited"), (again2.GetProperty("Status").GetString(), again2.GetProperty("Message").GetString()));
         Assert.Equal(3, await bed.CountAsync("s"));
         var finished = await Step("begin");
         Assert.Equal(("LABEL_ALREADY_EXISTS", "FINISHED"), (finished.GetProperty("Status").GetString(), finished.GetProperty("ExistingJobStatus").GetString()));
