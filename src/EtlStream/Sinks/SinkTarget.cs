@@ -9,7 +9,7 @@ namespace EtlStream.Sinks;
 public static class SinkTarget
 {
     public const string SupportedForms =
-        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab]";
+        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>";
 
     /// <summary>
     /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
@@ -18,6 +18,11 @@ public static class SinkTarget
     public static IBatchSink Create(string target, string defaultTable)
     {
         ArgumentNullException.ThrowIfNull(target);
+        if (StarRocks.StarRocksTarget.Handles(target))
+        {
+            return new StarRocks.StarRocksSink(StarRocks.StarRocksTarget.Parse(target, defaultTable));
+        }
+
         var colon = target.IndexOf(':', StringComparison.Ordinal);
         var scheme = colon > 0 ? target[..colon] : string.Empty;
         var rest = colon > 0 ? target[(colon + 1)..] : string.Empty;

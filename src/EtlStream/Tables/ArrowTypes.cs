@@ -8,6 +8,9 @@ public static class ArrowTypes
     /// <summary>Field metadata key carrying a varchar's declared length (UTF-8 bytes), for sinks whose DDL has lengths.</summary>
     public const string MaxLengthKey = "etlstream.max_length";
 
+    /// <summary>Field metadata key carrying a varchar's <c>overflow</c> policy (reject, truncate, widen), for sinks whose live column may be shorter than the spec.</summary>
+    public const string OverflowKey = "etlstream.overflow";
+
     /// <summary>Schema metadata key: <c>evolve</c> allows a sink to add the schema's new nullable columns to an existing table.</summary>
     public const string SchemaDriftKey = "etlstream.schema_drift";
 

@@ -40,8 +40,17 @@ public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<
     public Sources.ISourceStore CreateStore() => Sources.SourceStores.Create(Kind, Path, Settings);
 }
 
-/// <summary>The tenant's warehouse: <c>duckdb</c> with the database file's path.</summary>
-public sealed record SinkConfig(string Kind, string Path);
+/// <summary>
+/// The tenant's warehouse: <c>duckdb</c> with the database file's path, or <c>starrocks</c>/<c>doris</c> with a
+/// <c>starrocks://user@fe:8030/&lt;tenant database&gt;?...</c> target as the path and the password (a <c>${NAME}</c> secret).
+/// </summary>
+public sealed record SinkConfig(string Kind, string Path, string? Password = null)
+{
+    public bool IsStreamLoad => Kind is "starrocks" or "doris";
+
+    /// <summary>Never prints the password.</summary>
+    public override string ToString() => $"{Kind}: {Path}";
+}
 
 /// <summary>A table of the tenant: the shared schema with the tenant's overrides applied, and its file pattern.</summary>
 public sealed record TenantTable(string Name, string SchemaName, TableSpec Spec, string FilePattern, IReadOnlyList<string> Key)

@@ -14,7 +14,7 @@ public static class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
-    private static readonly string[] SinkKeys = ["kind", "path"];
+    private static readonly string[] SinkKeys = ["kind", "path", "password"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views"];
@@ -223,9 +223,9 @@ public static class TenantConfigReader
 
         r.CheckKeys(m, "sink", SinkKeys);
         var kind = r.RequiredString(m, "sink", "kind");
-        if (kind is not null and not "duckdb")
+        if (kind is not null and not "duckdb" and not "starrocks" and not "doris")
         {
-            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb)");
+            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb, starrocks, doris)");
         }
 
         var path = Resolved(r, m, "sink", "path", secrets);
@@ -234,7 +234,25 @@ public static class TenantConfigReader
             r.Error("sink.path", "required");
         }
 
-        return kind is null || path is null ? null : new SinkConfig(kind, path);
+        var password = Resolved(r, m, "sink", "password", secrets);
+        if (kind is "starrocks" or "doris" && path is not null)
+        {
+            try
+            {
+                var target = Sinks.StarRocks.StarRocksTarget.Parse(path, "t", password ?? string.Empty);
+                var database = r.String(root, "", "database");
+                if (database is not null && !target.Database.Equals(database, StringComparison.Ordinal))
+                {
+                    r.Error("sink.path", $"the target's database '{target.Database}' is not the tenant's database '{database}'");
+                }
+            }
+            catch (ArgumentException e)
+            {
+                r.Error("sink.path", e.Message);
+            }
+        }
+
+        return kind is null || path is null ? null : new SinkConfig(kind, path, password);
     }
 
     private static ChangedFilePolicy Invalid(NodeReader r, string path, string message)

@@ -63,7 +63,11 @@ public static partial class TenantJobRunner
         var alreadyLoaded = 0;
         if (ledger is not null && load.Mode != StepMode.Replace)
         {
-            var committed = await HealAsync(tenant, load.Table, target, ledger, logger, cancellationToken).ConfigureAwait(false);
+            // A Stream Load target has no ledger table of its own to heal from: there, a run that died before booking
+            // re-sends under the same labels and the server refuses the second commit (within its label window).
+            var committed = tenant.Sink.IsStreamLoad
+                ? await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false)
+                : await HealAsync(tenant, load.Table, target, ledger, logger, cancellationToken).ConfigureAwait(false);
             if (lateFrom)
             {
                 var watermark = await ledger.Ledger.WatermarkAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
@@ -95,12 +99,25 @@ public static partial class TenantJobRunner
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
-        var sinkOptions = SinkOptions(tenant, load.Table, load.Mode) with
+        Sinks.IBatchSink sink;
+        if (tenant.Sink.IsStreamLoad)
         {
-            Ledger = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId),
-            ReplaceSources = [.. replaced.Select(f => f.FileName)],
-        };
-        var sink = new DuckDbSink(sinkOptions);
+            if (replaced.Count > 0)
+            {
+                throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
+            }
+
+            sink = CreateSink(tenant, load.Table, load.Mode, logger);
+        }
+        else
+        {
+            sink = new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with
+            {
+                Ledger = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId),
+                ReplaceSources = [.. replaced.Select(f => f.FileName)],
+            });
+        }
+
         LoadResult result;
         await using (sink.ConfigureAwait(false))
         {
@@ -129,6 +146,34 @@ public static partial class TenantJobRunner
 
     /// <summary>The ledger's name for a tenant's table: sink kind, database and table.</summary>
     public static string TargetOf(TenantConfig tenant, TenantTable table) => $"{tenant.Sink.Kind}:{tenant.Database}/{table.Name}";
+
+    /// <summary>The tenant's sink for one table load (DuckDB: without the ledger stamp <see cref="LoadTableAsync"/> adds).</summary>
+    public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        if (!tenant.Sink.IsStreamLoad)
+        {
+            return new DuckDbSink(SinkOptions(tenant, table, mode));
+        }
+
+        // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so).
+        // A full refresh needs a staging table and ALTER TABLE ... SWAP WITH, which this sink does not do yet.
+        if (mode == StepMode.Replace)
+        {
+            throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode replace is not supported on {tenant.Sink.Kind} yet (append and merge are)");
+        }
+
+        return new Sinks.StarRocks.StarRocksSink(StreamLoadOptions(tenant, table), logger);
+    }
+
+    /// <summary>The Stream Load options of a tenant's table: the sink target, the tenant's id in every label.</summary>
+    public static Sinks.StarRocks.StarRocksSinkOptions StreamLoadOptions(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Sinks.StarRocks.StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
+    }
 
     /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
     public static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()

@@ -28,7 +28,13 @@ public sealed class TableTransform
         var fields = new List<Field>();
         foreach (var c in spec.Columns)
         {
-            var metadata = c.Type.MaxLength is { } n ? new Dictionary<string, string> { [ArrowTypes.MaxLengthKey] = n.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null;
+            var metadata = c.Type.MaxLength is { } n
+                ? new Dictionary<string, string>
+                {
+                    [ArrowTypes.MaxLengthKey] = n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    [ArrowTypes.OverflowKey] = c.Overflow.ToString().ToLowerInvariant(),
+                }
+                : null;
             var type = c.Computed is LoadDateSpec && c.Type.Kind == ColumnKind.String ? ColumnType.String : c.Type;
             fields.Add(new Field(c.Name, ArrowTypes.For(type), c.Nullable, metadata));
         }

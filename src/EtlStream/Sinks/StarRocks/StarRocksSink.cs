@@ -1,0 +1,878 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Apache.Arrow;
+using EtlStream.Formats.Csv;
+using EtlStream.Sources;
+using EtlStream.Tables;
+using EtlStream.Transforms;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MySqlConnector;
+
+namespace EtlStream.Sinks.StarRocks;
+
+/// <summary>What a StarRocks sink did: loads, rows and bytes, for the run report and the measurements.</summary>
+public sealed record StarRocksSinkStats(
+    long Loads, long LoadsAlreadyCommitted, long Retries, long RowsSent, long RowsLoaded, long RowsFiltered, long RowsRejected,
+    long BytesSent, long FilesCommitted, long FilesAlreadyLoaded, long ColumnsWidened, TimeSpan LoadTime);
+
+/// <summary>
+/// Loads chunks into StarRocks (or Doris) with Stream Load, exactly once. Each chunk's Arrow batches are encoded
+/// once to a CSV body (tab separated, <c>\N</c> NULL, RFC 4180 enclose) in a pooled buffer and sent with a
+/// <c>columns</c> header naming the columns in body order, so column order is right by construction. Labels are
+/// deterministic (<see cref="StreamLoadLabel"/>): a retry or a rerun reuses them and the server commits once.
+/// See <see cref="StreamLoadMode"/> for the per-file transaction and per-chunk label modes.
+/// </summary>
+public sealed partial class StarRocksSink : IBatchSink
+{
+    private readonly StarRocksSinkOptions _options;
+    private readonly StreamLoadClient _client;
+    private readonly ILogger _logger;
+    private readonly CsvArrowWriter _writer = new(CsvWriteOptions.StreamLoad);
+    private readonly ConcurrentDictionary<string, FileTransaction> _transactions = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly OpenTransactionRecord _openRecord;
+    private Schema? _schema;
+    private string _shape = string.Empty;
+    private string _columns = string.Empty;
+    private LiveColumn?[] _live = [];
+    private long _loads, _already, _retries, _rowsSent, _rowsLoaded, _rowsFiltered, _rowsRejected, _bytesSent, _filesCommitted, _filesAlready, _widened, _loadTicks;
+
+    public StarRocksSink(StarRocksSinkOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors.Select(e => $"starrocks sink: {e}").ToList());
+        }
+
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _client = new StreamLoadClient(options);
+        _openRecord = new OpenTransactionRecord(
+            options.StateDirectory ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "etlstream", "starrocks"),
+            StreamLoadLabel.Prefix(options.Tenant, options.Database, options.Table));
+    }
+
+    public int MaxConcurrency => _options.MaxConcurrency;
+
+    public int PreferredChunkRows => _options.ChunkRows;
+
+    public long PreferredChunkBytes => _options.ChunkBytes;
+
+    /// <summary>Differences the schema check found that do not stop a load (extra nullable columns).</summary>
+    public IReadOnlyList<string> SchemaWarnings { get; private set; } = [];
+
+    public StarRocksSinkStats Stats => new(
+        Interlocked.Read(ref _loads), Interlocked.Read(ref _already), Interlocked.Read(ref _retries), Interlocked.Read(ref _rowsSent),
+        Interlocked.Read(ref _rowsLoaded), Interlocked.Read(ref _rowsFiltered), Interlocked.Read(ref _rowsRejected), Interlocked.Read(ref _bytesSent),
+        Interlocked.Read(ref _filesCommitted), Interlocked.Read(ref _filesAlready), Interlocked.Read(ref _widened), TimeSpan.FromTicks(Interlocked.Read(ref _loadTicks)));
+
+    public async ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var problems = schema.FieldsList.Select(f => StarRocksSql.IdentifierProblem(f.Name)).OfType<string>().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ConfigException(problems.Select(p => $"starrocks sink: column {p}").ToList());
+        }
+
+        _schema = schema;
+        _shape = StreamLoadLabel.ShapeHash(schema);
+        _columns = string.Join(",", schema.FieldsList.Select(f => f.Name));
+        _live = new LiveColumn?[schema.FieldsList.Count];
+        if (_options.MySqlPort is not null)
+        {
+            // Missing or extra columns are reported before anything is loaded.
+            await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
+            var live = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            var (errors, warnings) = StarRocksSql.Compare(schema, live, $"{_options.Database}.{_options.Table}");
+            if (errors.Count > 0)
+            {
+                throw new ConfigException(errors.Select(e => $"starrocks sink: {e}").ToList());
+            }
+
+            SchemaWarnings = warnings;
+            foreach (var w in warnings)
+            {
+                LogSchemaWarning(_logger, w);
+            }
+
+            for (var i = 0; i < _live.Length; i++)
+            {
+                _live[i] = live.First(c => c.Name.Equals(schema.FieldsList[i].Name, StringComparison.OrdinalIgnoreCase));
+            }
+        }
+
+        if (_options.Mode == StreamLoadMode.Transaction)
+        {
+            // A run that died between begin and commit left a transaction the server would hold until its timeout.
+            foreach (var label in _openRecord.Read())
+            {
+                await AbortQuietlyAsync(label, cancellationToken).ConfigureAwait(false);
+                _openRecord.Remove(label);
+                LogRolledBack(_logger, label);
+            }
+        }
+    }
+
+    public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var schema = _schema ?? throw new InvalidOperationException("OpenAsync was not called");
+        var file = chunk.Source ?? throw new ArgumentException("a Stream Load chunk needs its source file: labels are made from it", nameof(chunk));
+        if (_options.SharedSlots is { } slots)
+        {
+            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (_options.Mode == StreamLoadMode.Label)
+            {
+                var label = StreamLoadLabel.For(_options.Tenant, _options.Database, _options.Table, file, chunk.Index, _shape);
+                using var body = await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
+                if (body is not null)
+                {
+                    await LoadAsync(label, file, body, cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var txn = _transactions.GetOrAdd(TransactionLabel(file), l => new FileTransaction(l));
+
+            // Encoded before the file's gate: chunk n+1 is encoded while chunk n is on the wire (loads of one
+            // transaction go one at a time). Still one body per WriteAsync in flight, so memory stays bounded.
+            using var early = txn.AlreadyLoaded ? null : await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
+            await txn.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (txn.Failed is { } failed)
+                {
+                    throw new StreamLoadException($"{file.Name}: an earlier chunk failed, the file's transaction was rolled back: {failed}", txn.Label);
+                }
+
+                if (!txn.Began && _options.Dialect == StreamLoadDialect.StarRocks)
+                {
+                    await BeginAsync(txn, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (txn.AlreadyLoaded)
+                {
+                    return; // committed by an earlier run: nothing of this file is sent again
+                }
+
+                if (early is not null)
+                {
+                    await LoadInTransactionAsync(txn, file, chunk.Index, early, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                txn.Failed ??= e.Message;
+                await RollbackAsync(txn, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                txn.Gate.Release();
+            }
+        }
+        finally
+        {
+            _options.SharedSlots?.Release();
+        }
+    }
+
+    public async ValueTask FileCompleteAsync(SourceFile file, int chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (_options.Mode != StreamLoadMode.Transaction || !_transactions.TryRemove(TransactionLabel(file), out var txn))
+        {
+            return;
+        }
+
+        try
+        {
+            if (txn.AlreadyLoaded)
+            {
+                Interlocked.Increment(ref _filesAlready);
+                LogAlreadyLoaded(_logger, file.Name, txn.Label);
+                return;
+            }
+
+            if (!txn.Began && txn.DorisTransactions.Count == 0)
+            {
+                return;
+            }
+
+            if (_options.Dialect == StreamLoadDialect.StarRocks)
+            {
+                await TransactionStepAsync(txn.Label, "prepare", cancellationToken).ConfigureAwait(false);
+                await TransactionStepAsync(txn.Label, "commit", cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var (label, id) in txn.DorisTransactions)
+                {
+                    await DorisTwoPhaseAsync(label, id, "commit", cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            txn.Began = false;
+            _openRecord.Remove(txn.Label);
+            Interlocked.Increment(ref _filesCommitted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await RollbackAsync(txn, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        // A failed or cancelled run: whatever was begun and not committed goes, so nothing half-loaded lingers.
+        foreach (var txn in _transactions.Values)
+        {
+            await RollbackAsync(txn, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _transactions.Clear();
+        _client.Dispose();
+        _schemaGate.Dispose();
+    }
+
+    private string TransactionLabel(SourceFile file) =>
+        StreamLoadLabel.For(_options.Tenant, _options.Database, _options.Table, file, null, _shape);
+
+    // ---- encoding and the live VARCHAR lengths ----
+
+    /// <summary>The chunk's CSV body, after widening columns or rejecting rows for the live VARCHAR lengths; null when no row is left.</summary>
+    private async Task<PooledBufferWriter?> EncodeAsync(SinkChunk chunk, SourceFile file, CancellationToken cancellationToken)
+    {
+        var excluded = await ApplyVarcharPolicyAsync(chunk, file, cancellationToken).ConfigureAwait(false);
+        long bytes = 0;
+        foreach (var b in chunk.Batches)
+        {
+            foreach (var c in b.Arrays)
+            {
+                foreach (var buffer in c.Data.Buffers)
+                {
+                    bytes += buffer.Length;
+                }
+            }
+        }
+
+        var body = new PooledBufferWriter((int)Math.Min(bytes + (bytes / 4), int.MaxValue / 2));
+        long rows = 0;
+        try
+        {
+            for (var i = 0; i < chunk.Batches.Count; i++)
+            {
+                var batch = chunk.Batches[i];
+                if (excluded?[i] is not { Count: > 0 } skip)
+                {
+                    _writer.Write(batch, body);
+                    rows += batch.Length;
+                    continue;
+                }
+
+                // Runs of kept rows between the rejected ones, as zero-copy slices.
+                var start = 0;
+                for (var row = 0; row <= batch.Length; row++)
+                {
+                    if (row < batch.Length && !skip.Contains(row))
+                    {
+                        continue;
+                    }
+
+                    if (row > start)
+                    {
+                        using var slice = batch.Slice(start, row - start);
+                        _writer.Write(slice, body);
+                        rows += row - start;
+                    }
+
+                    start = row + 1;
+                }
+            }
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+
+        if (rows == 0)
+        {
+            body.Dispose();
+            return null;
+        }
+
+        Interlocked.Add(ref _rowsSent, rows);
+        return body;
+    }
+
+    /// <summary>
+    /// Values longer (in UTF-8 bytes) than the live column allows: the column is widened first, or their rows are
+    /// rejected, per <see cref="StarRocksSinkOptions.Overflow"/>. Returns the rejected rows per batch, or null.
+    /// </summary>
+    private async Task<HashSet<int>?[]?> ApplyVarcharPolicyAsync(SinkChunk chunk, SourceFile file, CancellationToken cancellationToken)
+    {
+        HashSet<int>?[]? excluded = null;
+        List<RejectedRow>? rejected = null;
+        for (var c = 0; c < _live.Length; c++)
+        {
+            var live = Volatile.Read(ref _live[c]);
+            if (live is not { MaxLength: { } limit } || !IsVarchar(live) || ArrowTypes.KindOf(_schema!.FieldsList[c].DataType) != ColumnKind.String)
+            {
+                continue;
+            }
+
+            var longest = 0;
+            foreach (var batch in chunk.Batches)
+            {
+                var offsets = ((StringArray)batch.Column(c)).ValueOffsets;
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    longest = Math.Max(longest, offsets[r + 1] - offsets[r]);
+                }
+            }
+
+            if (longest <= limit)
+            {
+                continue;
+            }
+
+            var policy = OverflowOf(_schema.FieldsList[c]);
+            if (policy == VarcharOverflowPolicy.Widen && longest <= StarRocksSql.MaxVarcharBytes)
+            {
+                await WidenAsync(c, longest, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var max = policy == VarcharOverflowPolicy.Widen ? StarRocksSql.MaxVarcharBytes : (int)limit;
+            for (var b = 0; b < chunk.Batches.Count; b++)
+            {
+                var batch = chunk.Batches[b];
+                var strings = (StringArray)batch.Column(c);
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    var length = strings.ValueOffsets[r + 1] - strings.ValueOffsets[r];
+                    if (length <= max)
+                    {
+                        continue;
+                    }
+
+                    excluded ??= new HashSet<int>?[chunk.Batches.Count];
+                    if ((excluded[b] ??= []).Add(r))
+                    {
+                        (rejected ??= []).Add(new RejectedRow(
+                            file.Name, 0, c + 1, live.Name, Rules.MaxLength, strings.GetString(r),
+                            $"{live.Name}: {length} UTF-8 bytes, the live column {_options.Database}.{_options.Table}.{live.Name} is VARCHAR({max})",
+                            RawRow(batch, r)));
+                    }
+                }
+            }
+        }
+
+        if (rejected is not null)
+        {
+            Interlocked.Add(ref _rowsRejected, rejected.Count);
+            if (_options.OnRejected is { } callback)
+            {
+                await callback(rejected, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return excluded;
+    }
+
+    private async Task WidenAsync(int column, int length, CancellationToken cancellationToken)
+    {
+        await _schemaGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var live = _live[column]!;
+            if (live.MaxLength >= length)
+            {
+                return; // another chunk widened it already
+            }
+
+            await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
+            var sql = StarRocksSql.WidenVarchar(_options.Database, _options.Table, live.Name, length, live.Nullable);
+            await using (var cmd = new MySqlCommand(sql, connection))
+            {
+                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // StarRocks runs schema changes as jobs: the new length counts once information_schema shows it.
+            var waited = Stopwatch.StartNew();
+            while (true)
+            {
+                var columns = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+                var now = columns.FirstOrDefault(c => c.Name.Equals(live.Name, StringComparison.OrdinalIgnoreCase));
+                if (now?.MaxLength >= length)
+                {
+                    Volatile.Write(ref _live[column], now);
+                    break;
+                }
+
+                if (waited.Elapsed > _options.PollLimit)
+                {
+                    throw new StreamLoadException($"{_options.Table}.{live.Name}: widening to VARCHAR({length}) did not finish in {_options.PollLimit}", string.Empty);
+                }
+
+                await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _widened);
+            LogWidened(_logger, _options.Table, live.Name, live.MaxLength ?? 0, length);
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+
+    private static bool IsVarchar(LiveColumn c) => c.DataType is "VARCHAR" or "CHAR";
+
+    /// <summary>
+    /// The column's policy for values longer than the LIVE column: the spec's <c>overflow: widen</c> widens; <c>reject</c>
+    /// and <c>truncate</c> (the transform truncated to the spec's length already; cutting again to a shorter live
+    /// length would store a value the spec never allowed) reject. Fields without a spec policy follow the sink option.
+    /// </summary>
+    private VarcharOverflowPolicy OverflowOf(Field field) =>
+        field.Metadata?.TryGetValue(ArrowTypes.OverflowKey, out var policy) == true
+            ? policy == "widen" ? VarcharOverflowPolicy.Widen : VarcharOverflowPolicy.Reject
+            : _options.Overflow;
+
+    private string RawRow(RecordBatch batch, int row)
+    {
+        using var slice = batch.Slice(row, 1);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        _writer.Write(slice, output);
+        return System.Text.Encoding.UTF8.GetString(output.WrittenSpan).TrimEnd('\n');
+    }
+
+    private async Task<MySqlConnection> OpenSqlAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
+        {
+            Server = _options.Host,
+            Port = (uint)_options.MySqlPort!.Value,
+            UserID = _options.User,
+            Password = _options.Password,
+            SslMode = _options.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
+            Pooling = false,
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (MySqlException e)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new StreamLoadException($"cannot reach {_options.Host}:{_options.MySqlPort} (MySQL protocol) as {_options.User}: {Redact(e.Message)}", e);
+        }
+    }
+
+    // ---- loads ----
+
+    private List<KeyValuePair<string, string>> LoadHeaders(string label)
+    {
+        var doris = _options.Dialect == StreamLoadDialect.Doris;
+        return
+        [
+            new("label", label),
+            new("format", "csv"),
+            new("columns", _columns),
+            new("column_separator", "\\x09"),
+            new(doris ? "line_delimiter" : "row_delimiter", "\\x0a"),
+            new("enclose", "\""),
+            new("max_filter_ratio", _options.MaxFilterRatio.ToString(CultureInfo.InvariantCulture)),
+            new("strict_mode", _options.StrictMode ? "true" : "false"),
+            new("timeout", _options.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
+        ];
+    }
+
+    private string StreamLoadPath => $"/api/{_options.Database}/{_options.Table}/_stream_load";
+
+    /// <summary>A plain Stream Load under <paramref name="label"/> (Doris transaction mode: pre-committed, two-phase).</summary>
+    private async Task<StreamLoadOutcome> LoadAsync(string label, SourceFile file, PooledBufferWriter body, CancellationToken cancellationToken, bool twoPhase = false)
+    {
+        var headers = LoadHeaders(label);
+        if (twoPhase)
+        {
+            headers.Add(new("two_phase_commit", "true"));
+        }
+
+        var outcome = await SendWithRetriesAsync(label, file, StreamLoadPath, headers, body.Segment, cancellationToken).ConfigureAwait(false);
+        await CountAsync(outcome, file, body.Written, cancellationToken).ConfigureAwait(false);
+        return outcome;
+    }
+
+    private async Task LoadInTransactionAsync(FileTransaction txn, SourceFile file, int chunk, PooledBufferWriter body, CancellationToken cancellationToken)
+    {
+        if (_options.Dialect == StreamLoadDialect.Doris)
+        {
+            // Doris: each chunk is its own pre-committed transaction; all are committed when the file is complete.
+            var label = StreamLoadLabel.For(_options.Tenant, _options.Database, _options.Table, file, chunk, _shape);
+            _openRecord.Add(label);
+            var outcome = await LoadAsync(label, file, body, cancellationToken, twoPhase: true).ConfigureAwait(false);
+            if (outcome.Response is { TxnId: > 0 } r && !outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal))
+            {
+                txn.DorisTransactions.Add((label, r.TxnId));
+            }
+            else
+            {
+                _openRecord.Remove(label); // committed by an earlier run
+            }
+
+            return;
+        }
+
+        var headers = LoadHeaders(txn.Label);
+        headers.Add(new("db", _options.Database));
+        headers.Add(new("table", _options.Table));
+        var started = Stopwatch.GetTimestamp();
+        var reply = await _client.SendAsync(HttpMethod.Put, "/api/transaction/load", headers, body.Segment, toBackend: true, cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
+        var outcome2 = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+        if (outcome2.Decision != StreamLoadDecision.Committed)
+        {
+            // The server rolls a transaction back on any failed load, and a load with no reply may or may not have
+            // been appended: either way this file can only be loaded again from its start, by the next run.
+            if (outcome2.HasFilteredRows)
+            {
+                await ReportFilteredAsync(outcome2.Response!, file, cancellationToken).ConfigureAwait(false);
+            }
+
+            throw Failure(txn.Label, $"{file.Name} chunk {chunk}: transaction load failed", reply, outcome2, isTransient: outcome2.Decision != StreamLoadDecision.Fail);
+        }
+
+        await CountAsync(outcome2, file, body.Written, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CountAsync(StreamLoadOutcome outcome, SourceFile file, long bytes, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _loads);
+        Interlocked.Add(ref _bytesSent, bytes);
+        if (outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _already);
+            return;
+        }
+
+        if (outcome.Response is { } r)
+        {
+            Interlocked.Add(ref _rowsLoaded, r.NumberLoadedRows);
+            Interlocked.Add(ref _rowsFiltered, r.NumberFilteredRows);
+            if (outcome.HasFilteredRows)
+            {
+                await ReportFilteredAsync(r, file, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task BeginAsync(FileTransaction txn, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            _openRecord.Add(txn.Label); // before the request: a begin whose reply is lost still gets rolled back later
+            var reply = await _client.SendAsync(HttpMethod.Post, "/api/transaction/begin", TransactionHeaders(txn.Label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+            var already = outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal);
+            if (outcome.Decision == StreamLoadDecision.Committed && already)
+            {
+                txn.AlreadyLoaded = true; // this file's transaction committed in an earlier run
+                _openRecord.Remove(txn.Label);
+                return;
+            }
+
+            if (outcome.Decision == StreamLoadDecision.Committed)
+            {
+                txn.Began = true;
+                return;
+            }
+
+            if (attempt >= _options.MaxAttempts || outcome.Decision == StreamLoadDecision.Fail)
+            {
+                throw Failure(txn.Label, "begin transaction failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
+            }
+
+            if (outcome.Decision == StreamLoadDecision.PollLabel)
+            {
+                // Ours, from a begin whose reply was lost (or a run that died): nothing of it can be trusted, so it goes.
+                await AbortQuietlyAsync(txn.Label, cancellationToken).ConfigureAwait(false);
+            }
+
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>prepare or commit, retried until the server says it is done; commit is idempotent on the server.</summary>
+    private async Task TransactionStepAsync(string label, string step, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var reply = await _client.SendAsync(HttpMethod.Post, $"/api/transaction/{step}", TransactionHeaders(label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+            if (outcome.Decision == StreamLoadDecision.Committed)
+            {
+                return;
+            }
+
+            if (step == "commit" && outcome.Decision is StreamLoadDecision.Fail or StreamLoadDecision.Unknown)
+            {
+                // A commit whose reply was lost may have been applied: the label state says.
+                var state = await LabelStateAsync(label, cancellationToken).ConfigureAwait(false);
+                if (StreamLoadClassifier.ClassifyLabelState(state) == StreamLoadDecision.Committed)
+                {
+                    return;
+                }
+            }
+
+            if (attempt >= _options.MaxAttempts || outcome.Decision == StreamLoadDecision.Fail)
+            {
+                throw Failure(label, $"{step} transaction failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
+            }
+
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private List<KeyValuePair<string, string>> TransactionHeaders(string label) =>
+    [
+        new("label", label),
+        new("db", _options.Database),
+        new("table", _options.Table),
+        new("timeout", _options.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)),
+    ];
+
+    private async Task DorisTwoPhaseAsync(string label, long txnId, string operation, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var reply = await _client.SendAsync(HttpMethod.Put, $"/api/{_options.Database}/{_options.Table}/_stream_load_2pc",
+                [new("txn_id", txnId.ToString(CultureInfo.InvariantCulture)), new("txn_operation", operation)], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+            if (outcome.Decision == StreamLoadDecision.Committed ||
+                (reply.Body?.Contains("already", StringComparison.OrdinalIgnoreCase) == true && operation == "commit" &&
+                 StreamLoadClassifier.ClassifyLabelState(await LabelStateAsync(label, cancellationToken).ConfigureAwait(false)) == StreamLoadDecision.Committed))
+            {
+                _openRecord.Remove(label);
+                return;
+            }
+
+            if (attempt >= _options.MaxAttempts || outcome.Decision == StreamLoadDecision.Fail)
+            {
+                throw Failure(label, $"two-phase {operation} of transaction {txnId} failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
+            }
+
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RollbackAsync(FileTransaction txn, CancellationToken cancellationToken)
+    {
+        if (txn.Began)
+        {
+            txn.Began = false;
+            await AbortQuietlyAsync(txn.Label, cancellationToken).ConfigureAwait(false);
+            _openRecord.Remove(txn.Label);
+        }
+
+        foreach (var (label, id) in txn.DorisTransactions)
+        {
+            try
+            {
+                await DorisTwoPhaseAsync(label, id, "abort", cancellationToken).ConfigureAwait(false);
+            }
+            catch (StreamLoadException)
+            {
+                // recorded in the open-transaction file: the next start tries again
+            }
+        }
+
+        txn.DorisTransactions.Clear();
+    }
+
+    /// <summary>Rolls back a transaction by label; one that does not exist (any more) is fine.</summary>
+    private async Task AbortQuietlyAsync(string label, CancellationToken cancellationToken)
+    {
+        if (_options.Dialect == StreamLoadDialect.Doris)
+        {
+            await _client.SendAsync(HttpMethod.Put, $"/api/{_options.Database}/{_options.Table}/_stream_load_2pc",
+                [new("label", label), new("txn_operation", "abort")], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _client.SendAsync(HttpMethod.Post, "/api/transaction/rollback", TransactionHeaders(label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends a load until it is committed once. A reply that leaves the outcome unknown is followed by
+    /// <c>get_load_state</c> before anything is re-sent; a running label is polled; every re-send reuses the label.
+    /// </summary>
+    private async Task<StreamLoadOutcome> SendWithRetriesAsync(
+        string label, SourceFile file, string path, List<KeyValuePair<string, string>> headers, ArraySegment<byte> body, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var reply = await _client.SendAsync(HttpMethod.Put, path, headers, body, toBackend: true, cancellationToken).ConfigureAwait(false);
+            Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
+            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+            var decision = outcome.Decision;
+            if (decision is StreamLoadDecision.Unknown or StreamLoadDecision.PollLabel)
+            {
+                decision = await ResolveLabelAsync(label, decision == StreamLoadDecision.PollLabel, cancellationToken).ConfigureAwait(false);
+                if (decision == StreamLoadDecision.Committed)
+                {
+                    return new StreamLoadOutcome(StreamLoadDecision.Committed, "label already exists (resolved by get_load_state)", outcome.Response);
+                }
+            }
+
+            switch (decision)
+            {
+                case StreamLoadDecision.Committed:
+                    return outcome;
+                case StreamLoadDecision.Fail:
+                    if (outcome.HasFilteredRows)
+                    {
+                        await ReportFilteredAsync(outcome.Response!, file, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    throw Failure(label, "load failed", reply, outcome, isTransient: false);
+            }
+
+            if (attempt >= _options.MaxAttempts)
+            {
+                throw Failure(label, $"load failed after {attempt} attempts", reply, outcome, isTransient: true);
+            }
+
+            LogRetry(_logger, label, attempt, outcome.Reason + (reply.TransportError is { } t ? $" ({t})" : ""));
+            Interlocked.Increment(ref _retries);
+            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Asks <c>get_load_state</c> (polling while the label runs) whether a load under the label committed.</summary>
+    private async Task<StreamLoadDecision> ResolveLabelAsync(string label, bool running, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var decision = StreamLoadClassifier.ClassifyLabelState(await LabelStateAsync(label, cancellationToken).ConfigureAwait(false));
+            if (decision != StreamLoadDecision.PollLabel)
+            {
+                // Unknown (no answer): re-sending under the same label is still safe, the server refuses a second commit.
+                return decision == StreamLoadDecision.Unknown && running ? StreamLoadDecision.Retry : decision;
+            }
+
+            if (waited.Elapsed > _options.PollLimit)
+            {
+                return StreamLoadDecision.Retry;
+            }
+
+            await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<string?> LabelStateAsync(string label, CancellationToken cancellationToken)
+    {
+        var reply = await _client.SendAsync(HttpMethod.Get, $"/api/{_options.Database}/get_load_state?label={Uri.EscapeDataString(label)}", [], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+        return reply.Status == 200 ? StreamLoadResponse.TryParse(reply.Body)?.LabelState : null;
+    }
+
+    /// <summary>Jittered exponential backoff with a cap ("full jitter"); a busy cluster gets the cap's half at least.</summary>
+    private TimeSpan Backoff(int attempt, bool busy)
+    {
+        var ceiling = Math.Min(_options.BackoffCap.TotalMilliseconds, _options.BackoffBase.TotalMilliseconds * Math.Pow(2, attempt - 1));
+        var floor = busy ? Math.Min(ceiling, _options.BackoffCap.TotalMilliseconds / 2) : 0;
+        return TimeSpan.FromMilliseconds(floor + (Random.Shared.NextDouble() * (ceiling - floor)));
+    }
+
+    private async Task ReportFilteredAsync(StreamLoadResponse response, SourceFile file, CancellationToken cancellationToken)
+    {
+        if (response.ErrorURL is not { Length: > 0 } url)
+        {
+            return;
+        }
+
+        var text = await _client.GetTextAsync(url, cancellationToken).ConfigureAwait(false);
+        if (text is null)
+        {
+            LogErrorUrlUnreadable(_logger, url);
+            return;
+        }
+
+        var rows = StreamLoadErrorLog.Parse(text, file.Name);
+        if (rows.Count > 0 && _options.OnRejected is { } callback)
+        {
+            await callback(rows, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private StreamLoadException Failure(string label, string what, StreamLoadReply reply, StreamLoadOutcome outcome, bool isTransient)
+    {
+        var detail = reply.TransportError ?? (reply.Status is { } s && s != 200 ? $"HTTP {s}: {outcome.Reason}" : outcome.Reason);
+        var url = outcome.Response?.ErrorURL;
+        var message = $"{_options.Dialect} {_options.Database}.{_options.Table} label {label}: {what}: {detail}" + (url is { Length: > 0 } ? $" (rejected rows: {url})" : "");
+        return new StreamLoadException(Redact(message), label, reply.Status, outcome.Response?.Status, url, isTransient);
+    }
+
+    private string Redact(string text) =>
+        _options.Password.Length > 0 ? text.Replace(_options.Password, "***", StringComparison.Ordinal) : text;
+
+    private sealed class FileTransaction(string label)
+    {
+        public string Label { get; } = label;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public bool Began { get; set; }
+
+        private volatile bool _alreadyLoaded;
+
+        /// <summary>Read without the gate (to skip encoding), hence volatile.</summary>
+        public bool AlreadyLoaded
+        {
+            get => _alreadyLoaded;
+            set => _alreadyLoaded = value;
+        }
+
+        public string? Failed { get; set; }
+
+        public List<(string Label, long TxnId)> DorisTransactions { get; } = [];
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "schema check: {Warning}")]
+    private static partial void LogSchemaWarning(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rolled back transaction {Label} left open by an earlier run")]
+    private static partial void LogRolledBack(ILogger logger, string label);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{File}: already committed under {Label}; nothing sent again")]
+    private static partial void LogAlreadyLoaded(ILogger logger, string file, string label);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table}.{Column}: widened VARCHAR({From}) to VARCHAR({To}) for longer values")]
+    private static partial void LogWidened(ILogger logger, string table, string column, long from, int to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "label {Label}: try {Attempt} did not commit ({Reason}); retrying with the same label")]
+    private static partial void LogRetry(ILogger logger, string label, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not read the rejected rows at {Url}")]
+    private static partial void LogErrorUrlUnreadable(ILogger logger, string url);
+}

@@ -1,0 +1,43 @@
+using EtlStream.Sinks;
+using EtlStream.Sinks.StarRocks;
+
+namespace EtlStream.Tests.StarRocks;
+
+public sealed class StarRocksTargetTests
+{
+    [Fact]
+    public void Parses_every_option_of_a_starrocks_target()
+    {
+        var o = StarRocksTarget.Parse(
+            "starrocks://loader@fe.local:18030/sales?table=fact&mysql_port=19030&be=10.0.0.5:8040&mode=label&tls=true&concurrency=4&chunk_mb=64&chunk_rows=500000&max_filter_ratio=0.1&strict_mode=true&timeout=900&overflow=widen&tenant=acme",
+            "dflt", password: "pw");
+
+        Assert.Equal(
+            ("fe.local", 18030, 19030, "sales", "fact", "loader", "pw", "10.0.0.5:8040", StreamLoadMode.Label, true, 4, 64L * 1024 * 1024, 500_000, 0.1, true, 900, VarcharOverflowPolicy.Widen, "acme", StreamLoadDialect.StarRocks),
+            (o.Host, o.HttpPort, o.MySqlPort!.Value, o.Database, o.Table, o.User, o.Password, o.BackendAddress, o.Mode, o.UseTls, o.MaxConcurrency, o.ChunkBytes, o.ChunkRows, o.MaxFilterRatio, o.StrictMode, o.TimeoutSeconds, o.Overflow, o.Tenant, o.Dialect));
+    }
+
+    [Fact]
+    public void Defaults_are_transaction_mode_90_mb_loads_and_the_default_table()
+    {
+        var o = StarRocksTarget.Parse("doris://root@fe/db", "fact_invoice", password: "");
+
+        Assert.Equal((8030, 9030, "fact_invoice", StreamLoadMode.Transaction, 90L * 1024 * 1024, StreamLoadDialect.Doris),
+            (o.HttpPort, o.MySqlPort, o.Table, o.Mode, o.ChunkBytes, o.Dialect));
+        Assert.IsType<StarRocksSink>(SinkTarget.Create("starrocks://root@fe/db?table=t", "t"));
+    }
+
+    [Theory]
+    [InlineData("starrocks://fe/db", "no user")]
+    [InlineData("starrocks://u@fe", "give the database as the path")]
+    [InlineData("starrocks://u@fe/db?mode=fast", "mode 'fast' (expected transaction or label)")]
+    [InlineData("starrocks://u@fe/db?colour=red", "unknown option 'colour'")]
+    [InlineData("starrocks://u@fe/db?table=a-b", "table: 'a-b' may hold only letters, digits and '_'")]
+    [InlineData("starrocks://u@fe/db?max_filter_ratio=2", "max_filter_ratio: 2 is not in 0..1")]
+    [InlineData("starrocks://u@fe/db?be=nohost", "be: 'nohost' is not host:port")]
+    public void Rejects_bad_targets_saying_why(string target, string reason)
+    {
+        var e = Assert.Throws<ArgumentException>(() => StarRocksTarget.Parse(target, "t", password: ""));
+        Assert.Contains(reason, e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,89 @@
+using EtlStream.Generation;
+using EtlStream.Pipeline;
+using EtlStream.Sinks.StarRocks;
+using EtlStream.Tables;
+using EtlStream.Tenancy;
+using EtlStream.Tests.Servers;
+using EtlStream.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EtlStream.Tests.StarRocks;
+
+/// <summary>A tenant whose warehouse is StarRocks: tenant.yaml with a <c>${NAME}</c> password, a job through the protocol server.</summary>
+[Collection(MariaDbCollection.Name)]
+public sealed class StarRocksTenantTests(MariaDbServer mariaDb)
+{
+    private const string SecretName = "ETLSTREAM_TEST_STARROCKS_PW";
+
+    private static string Configs(string dir, string tenantYaml)
+    {
+        var root = Path.Combine(dir, "configs");
+        Directory.CreateDirectory(Path.Combine(root, "schemas"));
+        foreach (var f in Directory.GetFiles(Path.Combine(RepoPaths.Root, "configs", "schemas")))
+        {
+            File.Copy(f, Path.Combine(root, "schemas", Path.GetFileName(f)));
+        }
+
+        Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
+        File.WriteAllText(Path.Combine(root, "tenants", "acme", "tenant.yaml"), tenantYaml);
+        return root;
+    }
+
+    private static string TenantYaml(string dir, string target, string database) => $$"""
+        tenant: acme
+        database: {{database}}
+        source: { kind: local, path: {{dir}}/incoming }
+        sink:
+          kind: starrocks
+          path: "{{target}}"
+          password: "${{{SecretName}}}"
+        tables:
+          fact_invoice_secondary: { schema: fact_invoice_secondary, files: "invoices_{date}.csv" }
+        jobs:
+          morning:
+            steps:
+              - { name: facts, tables: [fact_invoice_secondary], mode: append }
+          evening:
+            steps:
+              - { name: refresh, tables: [fact_invoice_secondary], mode: replace }
+        """;
+
+    [Fact]
+    public async Task A_starrocks_tenant_runs_its_job_through_stream_load_with_its_secret_password()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        Environment.SetEnvironmentVariable(SecretName, MariaDbServer.Password);
+        var target = $"starrocks://{MariaDbServer.User}@127.0.0.1:{bed.Server.FePort}/{bed.Database}?mysql_port={mariaDb.Port}&state_dir={bed.Dir.Path}/state";
+        var root = Configs(bed.Dir.Path, TenantYaml(bed.Dir.Path, target, bed.Database));
+        Directory.CreateDirectory(Path.Combine(bed.Dir.Path, "incoming"));
+        await InvoiceGenerator.WriteFileAsync(Path.Combine(bed.Dir.Path, "incoming", "invoices_2026-11-24.csv"), 2000, seed: 5, default);
+
+        var tenant = TenantConfigReader.Read(root, "acme");
+        var table = tenant.Tables["fact_invoice_secondary"];
+        await bed.CreateTableAsync(table.Spec);
+        var results = await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", new DateOnly(2026, 11, 24), default),
+            new LoadOptions { RejectsPath = Path.Combine(bed.Dir.Path, "rejects") }, NullLogger.Instance, default);
+
+        Assert.Equal(MariaDbServer.Password, tenant.Sink.Password);
+        Assert.DoesNotContain(MariaDbServer.Password, tenant.Sink.ToString(), StringComparison.Ordinal);
+        var loaded = Assert.Single(results).Result.RowsLoaded;
+        Assert.True(loaded > 1900, $"{loaded} rows");
+        Assert.Equal(loaded, await bed.CountAsync("fact_invoice_secondary"));
+        Assert.Equal(loaded, Convert.ToInt64(await mariaDb.ScalarAsync("SELECT COUNT(*) FROM fact_invoice_secondary WHERE tenant_id = 'acme'", bed.Database), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.All(bed.Server.Log.Where(l => l.Contains("transaction/begin", StringComparison.Ordinal)), l => Assert.Contains("etl_acme_", l, StringComparison.Ordinal));
+        var replace = Assert.Throws<NotSupportedException>(() => TenantJobRunner.CreateSink(tenant, table, StepMode.Replace));
+        Assert.Equal("acme: fact_invoice_secondary: mode replace is not supported on starrocks yet (append and merge are)", replace.Message);
+    }
+
+    [Fact]
+    public void A_starrocks_target_naming_another_database_is_a_config_error()
+    {
+        using var dir = new TempDirectory();
+        Environment.SetEnvironmentVariable(SecretName, "whatever-pw");
+        var root = Configs(dir.Path, TenantYaml(dir.Path, "starrocks://etl@fe:8030/other_db", "datawiz_acme"));
+
+        TenantConfigReader.ReadAll(root, out var errors);
+
+        Assert.Contains(errors, e => e.EndsWith("sink.path: the target's database 'other_db' is not the tenant's database 'datawiz_acme'", StringComparison.Ordinal));
+    }
+}
