@@ -107,6 +107,11 @@ public sealed partial class LoadPipeline
 
     private async Task<LoadResult> RunMeshAsync(IReadOnlyList<SourceFile> files, TableTransform transform, IBatchSink sink, PipelineMetrics metrics, long started, CancellationToken cancellationToken)
     {
+        if (sink is IRejectingSink rejecting)
+        {
+            rejecting.ReceiveRejectsWith(RecordSinkRejectsAsync);
+        }
+
         await sink.OpenAsync(transform.OutputSchema, cancellationToken).ConfigureAwait(false);
 
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -651,14 +656,31 @@ public sealed partial class LoadPipeline
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);
 
-    private async Task RecordRejectsAsync(IReadOnlyList<RejectedRow> rows, CancellationToken token)
+    /// <summary>
+    /// Rows the database refused: counted as loaded when their chunk was written, and outside max_reject_ratio, which
+    /// is checked before the sink commits (the database's own limit, e.g. Stream Load's max_filter_ratio, governs them).
+    /// </summary>
+    private async ValueTask RecordSinkRejectsAsync(IReadOnlyList<RejectedRow> rows, CancellationToken token)
+    {
+        Interlocked.Add(ref _rowsLoaded, -rows.Count);
+        await RecordRejectsAsync(rows, token, againstRatio: false).ConfigureAwait(false);
+    }
+
+    private async Task RecordRejectsAsync(IReadOnlyList<RejectedRow> rows, CancellationToken token, bool againstRatio = true)
     {
         Interlocked.Add(ref _rowsRejected, rows.Count);
-        Interlocked.CompareExchange(ref _firstReject, rows[0], null);
         foreach (var r in rows)
         {
             _rejectsByRule.AddOrUpdate(r.Rule, 1, (_, n) => n + 1);
-            _rejectsBySource.AddOrUpdate(r.File, 1, (_, n) => n + 1);
+            if (againstRatio)
+            {
+                _rejectsBySource.AddOrUpdate(r.File, 1, (_, n) => n + 1);
+            }
+        }
+
+        if (againstRatio)
+        {
+            Interlocked.CompareExchange(ref _firstReject, rows[0], null);
         }
 
         if (_rejects is not null)

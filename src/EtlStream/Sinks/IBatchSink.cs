@@ -40,6 +40,16 @@ public interface IBatchSink : IAsyncDisposable
 }
 
 /// <summary>
+/// A sink whose database can refuse rows the pipeline passed (Stream Load's filtered rows behind <c>ErrorURL</c>,
+/// values over a live column's length): the pipeline hands it, before <see cref="IBatchSink.OpenAsync"/>, the
+/// receiver that puts such rows in the run's rejects output and counts, beside the rows the transform rejected.
+/// </summary>
+public interface IRejectingSink
+{
+    void ReceiveRejectsWith(Func<IReadOnlyList<Transforms.RejectedRow>, CancellationToken, ValueTask> receiver);
+}
+
+/// <summary>
 /// Rows for one <see cref="IBatchSink.WriteAsync"/> call: never from more than one source file, so that a sink can
 /// name a chunk by (<see cref="Source"/>, <see cref="Index"/>) — the identity Stream Load labels and the load
 /// ledger are made from. <see cref="Source"/> is null for rows that come from no one file (rejects, tests).

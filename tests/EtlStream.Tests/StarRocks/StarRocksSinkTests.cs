@@ -344,6 +344,28 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
     }
 
     [Fact]
+    public async Task Rows_the_server_filters_land_in_the_runs_rejects_file_and_counts()
+    {
+        await using var bed = await VarcharBedAsync(mariaDb);
+        var rejectsPath = bed.Dir.File("rejects/vc.parquet");
+        var sink = new StarRocksSink(bed.Options("vc") with { MySqlPort = null, MaxFilterRatio = 0.5 });
+        LoadResult result;
+        await using (sink)
+        {
+            result = await new LoadPipeline(new LoadOptions { LoadDate = new DateOnly(2026, 11, 24), RejectsPath = rejectsPath })
+                .RunAsync(LocalFileSource.List(bed.Dir.File("vc.csv")), VarcharSpec, sink, default);
+        }
+
+        Assert.Equal((4L, 2L, 2L, 0L), (result.RowsRead, result.RowsLoaded, result.RowsRejected, result.RowsFiltered));
+        Assert.Equal(2, result.RejectsByRule[StreamLoadErrorLog.Rule]);
+        var rows = DuckDbQuery.Rows($"SELECT rule, reason, raw_row FROM read_parquet({DuckDbQuery.Literal(rejectsPath)}) ORDER BY raw_row");
+        Assert.Equal(
+            [[StreamLoadErrorLog.Rule, "String 'abcdé'(length=6) is too long. The max length of 'name' is 5", "3\tabcdé"],
+             [StreamLoadErrorLog.Rule, "String '日本語'(length=9) is too long. The max length of 'name' is 5", "4\t日本語"]],
+            rows);
+    }
+
+    [Fact]
     public async Task Too_many_filtered_rows_fails_the_load_without_retrying_and_still_reports_the_rows()
     {
         await using var bed = await VarcharBedAsync(mariaDb);

@@ -24,7 +24,7 @@ public sealed record StarRocksSinkStats(
 /// deterministic (<see cref="StreamLoadLabel"/>): a retry or a rerun reuses them and the server commits once.
 /// See <see cref="StreamLoadMode"/> for the per-file transaction and per-chunk label modes.
 /// </summary>
-public sealed partial class StarRocksSink : IBatchSink
+public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
 {
     private readonly StarRocksSinkOptions _options;
     private readonly StreamLoadClient _client;
@@ -33,6 +33,7 @@ public sealed partial class StarRocksSink : IBatchSink
     private readonly ConcurrentDictionary<string, FileTransaction> _transactions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly OpenTransactionRecord _openRecord;
+    private Func<IReadOnlyList<RejectedRow>, CancellationToken, ValueTask>? _rejects;
     private Schema? _schema;
     private string _shape = string.Empty;
     private string _columns = string.Empty;
@@ -49,6 +50,7 @@ public sealed partial class StarRocksSink : IBatchSink
         }
 
         _options = options;
+        _rejects = options.OnRejected;
         _logger = logger ?? NullLogger.Instance;
         _client = new StreamLoadClient(options);
         _openRecord = new OpenTransactionRecord(
@@ -57,6 +59,18 @@ public sealed partial class StarRocksSink : IBatchSink
     }
 
     public int MaxConcurrency => _options.MaxConcurrency;
+
+    /// <summary>The pipeline's rejects output gets the rows the server filtered, after the options' own receiver.</summary>
+    public void ReceiveRejectsWith(Func<IReadOnlyList<RejectedRow>, CancellationToken, ValueTask> receiver)
+    {
+        ArgumentNullException.ThrowIfNull(receiver);
+        var own = _options.OnRejected;
+        _rejects = own is null ? receiver : async (rows, token) =>
+        {
+            await own(rows, token).ConfigureAwait(false);
+            await receiver(rows, token).ConfigureAwait(false);
+        };
+    }
 
     public int PreferredChunkRows => _options.ChunkRows;
 
@@ -385,7 +399,7 @@ public sealed partial class StarRocksSink : IBatchSink
         if (rejected is not null)
         {
             Interlocked.Add(ref _rowsRejected, rejected.Count);
-            if (_options.OnRejected is { } callback)
+            if (_rejects is { } callback)
             {
                 await callback(rejected, cancellationToken).ConfigureAwait(false);
             }
@@ -819,7 +833,7 @@ public sealed partial class StarRocksSink : IBatchSink
         }
 
         var rows = StreamLoadErrorLog.Parse(text, file.Name);
-        if (rows.Count > 0 && _options.OnRejected is { } callback)
+        if (rows.Count > 0 && _rejects is { } callback)
         {
             await callback(rows, cancellationToken).ConfigureAwait(false);
         }
