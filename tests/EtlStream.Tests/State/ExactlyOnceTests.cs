@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using EtlStream.Generation;
 using EtlStream.Pipeline;
 using EtlStream.Sinks.DuckDb;
@@ -215,45 +214,18 @@ public sealed class ExactlyOnceTests : IDisposable
         const int Days = 14;
         await WriteDaysAsync(Day1, Days, rows: 2_500);
         string[] args = ["backfill", "--config", configs, "--tenant", "acme", "--table", "fact_invoice_secondary", "--from", "2026-11-20", "--to", "2026-12-03", "--state", _dir.File("state/ledger.db"), "--parallel-files", "1"];
-        var random = new Random(20261124);
-        var killedMidway = 0;
-        for (var i = 0; i < 20; i++)
+        var killedMidway = await CrashLoop.KillRepeatedlyAsync(_dir.Path, args, iterations: 20, seed: 20261124, 150, 2_500, () =>
         {
-            using var process = Start(args);
-            await Task.Delay(random.Next(150, 2_500));
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flush, no rollback
-                killedMidway++;
-            }
-
-            await process.WaitForExitAsync();
             var partial = Loaded();
             Assert.Equal(partial.Rows, partial.Distinct); // never a duplicate, whenever it died
-        }
+            return Task.CompletedTask;
+        });
 
         var final = await CliTests.RunAsync(_dir.Path, args);
         Assert.True(final.ExitCode == 0, final.Err);
         var expected = Expected([.. Enumerable.Range(0, Days).Select(Day1.AddDays)]);
         Assert.Equal((expected.Rows, expected.Rows, expected.Qty), Loaded());
         Assert.True(killedMidway >= 10, $"only {killedMidway} of 20 runs were killed before they finished: the kill window misses the load");
-    }
-
-    private Process Start(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _dir.Path, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EtlStream.Cli.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 
     /// <summary>Keeps formatted log messages, for asserting the warnings a user reads.</summary>
