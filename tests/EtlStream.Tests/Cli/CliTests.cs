@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using EtlStream.Tests.Support;
 
@@ -12,26 +11,8 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    internal static async Task<(int ExitCode, string Out, string Err)> RunAsync(string workingDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EtlStream.Cli.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    internal static Task<(int ExitCode, string Out, string Err)> RunAsync(string workingDirectory, params string[] args) =>
+        CliProcess.RunAsync(workingDirectory, null, args);
 
     [Fact]
     public async Task Generate_then_load_succeeds_with_a_summary_line_and_a_json_report()

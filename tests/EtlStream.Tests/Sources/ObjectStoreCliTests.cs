@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Amazon.S3.Model;
 using Azure.Storage.Blobs;
@@ -53,35 +52,17 @@ public static class ObjectStoreCli
     }
 
     /// <summary>The CLI with exactly <paramref name="environment"/> as its object-store settings (none inherited).</summary>
-    public static async Task<(int ExitCode, string Out, string Err)> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static Task<(int ExitCode, string Out, string Err)> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("AZURE_", StringComparison.Ordinal) || k.StartsWith("AWS_", StringComparison.Ordinal) || k.StartsWith("S3_", StringComparison.Ordinal)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
+        var inherited = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("AZURE_", StringComparison.Ordinal) || k.StartsWith("AWS_", StringComparison.Ordinal) || k.StartsWith("S3_", StringComparison.Ordinal));
+        var settings = inherited.ToDictionary(k => k, _ => (string?)null);
         foreach (var (key, value) in environment)
         {
-            start.Environment[key] = value;
+            settings[key] = value;
         }
 
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EtlStream.Cli.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return (process.ExitCode, await stdout, await stderr);
+        return CliProcess.RunAsync(workingDirectory, settings, args);
     }
 
     /// <summary>Row count, sum(qty), sum(gross_amount), and the rows of each file missing from the other (both 0 when equal).</summary>

@@ -33,14 +33,7 @@ internal static class CrashLoop
 
     private static Process Start(string workingDirectory, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EtlStream.Cli.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        var process = Process.Start(start)!;
+        var process = Process.Start(CliProcess.StartInfo(workingDirectory, args))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
