@@ -1,0 +1,192 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Runtime.InteropServices;
+using System.Text;
+using EtlStream.Formats.Csv;
+using EtlStream.Sinks.Sql;
+using MySqlConnector;
+
+namespace EtlStream.Sinks.MySql;
+
+/// <summary>
+/// Loads batches into MySQL or MariaDB with <c>LOAD DATA LOCAL INFILE</c>, streamed from a chunk encoded as
+/// backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>, the statement's default format), up to
+/// <see cref="MySqlSinkOptions.MaxConcurrency"/> loads at once into the run's staging table (see
+/// <see cref="SqlStagedSink"/>). A LOCAL load turns bad values into warnings instead of errors, so any warning fails
+/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction; replace
+/// with <c>RENAME TABLE t TO old, staging TO t</c>, which MySQL performs atomically (grants and views refer to the
+/// table by name, so they follow).
+/// </summary>
+public sealed class MySqlSink : SqlStagedSink
+{
+    private readonly MySqlSinkOptions _options;
+    private readonly string _connectionString;
+    private readonly string _database;
+    private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+
+    public MySqlSink(MySqlSinkOptions options)
+        : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+    {
+        _options = options;
+        var builder = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true };
+        _database = builder.Database;
+        if (string.IsNullOrEmpty(_database))
+        {
+            throw new ArgumentException("mysql: the connection string names no database", nameof(options));
+        }
+
+        MySqlDialect.Instance.ValidateIdentifier(_database);
+        _connectionString = builder.ConnectionString;
+    }
+
+    private static MySqlSinkOptions Checked(MySqlSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
+    }
+
+    protected override string Qualify(string table) => Dialect.Quote(_database) + "." + Dialect.Quote(table);
+
+    protected override async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // Fail on a bad address or password now, before anything else happens.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override ValueTask DisconnectAsync() => ValueTask.CompletedTask;
+
+    protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES' FROM information_schema.COLUMNS " +
+            "WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION", connection);
+        command.Parameters.AddWithValue("@db", _database);
+        command.Parameters.AddWithValue("@table", table);
+        var columns = new List<SqlColumn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            columns.Add(new SqlColumn(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0));
+        }
+
+        return columns.Count == 0 ? null : columns;
+    }
+
+    protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
+        try
+        {
+            body.ResetWrittenCount();
+            foreach (var batch in chunk.Batches)
+            {
+                _encoder.Write(batch, body);
+            }
+
+            MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
+            using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var loader = new MySqlBulkLoader(connection)
+            {
+                TableName = Qualify(StagingTable),
+                Local = true,
+                SourceStream = stream,
+                FieldTerminator = "\t",
+                LineTerminator = "\n",
+                EscapeCharacter = '\\',
+                CharacterSet = "utf8mb4",
+                Timeout = 0,
+            };
+            var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+            if (loaded != chunk.Rows)
+            {
+                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+            }
+        }
+        finally
+        {
+            _buffers.Add(body);
+        }
+    }
+
+    /// <summary>A LOCAL load cannot abort mid-stream, so the server stores a cut or zeroed value and warns instead: fail on it.</summary>
+    private async Task ThrowOnWarningsAsync(MySqlConnection connection, SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        await using var command = new MySqlCommand("SHOW WARNINGS LIMIT 3", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        StringBuilder? warnings = null;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (warnings ??= new StringBuilder()).Append(warnings.Length > 0 ? "; " : string.Empty)
+                .Append(reader.GetString(0)).Append(' ').Append(reader.GetInt32(1)).Append(": ").Append(reader.GetString(2));
+        }
+
+        if (warnings is not null)
+        {
+            var where = chunk.Source is { } source ? $" (file {source.Name}, chunk {chunk.Index})" : string.Empty;
+            throw new InvalidOperationException($"{Describe}: LOAD DATA reported {warnings}{where}; a warning means a value was not stored as sent.");
+        }
+    }
+
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
+        var target = Qualify(Table);
+        var staging = Qualify(StagingTable);
+        if (TargetState == TargetTableState.Missing)
+        {
+            await ExecuteAsync($"RENAME TABLE {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (Mode == SqlWriteMode.Replace)
+        {
+            // One statement: MySQL takes both renames atomically, so a reader sees the old table or the new one.
+            await ExecuteAsync($"RENAME TABLE {target} TO {Qualify(RetiredTable)}, {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await using var command = new MySqlCommand($"INSERT INTO {target} SELECT * FROM {staging}", connection, transaction) { CommandTimeout = 0 };
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // DDL commits implicitly in MySQL, so the staging table is dropped after the rows are committed.
+        await ExecuteAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
+
+    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
