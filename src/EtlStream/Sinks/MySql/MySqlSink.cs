@@ -20,16 +20,16 @@ namespace EtlStream.Sinks.MySql;
 /// </summary>
 public sealed class MySqlSink : SqlStagedSink
 {
-    private readonly MySqlSinkOptions _options;
     private readonly string _connectionString;
     private readonly string _database;
     private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+    private MySqlConnection? _directConnection;
+    private MySqlTransaction? _directTransaction;
 
     public MySqlSink(MySqlSinkOptions options)
         : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
     {
-        _options = options;
         var builder = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true };
         _database = builder.Database;
         if (string.IsNullOrEmpty(_database))
@@ -56,7 +56,33 @@ public sealed class MySqlSink : SqlStagedSink
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    protected override ValueTask DisconnectAsync() => ValueTask.CompletedTask;
+    /// <summary>
+    /// An append with one load at a time into an existing table goes straight into it, in one InnoDB transaction
+    /// committed by <see cref="CompleteAsync"/>: the rows are written once instead of loaded then copied.
+    /// </summary>
+    protected override bool LoadsDirectly(TargetTableState state) =>
+        Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
+
+    protected override async Task BeginDirectAsync(CancellationToken cancellationToken)
+    {
+        _directConnection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async ValueTask DisconnectAsync()
+    {
+        if (_directTransaction is not null)
+        {
+            await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+            _directTransaction = null;
+        }
+
+        if (_directConnection is not null)
+        {
+            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            _directConnection = null;
+        }
+    }
 
     protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
     {
@@ -96,23 +122,17 @@ public sealed class MySqlSink : SqlStagedSink
 
             MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
             using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            var loader = new MySqlBulkLoader(connection)
+            var connection = Direct ? _directConnection! : await OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                TableName = Qualify(StagingTable),
-                Local = true,
-                SourceStream = stream,
-                FieldTerminator = "\t",
-                LineTerminator = "\n",
-                EscapeCharacter = '\\',
-                CharacterSet = "utf8mb4",
-                Timeout = 0,
-            };
-            var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
-            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
-            if (loaded != chunk.Rows)
+                await LoadAsync(connection, stream, chunk, cancellationToken).ConfigureAwait(false);
+            }
+            finally
             {
-                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+                if (!Direct)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -121,10 +141,31 @@ public sealed class MySqlSink : SqlStagedSink
         }
     }
 
+    private async Task LoadAsync(MySqlConnection connection, MemoryStream stream, SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        var loader = new MySqlBulkLoader(connection)
+        {
+            TableName = Qualify(LoadTable),
+            Local = true,
+            SourceStream = stream,
+            FieldTerminator = "\t",
+            LineTerminator = "\n",
+            EscapeCharacter = '\\',
+            CharacterSet = "utf8mb4",
+            Timeout = 0,
+        };
+        var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+        await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+        if (loaded != chunk.Rows)
+        {
+            throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+        }
+    }
+
     /// <summary>A LOCAL load cannot abort mid-stream, so the server stores a cut or zeroed value and warns instead: fail on it.</summary>
     private async Task ThrowOnWarningsAsync(MySqlConnection connection, SinkChunk chunk, CancellationToken cancellationToken)
     {
-        await using var command = new MySqlCommand("SHOW WARNINGS LIMIT 3", connection);
+        await using var command = new MySqlCommand("SHOW WARNINGS LIMIT 3", connection, Direct ? _directTransaction : null);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         StringBuilder? warnings = null;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -142,6 +183,12 @@ public sealed class MySqlSink : SqlStagedSink
 
     protected override async Task PublishAsync(CancellationToken cancellationToken)
     {
+        if (Direct)
+        {
+            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         if (TargetState == TargetTableState.Missing)

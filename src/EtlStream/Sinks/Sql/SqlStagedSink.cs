@@ -40,6 +40,7 @@ public abstract class SqlStagedSink : IBatchSink
     private long _rowsWritten;
     private bool _staged;
     private bool _published;
+    private bool _direct;
 
     protected SqlStagedSink(SqlDialect dialect, string table, SqlWriteMode mode, int maxConcurrency, int chunkRows)
     {
@@ -89,6 +90,15 @@ public abstract class SqlStagedSink : IBatchSink
 
     protected TargetTableState TargetState { get; private set; }
 
+    /// <summary>
+    /// True when the run loads straight into the target inside one transaction of the subclass (see
+    /// <see cref="LoadsDirectly"/>) instead of into <see cref="StagingTable"/>.
+    /// </summary>
+    protected bool Direct => _direct;
+
+    /// <summary>The table bulk loads go into: the staging table, or the target itself when <see cref="Direct"/>.</summary>
+    protected string LoadTable => _direct ? Table : StagingTable;
+
     /// <summary>Where the table is, for messages: <c>PostgreSQL table "public"."t"</c>.</summary>
     protected string Describe => $"{Dialect.Name} table {Qualify(Table)}";
 
@@ -128,7 +138,15 @@ public abstract class SqlStagedSink : IBatchSink
         }
 
         _staged = true;
-        await ExecuteAsync(Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true), cancellationToken).ConfigureAwait(false);
+        _direct = LoadsDirectly(TargetState);
+        if (_direct)
+        {
+            await BeginDirectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await ExecuteAsync(Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
@@ -171,7 +189,7 @@ public abstract class SqlStagedSink : IBatchSink
     {
         try
         {
-            if (_staged && !_published)
+            if (_staged && !_published && !_direct)
             {
                 try
                 {
@@ -191,6 +209,16 @@ public abstract class SqlStagedSink : IBatchSink
         }
     }
 
+    /// <summary>
+    /// Whether this run may skip staging and load into the target in one transaction of its own (opened by
+    /// <see cref="BeginDirectAsync"/>, committed by <see cref="PublishAsync"/>, rolled back by
+    /// <see cref="DisconnectAsync"/>): only possible for a database with transactional bulk loads and one load at a time.
+    /// </summary>
+    protected virtual bool LoadsDirectly(TargetTableState state) => false;
+
+    protected virtual Task BeginDirectAsync(CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Dialect.Name} does not load directly.");
+
     /// <summary>A table name quoted and qualified with the sink's database or schema.</summary>
     protected abstract string Qualify(string table);
 
@@ -203,7 +231,7 @@ public abstract class SqlStagedSink : IBatchSink
 
     protected abstract Task ExecuteAsync(string sql, CancellationToken cancellationToken);
 
-    /// <summary>Bulk-loads one chunk into <see cref="StagingTable"/>; called up to <see cref="MaxConcurrency"/> times at once.</summary>
+    /// <summary>Bulk-loads one chunk into <see cref="LoadTable"/>; called up to <see cref="MaxConcurrency"/> times at once.</summary>
     protected abstract Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken);
 
     /// <summary>Makes the staged rows the target's, by <see cref="Mode"/> and <see cref="TargetState"/>, then drops staging.</summary>

@@ -7,9 +7,12 @@ using EtlStream.Tests.Servers;
 namespace EtlStream.Tests.Sinks.Contract;
 
 [Collection(MariaDbCollection.Name)]
-public sealed class MariaDbSinkContractTests(MariaDbServer server) : SqlSinkContractTests
+public class MariaDbSinkContractTests(MariaDbServer server) : SqlSinkContractTests
 {
     private string _database = "";
+
+    /// <summary>One bulk load at a time: appends then go straight into the table in one transaction, no staging.</summary>
+    protected virtual bool OneLoadAtATime => false;
 
     protected override string ExpectedAmountDrift => "column \"amount\" is decimal(18,2) in the table but decimal(20,4) in the data";
 
@@ -21,7 +24,7 @@ public sealed class MariaDbSinkContractTests(MariaDbServer server) : SqlSinkCont
             ConnectionString = server.ConnectionString(_database),
             Table = table,
             Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
-            MaxConcurrency = concurrency,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
@@ -44,4 +47,11 @@ public sealed class MariaDbSinkContractTests(MariaDbServer server) : SqlSinkCont
         Assert.Contains("LOAD DATA reported Warning 1265: Data truncated for column 'code' at row 1", error.Message, StringComparison.Ordinal);
         Assert.Equal([["abcd"]], await server.RowsAsync($"SELECT * FROM `{table}`", _database));
     }
+}
+
+/// <summary>The same contract with one load at a time, which appends straight into the table in one transaction.</summary>
+[Collection(MariaDbCollection.Name)]
+public sealed class MariaDbDirectSinkContractTests(MariaDbServer server) : MariaDbSinkContractTests(server)
+{
+    protected override bool OneLoadAtATime => true;
 }
