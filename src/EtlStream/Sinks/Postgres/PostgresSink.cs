@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Apache.Arrow;
 using EtlStream.Sinks.Sql;
@@ -8,8 +10,8 @@ using NpgsqlTypes;
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary>
-/// Loads batches into PostgreSQL with binary <c>COPY … FROM STDIN (FORMAT BINARY)</c>, values written straight
-/// from the Arrow arrays, up to <see cref="PostgresSinkOptions.MaxConcurrency"/> COPYs at once into the run's
+/// Loads batches into PostgreSQL with binary <c>COPY … FROM STDIN (FORMAT BINARY)</c>, each chunk encoded straight
+/// from the Arrow buffers by <see cref="PostgresBinaryEncoder"/>, up to <see cref="PostgresSinkOptions.MaxConcurrency"/> COPYs at once into the run's
 /// UNLOGGED staging table (see <see cref="SqlStagedSink"/>). <see cref="CompleteAsync"/> publishes in one
 /// transaction: append copies the staged rows in; replace truncates and refills the table (so its grants, RLS
 /// policies and dependent views stay), or renames staging into place when the table was missing or its columns
@@ -19,7 +21,10 @@ public sealed class PostgresSink : SqlStagedSink
 {
     private readonly PostgresSinkOptions _options;
     private NpgsqlDataSource? _dataSource;
-    private ColumnKind[] _kinds = [];
+    private NpgsqlConnection? _directConnection;
+    private NpgsqlTransaction? _directTransaction;
+    private readonly PostgresBinaryEncoder _encoder = new();
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
 
     public PostgresSink(PostgresSinkOptions options)
         : base(PostgresDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
@@ -39,20 +44,39 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        _kinds = new ColumnKind[Schema.FieldsList.Count];
-        for (var i = 0; i < _kinds.Length; i++)
-        {
-            _kinds[i] = ArrowTypes.KindOf(Schema.FieldsList[i].DataType);
-        }
-
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
 
         // Fail on a bad address or password now, before anything else happens.
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// An append with one COPY at a time into an existing table goes straight into it, in one transaction committed by
+    /// <see cref="CompleteAsync"/>: the rows are written once instead of COPY into staging then INSERT … SELECT.
+    /// </summary>
+    protected override bool LoadsDirectly(TargetTableState state) =>
+        Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
+
+    protected override async Task BeginDirectAsync(CancellationToken cancellationToken)
+    {
+        _directConnection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     protected override async ValueTask DisconnectAsync()
     {
+        if (_directTransaction is not null)
+        {
+            await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+            _directTransaction = null;
+        }
+
+        if (_directConnection is not null)
+        {
+            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            _directConnection = null;
+        }
+
         if (_dataSource is not null)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
@@ -90,82 +114,56 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        var importer = await connection.BeginBinaryImportAsync(
-            $"COPY {Qualify(StagingTable)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
-        await using (importer.ConfigureAwait(false))
+        var connection = Direct ? _directConnection! : await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            foreach (var batch in chunk.Batches)
+            var copy = await connection.BeginRawBinaryCopyAsync(
+                $"COPY {Qualify(LoadTable)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            var completed = false;
+            var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                WriteBatch(importer, batch);
+                body.ResetWrittenCount();
+                body.Write(PostgresBinaryEncoder.Header);
+                foreach (var batch in chunk.Batches)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    _encoder.Write(batch, body);
+                }
+
+                body.Write(PostgresBinaryEncoder.Trailer);
+                await copy.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                completed = true;
             }
-
-            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Synchronous writes: the importer buffers, and an awaited call per value would cost more than the value.
-    /// Text goes as its raw UTF-8 bytes: in binary COPY a text value is exactly those bytes (the server checks the
-    /// encoding), which spares decoding every value into a .NET string only for Npgsql to encode it back.
-    /// </summary>
-    private void WriteBatch(NpgsqlBinaryImporter importer, RecordBatch batch)
-    {
-        var rows = batch.Length;
-        for (var r = 0; r < rows; r++)
-        {
-            importer.StartRow();
-            for (var c = 0; c < _kinds.Length; c++)
+            finally
             {
-                var array = batch.Column(c);
-                if (array.IsNull(r))
+                _buffers.Add(body);
+                if (!completed)
                 {
-                    importer.WriteNull();
-                    continue;
+                    // Disposing would end the COPY and keep what was sent: cancel it instead.
+                    await copy.CancelAsync().ConfigureAwait(false);
                 }
 
-                switch (_kinds[c])
-                {
-                    case ColumnKind.String:
-                        importer.Write(ArrowValues.Utf8((StringArray)array, r), NpgsqlDbType.Bytea);
-                        break;
-                    case ColumnKind.Int8:
-                        importer.Write((short)((Int8Array)array).Values[r], NpgsqlDbType.Smallint);
-                        break;
-                    case ColumnKind.Int16:
-                        importer.Write(((Int16Array)array).Values[r], NpgsqlDbType.Smallint);
-                        break;
-                    case ColumnKind.Int32:
-                        importer.Write(((Int32Array)array).Values[r], NpgsqlDbType.Integer);
-                        break;
-                    case ColumnKind.Int64:
-                        importer.Write(((Int64Array)array).Values[r], NpgsqlDbType.Bigint);
-                        break;
-                    case ColumnKind.Float64:
-                        importer.Write(((DoubleArray)array).Values[r], NpgsqlDbType.Double);
-                        break;
-                    case ColumnKind.Bool:
-                        importer.Write(((BooleanArray)array).GetValue(r)!.Value, NpgsqlDbType.Boolean);
-                        break;
-                    case ColumnKind.Decimal:
-                        importer.Write(ArrowValues.ToDecimal((Decimal128Array)array, r, Columns[c].Name, Dialect.Name), NpgsqlDbType.Numeric);
-                        break;
-                    case ColumnKind.Date:
-                        importer.Write(ArrowValues.ToDate((Date32Array)array, r), NpgsqlDbType.Date);
-                        break;
-                    case ColumnKind.Timestamp:
-                        importer.Write(ArrowValues.ToDateTime((TimestampArray)array, r), NpgsqlDbType.Timestamp);
-                        break;
-                    default:
-                        throw new InvalidOperationException($"Unhandled column kind {_kinds[c]}.");
-                }
+                await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+            }
+        }
+        finally
+        {
+            if (!Direct)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
 
     protected override async Task PublishAsync(CancellationToken cancellationToken)
     {
+        if (Direct)
+        {
+            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         var rename = $"ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";

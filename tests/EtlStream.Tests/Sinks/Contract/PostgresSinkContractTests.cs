@@ -7,9 +7,12 @@ using EtlStream.Tests.Servers;
 namespace EtlStream.Tests.Sinks.Contract;
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresSinkContractTests(PostgresServer server) : SqlSinkContractTests
+public class PostgresSinkContractTests(PostgresServer server) : SqlSinkContractTests
 {
     private string _database = "";
+
+    /// <summary>One bulk load at a time: appends then go straight into the table in one transaction, no staging.</summary>
+    protected virtual bool OneLoadAtATime => false;
 
     protected override string ExpectedAmountDrift => "column \"amount\" is numeric(18,2) in the table but numeric(20,4) in the data";
 
@@ -21,7 +24,7 @@ public sealed class PostgresSinkContractTests(PostgresServer server) : SqlSinkCo
             ConnectionString = server.ConnectionString(_database),
             Table = table,
             Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
-            MaxConcurrency = concurrency,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
@@ -49,4 +52,11 @@ public sealed class PostgresSinkContractTests(PostgresServer server) : SqlSinkCo
             "column \"flag\" is smallint in the table but boolean in the data. Use mode=replace to recreate it.",
             error.Message);
     }
+}
+
+/// <summary>The same contract with one load at a time, which appends straight into the table in one transaction.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresDirectSinkContractTests(PostgresServer server) : PostgresSinkContractTests(server)
+{
+    protected override bool OneLoadAtATime => true;
 }
