@@ -26,7 +26,7 @@ internal sealed class PostgresBinaryEncoder
     private const long PostgresEpochMicros = PostgresEpochDays * 86_400_000_000L;
     private const int MaxNumericBytes = 8 + (2 * 11); // 38 digits need at most 11 base-10000 groups
 
-    private static readonly UInt128[] PowersOfTen = BuildPowers();
+    private static readonly int[] Pow10 = [1, 10, 100, 1000, 10000];
 
     public void Write(RecordBatch batch, IBufferWriter<byte> output)
     {
@@ -129,24 +129,25 @@ internal sealed class PostgresBinaryEncoder
 
     /// <summary>
     /// numeric's binary form: ndigits, weight (of the first group, in powers of 10000), sign, display scale, then the
-    /// base-10000 groups, most significant first. The value is first aligned so that the decimal point falls between
-    /// groups; zero groups at the end are left out (the display scale keeps the places).
+    /// base-10000 groups, most significant first, the decimal point falling between groups. The lowest fraction group
+    /// takes the last <c>scale % 4</c> places, padded to four; zero groups at the end are left out (the display scale
+    /// keeps the places). Division only, so the full 38 digits never overflow.
     /// </summary>
     internal static int WriteNumeric(Int128 unscaled, int scale, Span<byte> dest)
     {
         var negative = unscaled < 0;
         var magnitude = negative ? (UInt128)(-unscaled) : (UInt128)unscaled;
         var fractionGroups = (scale + 3) / 4;
-        var align = PowersOfTen[(fractionGroups * 4) - scale];
-        if (magnitude > UInt128.MaxValue / align)
-        {
-            throw new OverflowException($"decimal value with {scale} places is too large to align for PostgreSQL's numeric format");
-        }
-
-        magnitude *= align;
-
         Span<short> groups = stackalloc short[12]; // least significant first
         var count = 0;
+        var partial = scale % 4;
+        if (partial != 0)
+        {
+            var p = (uint)Pow10[partial];
+            groups[count++] = (short)((int)(uint)(magnitude % p) * Pow10[4 - partial]);
+            magnitude /= p;
+        }
+
         while (magnitude != 0)
         {
             if (magnitude <= ulong.MaxValue)
@@ -185,18 +186,6 @@ internal sealed class PostgresBinaryEncoder
         }
 
         return n;
-    }
-
-    private static UInt128[] BuildPowers()
-    {
-        var powers = new UInt128[4];
-        powers[0] = 1;
-        for (var i = 1; i < powers.Length; i++)
-        {
-            powers[i] = powers[i - 1] * 10;
-        }
-
-        return powers;
     }
 
     /// <summary>One column's buffers as pinned pointers (see CsvArrowWriter: per-value span reads cost more than the value).</summary>
