@@ -5,6 +5,7 @@
 #     DATABASES="postgres mariadb clickhouse"   which databases
 #     VARIANTS="default concurrency=1"           etlstream target options to compare (each its own contender;
 #                                                 "default" adds none)
+#     REPORTS=<folder>                           keep each etlstream run's --report JSON there (stage busy times)
 #
 # Starts a private PostgreSQL, MariaDB and ClickHouse (Debian's packages; scripts/install-test-servers.sh installs
 # them) in a temp folder on free loopback ports, with their default settings. For each database, runs alternate:
@@ -154,6 +155,7 @@ native_load() {
 etl_load() { # $1 database, $2 variant
   local extra=""; [ "${2:-default}" = default ] || extra="&$2"
   "${cli[@]}" load "$gz" --table perf/jobs/invoices.yaml --to "$(target_for "$1")$extra" --report "$work/report-$1.json" >/dev/null
+  if [ -n "${REPORTS:-}" ]; then mkdir -p "$REPORTS"; cp "$work/report-$1.json" "$REPORTS/$1-${2:-default}-$(date +%H%M%S).json"; fi
 }
 
 printf "input: %s rows, %s bytes uncompressed (%s)\n" "$rows" "$bytes" "$(basename "$gz")"

@@ -23,6 +23,8 @@ public sealed class PostgresSink : SqlStagedSink
     private NpgsqlDataSource? _dataSource;
     private NpgsqlConnection? _directConnection;
     private NpgsqlTransaction? _directTransaction;
+    private NpgsqlRawCopyStream? _directCopy;
+    private ArrayBufferWriter<byte>? _directBody;
     private readonly PostgresBinaryEncoder _encoder = new();
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
 
@@ -52,7 +54,10 @@ public sealed class PostgresSink : SqlStagedSink
 
     /// <summary>
     /// An append with one COPY at a time into an existing table goes straight into it, in one transaction committed by
-    /// <see cref="CompleteAsync"/>: the rows are written once instead of COPY into staging then INSERT … SELECT.
+    /// <see cref="CompleteAsync"/>: the rows are written once instead of COPY into staging then INSERT … SELECT. The
+    /// run is one COPY, fed batch by batch as each is encoded, so the server stores rows while the next batch is
+    /// encoded (measured: the write stage was busy for 15.6 s of a 17.9 s load when each chunk was encoded whole,
+    /// then sent, the server idle meanwhile).
     /// </summary>
     protected override bool LoadsDirectly(TargetTableState state) =>
         Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
@@ -61,10 +66,30 @@ public sealed class PostgresSink : SqlStagedSink
     {
         _directConnection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        _directCopy = await _directConnection.BeginRawBinaryCopyAsync(
+            $"COPY {Qualify(Table)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        _directBody = new ArrayBufferWriter<byte>(1 << 20);
+        _directBody.Write(PostgresBinaryEncoder.Header);
     }
 
     protected override async ValueTask DisconnectAsync()
     {
+        if (_directCopy is not null)
+        {
+            // Still open: the run failed. Disposing would end the COPY and keep its rows: cancel it instead.
+            try
+            {
+                await _directCopy.CancelAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e))
+            {
+                // the transaction is rolled back below either way
+            }
+
+            await _directCopy.DisposeAsync().ConfigureAwait(false);
+            _directCopy = null;
+        }
+
         if (_directTransaction is not null)
         {
             await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
@@ -114,7 +139,20 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
-        var connection = Direct ? _directConnection! : await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (Direct)
+        {
+            var copy = _directCopy ?? throw new InvalidOperationException("The PostgreSQL sink's COPY has ended.");
+            foreach (var batch in chunk.Batches)
+            {
+                _encoder.Write(batch, _directBody!);
+                await copy.WriteAsync(_directBody!.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                _directBody.ResetWrittenCount();
+            }
+
+            return;
+        }
+
+        var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var copy = await connection.BeginRawBinaryCopyAsync(
@@ -149,10 +187,7 @@ public sealed class PostgresSink : SqlStagedSink
         }
         finally
         {
-            if (!Direct)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -160,6 +195,10 @@ public sealed class PostgresSink : SqlStagedSink
     {
         if (Direct)
         {
+            var copy = _directCopy!;
+            await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
+            _directCopy = null;
+            await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
             await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
