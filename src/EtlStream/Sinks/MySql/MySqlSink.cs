@@ -26,6 +26,9 @@ public sealed class MySqlSink : SqlStagedSink
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
     private MySqlConnection? _directConnection;
     private MySqlTransaction? _directTransaction;
+    private ChunkPipeStream? _directPipe;
+    private Task<int>? _directLoad;
+    private ArrayBufferWriter<byte>? _directBody;
 
     public MySqlSink(MySqlSinkOptions options)
         : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
@@ -58,7 +61,9 @@ public sealed class MySqlSink : SqlStagedSink
 
     /// <summary>
     /// An append with one load at a time into an existing table goes straight into it, in one InnoDB transaction
-    /// committed by <see cref="CompleteAsync"/>: the rows are written once instead of loaded then copied.
+    /// committed by <see cref="CompleteAsync"/>: the rows are written once instead of loaded then copied. The run is
+    /// one <c>LOAD DATA</c> reading a pipe that each chunk is encoded into, so the server stores rows while the next
+    /// batch is encoded.
     /// </summary>
     protected override bool LoadsDirectly(TargetTableState state) =>
         Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
@@ -67,10 +72,32 @@ public sealed class MySqlSink : SqlStagedSink
     {
         _directConnection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        _directPipe = new ChunkPipeStream(capacity: 4);
+        _directBody = new ArrayBufferWriter<byte>(1 << 20);
+        var connection = _directConnection;
+        var pipe = _directPipe;
+        _directLoad = Task.Run(() => LoadStreamAsync(connection, pipe, CancellationToken.None), CancellationToken.None);
     }
 
     protected override async ValueTask DisconnectAsync()
     {
+        if (_directPipe is not null)
+        {
+            // Still open: the run failed. The load ends early, inside the transaction rolled back below.
+            _directPipe.Complete(new OperationCanceledException("the load was abandoned"));
+            try
+            {
+                await _directLoad!.ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException or InvalidOperationException)
+            {
+                // the abandoned load's own error; the run's error is already on its way
+            }
+
+            await _directPipe.DisposeAsync().ConfigureAwait(false);
+            _directPipe = null;
+        }
+
         if (_directTransaction is not null)
         {
             await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
@@ -111,6 +138,25 @@ public sealed class MySqlSink : SqlStagedSink
 
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
+        if (Direct)
+        {
+            foreach (var batch in chunk.Batches)
+            {
+                _directBody!.ResetWrittenCount();
+                _encoder.Write(batch, _directBody);
+                var write = _directPipe!.WriteChunkAsync(_directBody.WrittenMemory, cancellationToken).AsTask();
+                if (await Task.WhenAny(write, _directLoad!).ConfigureAwait(false) != write)
+                {
+                    await _directLoad!.ConfigureAwait(false); // its error, if it failed
+                    throw new InvalidOperationException($"{Describe}: LOAD DATA ended before the data did.");
+                }
+
+                await write.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
         try
         {
@@ -122,17 +168,12 @@ public sealed class MySqlSink : SqlStagedSink
 
             MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
             using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
-            var connection = Direct ? _directConnection! : await OpenAsync(cancellationToken).ConfigureAwait(false);
-            try
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
+            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+            if (loaded != chunk.Rows)
             {
-                await LoadAsync(connection, stream, chunk, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (!Direct)
-                {
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                }
+                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
             }
         }
         finally
@@ -141,7 +182,7 @@ public sealed class MySqlSink : SqlStagedSink
         }
     }
 
-    private async Task LoadAsync(MySqlConnection connection, MemoryStream stream, SinkChunk chunk, CancellationToken cancellationToken)
+    private async Task<int> LoadStreamAsync(MySqlConnection connection, Stream stream, CancellationToken cancellationToken)
     {
         var loader = new MySqlBulkLoader(connection)
         {
@@ -154,16 +195,11 @@ public sealed class MySqlSink : SqlStagedSink
             CharacterSet = "utf8mb4",
             Timeout = 0,
         };
-        var loaded = await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
-        await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
-        if (loaded != chunk.Rows)
-        {
-            throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
-        }
+        return await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A LOCAL load cannot abort mid-stream, so the server stores a cut or zeroed value and warns instead: fail on it.</summary>
-    private async Task ThrowOnWarningsAsync(MySqlConnection connection, SinkChunk chunk, CancellationToken cancellationToken)
+    private async Task ThrowOnWarningsAsync(MySqlConnection connection, SinkChunk? chunk, CancellationToken cancellationToken)
     {
         await using var command = new MySqlCommand("SHOW WARNINGS LIMIT 3", connection, Direct ? _directTransaction : null);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -176,7 +212,7 @@ public sealed class MySqlSink : SqlStagedSink
 
         if (warnings is not null)
         {
-            var where = chunk.Source is { } source ? $" (file {source.Name}, chunk {chunk.Index})" : string.Empty;
+            var where = chunk?.Source is { } source ? $" (file {source.Name}, chunk {chunk.Index})" : string.Empty;
             throw new InvalidOperationException($"{Describe}: LOAD DATA reported {warnings}{where}; a warning means a value was not stored as sent.");
         }
     }
@@ -185,6 +221,17 @@ public sealed class MySqlSink : SqlStagedSink
     {
         if (Direct)
         {
+            var pipe = _directPipe!;
+            _directPipe = null;
+            pipe.Complete();
+            var loaded = await _directLoad!.ConfigureAwait(false);
+            await pipe.DisposeAsync().ConfigureAwait(false);
+            await ThrowOnWarningsAsync(_directConnection!, chunk: null, cancellationToken).ConfigureAwait(false);
+            if (loaded != RowsWritten)
+            {
+                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of the run's {RowsWritten}.");
+            }
+
             await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
