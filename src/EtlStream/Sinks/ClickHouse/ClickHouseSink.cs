@@ -30,6 +30,9 @@ public sealed class ClickHouseSink : SqlStagedSink
     private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
     private HttpClient? _http;
+    private ChunkPipeStream? _runBody;
+    private Task<string>? _runInsert;
+    private ArrayBufferWriter<byte>? _runBuffer;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
         : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
@@ -49,17 +52,34 @@ public sealed class ClickHouseSink : SqlStagedSink
 
     protected override async Task ConnectAsync(CancellationToken cancellationToken)
     {
-        _http = new HttpClient { BaseAddress = _options.Endpoint, Timeout = _options.Timeout };
+        // No client-wide timeout: a whole run's INSERT lasts as long as the run; statements get Options.Timeout each.
+        _http = new HttpClient { BaseAddress = _options.Endpoint, Timeout = Timeout.InfiniteTimeSpan };
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.User + ":" + (_options.Password ?? string.Empty)));
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
         await QueryAsync("SELECT 1", cancellationToken).ConfigureAwait(false); // a bad address or password fails now
     }
 
-    protected override ValueTask DisconnectAsync()
+    protected override async ValueTask DisconnectAsync()
     {
+        if (_runBody is not null)
+        {
+            // Still open: the run failed. The INSERT fails on the cut body; its rows are only in staging, dropped.
+            _runBody.Complete(new OperationCanceledException("the load was abandoned"));
+            try
+            {
+                await _runInsert!.ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException)
+            {
+                // the abandoned insert's own error; the run's error is already on its way
+            }
+
+            await _runBody.DisposeAsync().ConfigureAwait(false);
+            _runBody = null;
+        }
+
         _http?.Dispose();
         _http = null;
-        return ValueTask.CompletedTask;
     }
 
     protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
@@ -81,8 +101,40 @@ public sealed class ClickHouseSink : SqlStagedSink
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         await QueryAsync(sql, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>
+    /// With one load at a time, the run is one INSERT whose body is a pipe each batch is encoded into, so the server
+    /// parses rows while the next batch is encoded; with more, each chunk is its own INSERT request.
+    /// </summary>
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
+        if (MaxConcurrency == 1)
+        {
+            if (_runBody is null)
+            {
+                _runBody = new ChunkPipeStream(capacity: 4);
+                _runBuffer = new ArrayBufferWriter<byte>(1 << 20);
+                var content = new StreamContent(_runBody);
+                _runInsert = SendAsync(InsertUrl(), content, CancellationToken.None, dispose: true, timeout: false);
+            }
+
+            foreach (var batch in chunk.Batches)
+            {
+                CheckRanges(batch);
+                _runBuffer!.ResetWrittenCount();
+                _encoder.Write(batch, _runBuffer);
+                var write = _runBody.WriteChunkAsync(_runBuffer.WrittenMemory, cancellationToken).AsTask();
+                if (await Task.WhenAny(write, _runInsert!).ConfigureAwait(false) != write)
+                {
+                    await _runInsert!.ConfigureAwait(false); // its error, if it failed
+                    throw new InvalidOperationException($"{Describe}: the INSERT ended before the data did.");
+                }
+
+                await write.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
         try
         {
@@ -93,12 +145,8 @@ public sealed class ClickHouseSink : SqlStagedSink
                 _encoder.Write(batch, body);
             }
 
-            var query = $"INSERT INTO {Qualify(StagingTable)} FORMAT TabSeparated";
-            var url = "?query=" + Uri.EscapeDataString(query)
-                + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
-                + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
             using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
-            await SendAsync(url, content, cancellationToken).ConfigureAwait(false);
+            await SendAsync(InsertUrl(), content, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -106,8 +154,22 @@ public sealed class ClickHouseSink : SqlStagedSink
         }
     }
 
+    private string InsertUrl() =>
+        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} FORMAT TabSeparated")
+        + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
+        + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
+
     protected override async Task PublishAsync(CancellationToken cancellationToken)
     {
+        if (_runBody is not null)
+        {
+            var runBody = _runBody;
+            _runBody = null;
+            runBody.Complete();
+            await _runInsert!.ConfigureAwait(false);
+            await runBody.DisposeAsync().ConfigureAwait(false);
+        }
+
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         if (TargetState == TargetTableState.Missing)
@@ -180,13 +242,19 @@ public sealed class ClickHouseSink : SqlStagedSink
         return SendAsync(string.Empty, content, cancellationToken, dispose: true);
     }
 
-    private async Task<string> SendAsync(string url, HttpContent content, CancellationToken cancellationToken, bool dispose = false)
+    private async Task<string> SendAsync(string url, HttpContent content, CancellationToken cancellationToken, bool dispose = false, bool timeout = true)
     {
         var http = _http ?? throw new InvalidOperationException("The ClickHouse sink is not open.");
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout)
+        {
+            limit.CancelAfter(_options.Timeout);
+        }
+
         try
         {
-            using var response = await http.PostAsync(url, content, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            using var response = await http.PostAsync(url, content, limit.Token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(limit.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 var reason = text.Length > 2000 ? text[..2000] + " …" : text.TrimEnd();

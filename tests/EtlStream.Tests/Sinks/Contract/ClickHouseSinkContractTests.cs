@@ -8,9 +8,12 @@ using EtlStream.Tests.Support;
 namespace EtlStream.Tests.Sinks.Contract;
 
 [Collection(ClickHouseCollection.Name)]
-public sealed class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContractTests
+public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContractTests
 {
     private string _database = "";
+
+    /// <summary>One load at a time: the run is one INSERT streamed batch by batch.</summary>
+    protected virtual bool OneLoadAtATime => false;
 
     protected override string ExpectedAmountDrift =>
         "column \"amount\" is Nullable(Decimal(18, 2)) in the table but Nullable(Decimal(20, 4)) in the data";
@@ -28,7 +31,7 @@ public sealed class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSi
             User = ClickHouseServer.User,
             Password = ClickHouseServer.Password,
             Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
-            MaxConcurrency = concurrency,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
@@ -66,4 +69,11 @@ public sealed class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSi
         Assert.Contains("answered", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("not-the-password", error.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>The same contract with one load at a time, where the run is one streamed INSERT.</summary>
+[Collection(ClickHouseCollection.Name)]
+public sealed class ClickHouseStreamedSinkContractTests(ClickHouseServer server) : ClickHouseSinkContractTests(server)
+{
+    protected override bool OneLoadAtATime => true;
 }

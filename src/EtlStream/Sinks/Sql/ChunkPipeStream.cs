@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Threading.Channels;
 
-namespace EtlStream.Sinks.MySql;
+namespace EtlStream.Sinks.Sql;
 
 /// <summary>
-/// A read-only stream fed with encoded buffers by another task, so that one <c>LOAD DATA LOCAL INFILE</c> can read a
+/// A read-only stream fed with encoded buffers by another task, so that one bulk load (LOAD DATA LOCAL INFILE, a ClickHouse INSERT body) can read a
 /// whole run while batches are still being encoded. Bounded: a writer waits while <c>capacity</c> buffers are
 /// unread, which is the backpressure from the server. Buffers come from the shared array pool and go back once read.
 /// </summary>
