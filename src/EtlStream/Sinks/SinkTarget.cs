@@ -1,7 +1,14 @@
+using System.Globalization;
 using EtlStream.Formats.Csv;
+using EtlStream.Sinks.ClickHouse;
 using EtlStream.Sinks.Csv;
 using EtlStream.Sinks.DuckDb;
+using EtlStream.Sinks.MySql;
 using EtlStream.Sinks.Parquet;
+using EtlStream.Sinks.Postgres;
+using EtlStream.Sinks.Sql;
+using MySqlConnector;
+using Npgsql;
 
 namespace EtlStream.Sinks;
 
@@ -9,7 +16,11 @@ namespace EtlStream.Sinks;
 public static class SinkTarget
 {
     public const string SupportedForms =
-        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>";
+        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], " +
+        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD), " +
+        "mysql://<user>@<host>[:port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from MYSQL_PWD or ETLSTREAM_DB_PASSWORD), " +
+        "clickhouse://<user>@<host>[:http port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD), " +
+        "starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>";
 
     /// <summary>
     /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
@@ -47,7 +58,149 @@ public static class SinkTarget
             return new DuckDbSink(ParseDuckDb(target, rest, defaultTable));
         }
 
+        if (scheme.ToLowerInvariant() is "postgres" or "postgresql")
+        {
+            return new PostgresSink(ParsePostgres(target, defaultTable));
+        }
+
+        if (scheme.ToLowerInvariant() is "mysql" or "mariadb")
+        {
+            return new MySqlSink(ParseMySql(target, defaultTable));
+        }
+
+        if (scheme.Equals("clickhouse", StringComparison.OrdinalIgnoreCase))
+        {
+            return new ClickHouseSink(ParseClickHouse(target, defaultTable));
+        }
+
         throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
+    }
+
+    internal static PostgresSinkOptions ParsePostgres(string target, string defaultTable)
+    {
+        var a = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema"]);
+        var options = new PostgresSinkOptions
+        {
+            ConnectionString = new NpgsqlConnectionStringBuilder
+            {
+                Host = a.Host, Port = a.Port, Username = a.User, Database = a.Database,
+                Password = Password("PGPASSWORD"), ApplicationName = "etlstream",
+            }.ConnectionString,
+            Table = a.Table,
+            Schema = a.Extra.GetValueOrDefault("schema") ?? "public",
+            Mode = a.Mode,
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
+    }
+
+    internal static MySqlSinkOptions ParseMySql(string target, string defaultTable)
+    {
+        var a = DatabaseAddress.Parse(target, defaultTable, 3306, []);
+        var options = new MySqlSinkOptions
+        {
+            ConnectionString = new MySqlConnectionStringBuilder
+            {
+                Server = a.Host, Port = (uint)a.Port, UserID = a.User, Database = a.Database,
+                Password = Password("MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
+            }.ConnectionString,
+            Table = a.Table,
+            Mode = a.Mode,
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
+    }
+
+    internal static ClickHouseSinkOptions ParseClickHouse(string target, string defaultTable)
+    {
+        var a = DatabaseAddress.Parse(target, defaultTable, 8123, []);
+        var options = new ClickHouseSinkOptions
+        {
+            Endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{a.Host}:{a.Port}/")),
+            Database = a.Database,
+            Table = a.Table,
+            User = a.User,
+            Password = Password("CLICKHOUSE_PASSWORD"),
+            Mode = a.Mode,
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
+    }
+
+    /// <summary>The database's own variable first, then ours; never from the target string, which gets printed.</summary>
+    private static string? Password(string databaseVariable) =>
+        Environment.GetEnvironmentVariable(databaseVariable) ?? Environment.GetEnvironmentVariable("ETLSTREAM_DB_PASSWORD");
+
+    /// <summary><c>scheme://user@host:port/database?table=…&amp;mode=…&amp;concurrency=…</c>, the form every database target shares.</summary>
+    private sealed record DatabaseAddress(
+        string User, string Host, int Port, string Database, string Table, SqlWriteMode Mode, int? Concurrency, Dictionary<string, string> Extra)
+    {
+        public static DatabaseAddress Parse(string target, string defaultTable, int defaultPort, string[] extraKeys)
+        {
+            if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
+            {
+                throw Invalid(target, "expected <scheme>://<user>@<host>[:port]/<database>?table=<name>");
+            }
+
+            if (uri.UserInfo.Contains(':', StringComparison.Ordinal))
+            {
+                throw Invalid(target, "a password does not belong in the target (it would be printed): set it in the environment");
+            }
+
+            var user = Uri.UnescapeDataString(uri.UserInfo);
+            var database = Uri.UnescapeDataString(uri.AbsolutePath.Trim('/'));
+            if (user.Length == 0)
+            {
+                throw Invalid(target, "no user (give <user>@<host>)");
+            }
+
+            if (database.Length == 0 || database.Contains('/', StringComparison.Ordinal))
+            {
+                throw Invalid(target, "no database (give /<database> after the host)");
+            }
+
+            var table = defaultTable;
+            var mode = SqlWriteMode.Append;
+            int? concurrency = null;
+            var extra = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                var key = eq >= 0 ? pair[..eq] : pair;
+                var value = eq >= 0 ? Uri.UnescapeDataString(pair[(eq + 1)..]) : string.Empty;
+                switch (key.ToLowerInvariant())
+                {
+                    case "table":
+                        table = value;
+                        break;
+                    case "mode":
+                        mode = value.ToLowerInvariant() switch
+                        {
+                            "append" => SqlWriteMode.Append,
+                            "replace" => SqlWriteMode.Replace,
+                            _ => throw Invalid(target, $"unknown mode '{value}' (expected append or replace)"),
+                        };
+                        break;
+                    case "concurrency":
+                        concurrency = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 64
+                            ? n
+                            : throw Invalid(target, $"concurrency must be 1..64, got '{value}'");
+                        break;
+                    default:
+                        if (!extraKeys.Contains(key, StringComparer.OrdinalIgnoreCase))
+                        {
+                            throw Invalid(target, $"unknown option '{key}' (expected table, mode, concurrency{string.Concat(extraKeys.Select(k => ", " + k))})");
+                        }
+
+                        extra[key] = value;
+                        break;
+                }
+            }
+
+            if (string.IsNullOrWhiteSpace(table))
+            {
+                throw Invalid(target, "no table name (give ?table=<name>)");
+            }
+
+            return new DatabaseAddress(user, uri.Host, uri.IsDefaultPort || uri.Port < 0 ? defaultPort : uri.Port, database, table, mode, concurrency, extra);
+        }
     }
 
     /// <summary><c>csv:&lt;path&gt;</c>: comma separated with a header row, NULL as <c>\N</c> (unambiguous, as in Stream Load bodies); <c>?separator=tab</c> for TSV.</summary>
@@ -121,5 +274,14 @@ public static class SinkTarget
     }
 
     private static ArgumentException Invalid(string target, string reason) =>
-        new($"Invalid target '{target}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
+        new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
+
+    /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error prints it.</summary>
+    private static string Redacted(string target)
+    {
+        var scheme = target.IndexOf("://", StringComparison.Ordinal);
+        var at = target.IndexOf('@', StringComparison.Ordinal);
+        var colon = scheme < 0 ? -1 : target.IndexOf(':', scheme + 3);
+        return scheme >= 0 && colon > 0 && at > colon ? target[..(colon + 1)] + "***" + target[at..] : target;
+    }
 }

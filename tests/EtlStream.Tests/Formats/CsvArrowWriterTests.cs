@@ -26,6 +26,25 @@ public sealed class CsvArrowWriterTests : IDisposable
         Assert.Contains(lines, l => l.EndsWith("\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N", StringComparison.Ordinal)); // NULLs are \N
     }
 
+    [Fact]
+    public void BackslashTsv_EscapesInsteadOfEnclosing_AndWritesBooleansAsDigits()
+    {
+        var schema = new Apache.Arrow.Schema.Builder()
+            .Field(new Apache.Arrow.Field("s", Apache.Arrow.Types.StringType.Default, true))
+            .Field(new Apache.Arrow.Field("b", Apache.Arrow.Types.BooleanType.Default, true))
+            .Build();
+        using var batch = new Apache.Arrow.RecordBatch(schema,
+        [
+            new Apache.Arrow.StringArray.Builder().Append("a\tb\nc\rd\\e\0f \"q\" ü").Append("\\N").Append("").AppendNull().Build(),
+            new Apache.Arrow.BooleanArray.Builder().Append(true).Append(false).AppendNull().Append(true).Build(),
+        ], 4);
+        var body = new ArrayBufferWriter<byte>();
+
+        new CsvArrowWriter(CsvWriteOptions.BackslashTsv).Write(batch, body);
+
+        Assert.Equal("a\\tb\\nc\\rd\\\\e\\0f \"q\" ü\t1\n\\\\N\t0\n\t\\N\n\\N\t1\n", Encoding.UTF8.GetString(body.WrittenSpan));
+    }
+
     [Theory]
     [InlineData(0, 2, "0.00")]
     [InlineData(5, 2, "0.05")]

@@ -89,6 +89,28 @@ public sealed class MariaDbServer : IAsyncLifetime
         return value is DBNull ? null : value;
     }
 
+    /// <summary>Rows of <paramref name="sql"/> as the driver returns them (DBNull as null).</summary>
+    public async Task<List<object?[]>> RowsAsync(string sql, string? database = null, string user = User, string password = Password)
+    {
+        await using var c = new MySqlConnection(ConnectionString(database, user, password));
+        await c.OpenAsync();
+        await using var cmd = new MySqlCommand(sql, c);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        var rows = new List<object?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
     public async Task DisposeAsync()
     {
         if (_server is not null)

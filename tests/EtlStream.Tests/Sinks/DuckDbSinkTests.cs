@@ -2,6 +2,7 @@ using Apache.Arrow;
 using Apache.Arrow.Types;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks;
+using EtlStream.Sinks.Sql;
 using EtlStream.Tests.Support;
 
 namespace EtlStream.Tests.Sinks;
@@ -155,7 +156,7 @@ public sealed class DuckDbSinkTests : IDisposable
         }
 
         await using var sink = new DuckDbSink(Options());
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.OpenAsync(changed.Build(), default).AsTask());
+        var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(changed.Build(), default).AsTask());
 
         Assert.Contains("\"facts\"", error.Message, StringComparison.Ordinal);
         Assert.Contains("column \"amount\" is DECIMAL(18,2) in the table but DECIMAL(20,4) in the data", error.Message, StringComparison.Ordinal);
@@ -169,7 +170,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await LoadAsync(Options(), ab);
 
         await using var sink = new DuckDbSink(Options());
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.OpenAsync(ac, default).AsTask());
+        var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(ac, default).AsTask());
 
         Assert.Contains("DuckDB table \"facts\"", error.Message, StringComparison.Ordinal);
         Assert.Contains("column 2 is \"b\" in the table but \"c\" in the data", error.Message, StringComparison.Ordinal);
@@ -183,7 +184,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await LoadAsync(Options(), a);
 
         await using var sink = new DuckDbSink(Options());
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.OpenAsync(ab, default).AsTask());
+        var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(ab, default).AsTask());
 
         Assert.Contains("column 2 \"b\" INTEGER is missing from the table", error.Message, StringComparison.Ordinal);
     }

@@ -1,6 +1,9 @@
 using EtlStream.Sinks;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks.Parquet;
+using EtlStream.Sinks.Sql;
+using MySqlConnector;
+using Npgsql;
 
 namespace EtlStream.Tests.Sinks;
 
@@ -47,5 +50,56 @@ public sealed class SinkTargetTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         Assert.Contains("parquet:<path>", error.Message, StringComparison.Ordinal);
         Assert.Contains("duckdb:<file>?table=<name>", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Postgres_ParsesAddressTableModeSchemaAndConcurrency()
+    {
+        var options = SinkTarget.ParsePostgres("postgres://loader@db.example:6543/warehouse?table=fact&schema=sales&mode=replace&concurrency=4", "dflt");
+        var cs = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+
+        Assert.Equal(("db.example", 6543, "loader", "warehouse"), (cs.Host, cs.Port, cs.Username, cs.Database));
+        Assert.Equal(("fact", "sales", SqlWriteMode.Replace, 4), (options.Table, options.Schema, options.Mode, options.MaxConcurrency));
+        Assert.IsType<EtlStream.Sinks.Postgres.PostgresSink>(SinkTarget.Create("postgresql://u@h/d", "t"));
+    }
+
+    [Fact]
+    public void MySql_DefaultsPortTableAndMode()
+    {
+        var options = SinkTarget.ParseMySql("mysql://loader@db.example/warehouse", "fact_invoice");
+        var cs = new MySqlConnectionStringBuilder(options.ConnectionString);
+
+        Assert.Equal(("db.example", 3306u, "loader", "warehouse", true), (cs.Server, cs.Port, cs.UserID, cs.Database, cs.AllowLoadLocalInfile));
+        Assert.Equal(("fact_invoice", SqlWriteMode.Append), (options.Table, options.Mode));
+    }
+
+    [Fact]
+    public void ClickHouse_IsItsHttpInterface()
+    {
+        var options = SinkTarget.ParseClickHouse("clickhouse://etl@10.0.0.5:18123/dw?table=t&mode=append", "x");
+
+        Assert.Equal(new Uri("http://10.0.0.5:18123/"), options.Endpoint);
+        Assert.Equal(("dw", "t", "etl", SqlWriteMode.Append), (options.Database, options.Table, options.User, options.Mode));
+    }
+
+    [Theory]
+    [InlineData("postgres://u@h/d?mode=merge", "unknown mode 'merge'")]
+    [InlineData("mysql://u@h/d?schema=x", "unknown option 'schema' (expected table, mode, concurrency)")]
+    [InlineData("clickhouse://u@h/", "no database")]
+    [InlineData("postgres://h/d", "no user")]
+    [InlineData("mysql://u@h/d?concurrency=0", "concurrency must be 1..64, got '0'")]
+    public void InvalidDatabaseTargets_SayWhy(string target, string reason)
+    {
+        var error = Assert.Throws<ArgumentException>(() => SinkTarget.Create(target, "t"));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PasswordInTheTarget_IsRefused_AndNeverPrinted()
+    {
+        var error = Assert.Throws<ArgumentException>(() => SinkTarget.Create("postgres://loader:s3cret-pw@h/d?table=t", "t"));
+
+        Assert.Contains("Invalid target 'postgres://loader:***@h/d?table=t': a password does not belong in the target", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pw", error.Message, StringComparison.Ordinal);
     }
 }

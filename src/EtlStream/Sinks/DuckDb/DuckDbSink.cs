@@ -6,6 +6,7 @@ using Apache.Arrow;
 using EtlStream.Tables;
 using Apache.Arrow.Types;
 using DuckDB.NET.Data;
+using EtlStream.Sinks.Sql;
 
 namespace EtlStream.Sinks.DuckDb;
 
@@ -65,14 +66,14 @@ public sealed class DuckDbSink : IBatchSink
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        var columns = new (string Name, string Type)[schema.FieldsList.Count];
+        var columns = DuckDbDialect.Instance.ColumnsOf(schema);
         _kinds = new ColumnKind[columns.Length];
         _names = new string[columns.Length];
         _ticksPerUnit = new long[columns.Length];
         for (var i = 0; i < columns.Length; i++)
         {
             var field = schema.FieldsList[i];
-            columns[i] = (field.Name, DuckDbTypeOf(field, out _kinds[i]));
+            _kinds[i] = ArrowTypes.KindOf(field.DataType);
             _names[i] = field.Name;
             if (field.DataType is TimestampType ts)
             {
@@ -101,11 +102,11 @@ public sealed class DuckDbSink : IBatchSink
         if (_options.Mode == DuckDbWriteMode.Replace)
         {
             Execute($"DROP TABLE IF EXISTS {table}");
-            Execute(CreateTableSql(table, columns, ifNotExists: false));
+            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns));
         }
         else
         {
-            Execute(CreateTableSql(table, columns, ifNotExists: true));
+            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns, ifNotExists: true));
             CheckLiveSchema(columns, schema);
         }
 
@@ -113,7 +114,7 @@ public sealed class DuckDbSink : IBatchSink
         {
             // Rows land in a staging table of the same transaction; CompleteAsync swaps matching keys in.
             Execute($"DROP TABLE IF EXISTS {QuoteIdentifier(StagingTable)}");
-            Execute(CreateTableSql(QuoteIdentifier(StagingTable), columns, ifNotExists: false));
+            Execute(DuckDbDialect.Instance.CreateTableSql(QuoteIdentifier(StagingTable), columns));
         }
 
         if (_options.ReplaceSources.Count > 0 && _options.Mode != DuckDbWriteMode.Replace)
@@ -324,57 +325,35 @@ public sealed class DuckDbSink : IBatchSink
     }
 
     /// <param name="schema">Its <c>etlstream.schema_drift = evolve</c> metadata lets trailing nullable columns the table lacks be added.</param>
-    private void CheckLiveSchema((string Name, string Type)[] expected, Schema schema)
+    private void CheckLiveSchema(SqlColumn[] expected, Schema schema)
     {
         var evolve = schema.Metadata?.GetValueOrDefault(ArrowTypes.SchemaDriftKey) == "evolve";
-        var live = new List<(string Name, string Type)>();
+        var live = new List<SqlColumn>();
         using (var command = _connection!.CreateCommand())
         {
             command.Transaction = _transaction;
             command.CommandText =
-                "SELECT column_name, data_type FROM information_schema.columns " +
+                "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns " +
                 "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position";
             command.Parameters.Add(new DuckDBParameter(_options.Table));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                live.Add((reader.GetString(0), reader.GetString(1)));
+                live.Add(new SqlColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)));
             }
         }
 
-        var count = Math.Max(live.Count, expected.Length);
-        for (var i = 0; i < count; i++)
+        var drift = TableDrift.Compare(expected, live, DuckDbDialect.Instance, evolve);
+        if (drift.Differences.Count > 0)
         {
-            if (i >= live.Count && evolve && schema.FieldsList[i].IsNullable)
-            {
-                Execute($"ALTER TABLE {QuoteIdentifier(_options.Table)} ADD COLUMN {QuoteIdentifier(expected[i].Name)} {expected[i].Type}");
-                continue;
-            }
+            throw new TableDriftException($"DuckDB table \"{_options.Table}\" in {_options.DatabasePath}", drift);
+        }
 
-            if (i >= live.Count)
-            {
-                throw SchemaMismatch($"column {i + 1} \"{expected[i].Name}\" {expected[i].Type} is missing from the table (it has {live.Count} columns)");
-            }
-
-            if (i >= expected.Length)
-            {
-                throw SchemaMismatch($"the table has an extra column {i + 1} \"{live[i].Name}\" {live[i].Type} (the data has {expected.Length} columns)");
-            }
-
-            if (!string.Equals(live[i].Name, expected[i].Name, StringComparison.OrdinalIgnoreCase))
-            {
-                throw SchemaMismatch($"column {i + 1} is \"{live[i].Name}\" in the table but \"{expected[i].Name}\" in the data");
-            }
-
-            if (!string.Equals(live[i].Type, expected[i].Type, StringComparison.OrdinalIgnoreCase))
-            {
-                throw SchemaMismatch($"column \"{expected[i].Name}\" is {live[i].Type} in the table but {expected[i].Type} in the data");
-            }
+        foreach (var column in drift.ColumnsToAdd)
+        {
+            Execute(DuckDbDialect.Instance.AddColumnSql(QuoteIdentifier(_options.Table), column));
         }
     }
-
-    private InvalidOperationException SchemaMismatch(string detail) =>
-        new($"DuckDB table \"{_options.Table}\" in {_options.DatabasePath} does not match the data: {detail}. Use mode=replace to recreate it.");
 
     private void Execute(string sql, params object[] parameters)
     {
@@ -438,58 +417,9 @@ public sealed class DuckDbSink : IBatchSink
         return rows;
     }
 
-    private static string CreateTableSql(string table, (string Name, string Type)[] columns, bool ifNotExists)
-    {
-        var sql = new StringBuilder(ifNotExists ? "CREATE TABLE IF NOT EXISTS " : "CREATE TABLE ");
-        sql.Append(table).Append(" (");
-        for (var i = 0; i < columns.Length; i++)
-        {
-            if (i > 0)
-            {
-                sql.Append(", ");
-            }
-
-            sql.Append(QuoteIdentifier(columns[i].Name)).Append(' ').Append(columns[i].Type);
-        }
-
-        return sql.Append(')').ToString();
-    }
-
     /// <summary>Double-quotes an identifier, doubling embedded quotes.</summary>
-    public static string QuoteIdentifier(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        return "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-    }
+    public static string QuoteIdentifier(string name) => DuckDbDialect.Instance.Quote(name);
 
     /// <summary>The DuckDB type a field is stored as, spelled as information_schema reports it.</summary>
-    public static string DuckDbTypeOf(Field field) => DuckDbTypeOf(field, out _);
-
-    private static string DuckDbTypeOf(Field field, out ColumnKind kind)
-    {
-        ArgumentNullException.ThrowIfNull(field);
-        try
-        {
-            kind = ArrowTypes.KindOf(field.DataType);
-        }
-        catch (NotSupportedException)
-        {
-            throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink.");
-        }
-
-        return kind switch
-        {
-            ColumnKind.String => "VARCHAR",
-            ColumnKind.Int8 => "TINYINT",
-            ColumnKind.Int16 => "SMALLINT",
-            ColumnKind.Int32 => "INTEGER",
-            ColumnKind.Int64 => "BIGINT",
-            ColumnKind.Float64 => "DOUBLE",
-            ColumnKind.Bool => "BOOLEAN",
-            ColumnKind.Date => "DATE",
-            ColumnKind.Timestamp => "TIMESTAMP",
-            _ when field.DataType is Decimal128Type { Scale: <= 28 } d => string.Create(CultureInfo.InvariantCulture, $"DECIMAL({d.Precision},{d.Scale})"),
-            _ => throw new NotSupportedException($"Column \"{field.Name}\": Arrow type {field.DataType} has no DuckDB mapping in this sink."),
-        };
-    }
+    public static string DuckDbTypeOf(Field field) => DuckDbDialect.Instance.TypeOf(field);
 }

@@ -1,0 +1,54 @@
+using Apache.Arrow;
+using EtlStream.Sinks.Sql;
+using EtlStream.Tables;
+
+namespace EtlStream.Sinks.ClickHouse;
+
+/// <summary>
+/// ClickHouse from 18.16 (Debian's) on: backquoted identifiers, types as <c>system.columns</c> spells them with
+/// nullability inside the type, MergeTree tables. 18.16 has no Bool (UInt8 instead), no sub-second DateTime and no
+/// dates before 1970: <see cref="ClickHouseSink"/> refuses such values rather than store something else.
+/// </summary>
+public sealed class ClickHouseDialect : SqlDialect
+{
+    public static ClickHouseDialect Instance { get; } = new();
+
+    public override string Name => "ClickHouse";
+
+    protected override string TableOptions => " ENGINE = MergeTree() ORDER BY tuple()";
+
+    protected override string QuoteValid(string identifier) =>
+        "`" + identifier.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("`", "\\`", StringComparison.Ordinal) + "`";
+
+    public override string Literal(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return "'" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
+    }
+
+    /// <summary>Nullability is part of a ClickHouse type, so no NOT NULL.</summary>
+    public override string ColumnDefinition(SqlColumn column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        return Quote(column.Name) + " " + column.Type;
+    }
+
+    public override string TypeOf(Field field)
+    {
+        var type = KindOf(field) switch
+        {
+            ColumnKind.String => "String", // no length: ClickHouse strings are unbounded bytes
+            ColumnKind.Int8 => "Int8",
+            ColumnKind.Int16 => "Int16",
+            ColumnKind.Int32 => "Int32",
+            ColumnKind.Int64 => "Int64",
+            ColumnKind.Float64 => "Float64",
+            ColumnKind.Bool => "UInt8",
+            ColumnKind.Decimal => Invariant($"Decimal({Decimal(field).Precision}, {Decimal(field).Scale})"),
+            ColumnKind.Date => "Date",
+            ColumnKind.Timestamp => "DateTime",
+            _ => throw Unmapped(field),
+        };
+        return field.IsNullable ? "Nullable(" + type + ")" : type;
+    }
+}

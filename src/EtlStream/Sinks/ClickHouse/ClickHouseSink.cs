@@ -1,0 +1,298 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using Apache.Arrow;
+using EtlStream.Formats.Csv;
+using EtlStream.Sinks.Sql;
+using EtlStream.Tables;
+
+namespace EtlStream.Sinks.ClickHouse;
+
+/// <summary>
+/// Loads batches into ClickHouse through its HTTP interface: each chunk is one <c>INSERT … FORMAT TabSeparated</c>
+/// request whose body is the chunk encoded as backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>,
+/// the format every ClickHouse from 18.16 on reads), up to <see cref="ClickHouseSinkOptions.MaxConcurrency"/>
+/// requests at once, into the run's staging table (see <see cref="SqlStagedSink"/>). ClickHouse has no
+/// transactions: <see cref="CompleteAsync"/> publishes an append with <c>INSERT INTO t SELECT * FROM staging</c>
+/// (readers may see those rows arrive part by part during that statement, never a failed run's rows) and a replace
+/// with <c>RENAME TABLE t TO old, staging TO t</c> (18.16 has no EXCHANGE TABLES: for an instant between the two
+/// renames the table is absent, and a query then fails rather than reading partial content).
+/// </summary>
+public sealed class ClickHouseSink : SqlStagedSink
+{
+    private static readonly int MinDate = 0;
+    private static readonly int MaxDate = new DateOnly(2105, 12, 31).DayNumber - ArrowValues.UnixEpochDayNumber;
+    private static readonly long MaxTimestampMicros = (MaxDate + 1L) * 86_400_000_000L - 1;
+
+    private readonly ClickHouseSinkOptions _options;
+    private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+    private HttpClient? _http;
+    private ChunkPipeStream? _runBody;
+    private Task<string>? _runInsert;
+    private ArrayBufferWriter<byte>? _runBuffer;
+
+    public ClickHouseSink(ClickHouseSinkOptions options)
+        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+    {
+        _options = options;
+        ClickHouseDialect.Instance.ValidateIdentifier(options.Database);
+    }
+
+    private static ClickHouseSinkOptions Checked(ClickHouseSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
+    }
+
+    protected override string Qualify(string table) => Dialect.Quote(_options.Database) + "." + Dialect.Quote(table);
+
+    protected override async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // No client-wide timeout: a whole run's INSERT lasts as long as the run; statements get Options.Timeout each.
+        _http = new HttpClient { BaseAddress = _options.Endpoint, Timeout = Timeout.InfiniteTimeSpan };
+        var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.User + ":" + (_options.Password ?? string.Empty)));
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
+        await QueryAsync("SELECT 1", cancellationToken).ConfigureAwait(false); // a bad address or password fails now
+    }
+
+    protected override async ValueTask DisconnectAsync()
+    {
+        if (_runBody is not null)
+        {
+            // Still open: the run failed. The INSERT fails on the cut body; its rows are only in staging, dropped.
+            _runBody.Complete(new OperationCanceledException("the load was abandoned"));
+            try
+            {
+                await _runInsert!.ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException)
+            {
+                // the abandoned insert's own error; the run's error is already on its way
+            }
+
+            await _runBody.DisposeAsync().ConfigureAwait(false);
+            _runBody = null;
+        }
+
+        _http?.Dispose();
+        _http = null;
+    }
+
+    protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
+    {
+        var text = await QueryAsync(
+            $"SELECT name, type FROM system.columns WHERE database = {Dialect.Literal(_options.Database)} AND table = {Dialect.Literal(table)} FORMAT TabSeparated",
+            cancellationToken).ConfigureAwait(false);
+        var columns = new List<SqlColumn>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var tab = line.IndexOf('\t', StringComparison.Ordinal);
+            var type = Unescape(line[(tab + 1)..]);
+            columns.Add(new SqlColumn(Unescape(line[..tab]), type, type.StartsWith("Nullable(", StringComparison.Ordinal)));
+        }
+
+        return columns.Count == 0 ? null : columns;
+    }
+
+    protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
+        await QueryAsync(sql, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// With one load at a time, the run is one INSERT whose body is a pipe each batch is encoded into, so the server
+    /// parses rows while the next batch is encoded; with more, each chunk is its own INSERT request.
+    /// </summary>
+    protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        if (MaxConcurrency == 1)
+        {
+            if (_runBody is null)
+            {
+                _runBody = new ChunkPipeStream(capacity: 4);
+                _runBuffer = new ArrayBufferWriter<byte>(1 << 20);
+                var content = new StreamContent(_runBody);
+                _runInsert = SendAsync(InsertUrl(), content, CancellationToken.None, dispose: true, timeout: false);
+            }
+
+            foreach (var batch in chunk.Batches)
+            {
+                CheckRanges(batch);
+                _runBuffer!.ResetWrittenCount();
+                _encoder.Write(batch, _runBuffer);
+                var write = _runBody.WriteChunkAsync(_runBuffer.WrittenMemory, cancellationToken).AsTask();
+                if (await Task.WhenAny(write, _runInsert!).ConfigureAwait(false) != write)
+                {
+                    await _runInsert!.ConfigureAwait(false); // its error, if it failed
+                    throw new InvalidOperationException($"{Describe}: the INSERT ended before the data did.");
+                }
+
+                await write.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
+        try
+        {
+            body.ResetWrittenCount();
+            foreach (var batch in chunk.Batches)
+            {
+                CheckRanges(batch);
+                _encoder.Write(batch, body);
+            }
+
+            using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
+            await SendAsync(InsertUrl(), content, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _buffers.Add(body);
+        }
+    }
+
+    private string InsertUrl() =>
+        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} FORMAT TabSeparated")
+        + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
+        + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
+
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
+        if (_runBody is not null)
+        {
+            var runBody = _runBody;
+            _runBody = null;
+            runBody.Complete();
+            await _runInsert!.ConfigureAwait(false);
+            await runBody.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var target = Qualify(Table);
+        var staging = Qualify(StagingTable);
+        if (TargetState == TargetTableState.Missing)
+        {
+            await QueryAsync($"RENAME TABLE {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+        }
+        else if (Mode == SqlWriteMode.Replace)
+        {
+            await QueryAsync($"RENAME TABLE {target} TO {Qualify(RetiredTable)}, {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            await QueryAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await QueryAsync($"INSERT INTO {target} SELECT * FROM {staging}", cancellationToken).ConfigureAwait(false);
+            await QueryAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected override bool IsDatabaseError(Exception error) =>
+        error is ClickHouseException or HttpRequestException or IOException or TaskCanceledException;
+
+    /// <summary>
+    /// ClickHouse 18.16 would not store these values as sent (DateTime has whole seconds from 1970, Date starts in
+    /// 1970), so they fail the run here with the column and value instead.
+    /// </summary>
+    private void CheckRanges(RecordBatch batch)
+    {
+        for (var c = 0; c < batch.ColumnCount; c++)
+        {
+            switch (batch.Column(c))
+            {
+                case Date32Array dates:
+                    for (var r = 0; r < dates.Length; r++)
+                    {
+                        if (dates.IsValid(r) && dates.Values[r] is var d && (d < MinDate || d > MaxDate))
+                        {
+                            throw OutOfRange(c, ArrowValues.ToDate(dates, r).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), "dates from 1970-01-01 to 2105-12-31");
+                        }
+                    }
+
+                    break;
+                case TimestampArray stamps:
+                    for (var r = 0; r < stamps.Length; r++)
+                    {
+                        if (!stamps.IsValid(r))
+                        {
+                            continue;
+                        }
+
+                        var at = ArrowValues.ToDateTime(stamps, r);
+                        var micros = (at.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMicrosecond;
+                        if (micros < 0 || micros > MaxTimestampMicros || at.Ticks % TimeSpan.TicksPerSecond != 0)
+                        {
+                            throw OutOfRange(c, at.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture),
+                                "whole seconds from 1970-01-01 00:00:00 to 2105-12-31 23:59:59");
+                        }
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private ArgumentException OutOfRange(int column, string value, string range) =>
+        new($"{Describe}: column \"{Columns[column].Name}\" value {value} cannot be stored as {Columns[column].Type} (it holds {range}).");
+
+    private Task<string> QueryAsync(string sql, CancellationToken cancellationToken)
+    {
+        var content = new StringContent(sql, Encoding.UTF8, "text/plain");
+        return SendAsync(string.Empty, content, cancellationToken, dispose: true);
+    }
+
+    private async Task<string> SendAsync(string url, HttpContent content, CancellationToken cancellationToken, bool dispose = false, bool timeout = true)
+    {
+        var http = _http ?? throw new InvalidOperationException("The ClickHouse sink is not open.");
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout)
+        {
+            limit.CancelAfter(_options.Timeout);
+        }
+
+        try
+        {
+            using var response = await http.PostAsync(url, content, limit.Token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(limit.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var reason = text.Length > 2000 ? text[..2000] + " …" : text.TrimEnd();
+                throw new ClickHouseException(response.StatusCode,
+                    $"ClickHouse at {_options.Endpoint} answered {(int)response.StatusCode} for {Describe}: {reason}");
+            }
+
+            return text;
+        }
+        finally
+        {
+            if (dispose)
+            {
+                content.Dispose();
+            }
+        }
+    }
+
+    /// <summary>TabSeparated output escapes: <c>\t \n \\</c> and friends.</summary>
+    private static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+
+        var sb = new StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] != '\\' || i + 1 == field.Length)
+            {
+                sb.Append(field[i]);
+                continue;
+            }
+
+            sb.Append(field[++i] switch { 't' => '\t', 'n' => '\n', 'r' => '\r', '0' => '\0', var other => other });
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,80 @@
+using EtlStream.Sinks.Sql;
+
+namespace EtlStream.Sinks.ClickHouse;
+
+/// <summary>Where and how <see cref="ClickHouseSink"/> loads.</summary>
+public sealed record ClickHouseSinkOptions
+{
+    /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:8123/</c>.</summary>
+    public required Uri Endpoint { get; init; }
+
+    public required string Database { get; init; }
+
+    /// <summary>Table name, unquoted (the sink quotes it).</summary>
+    public required string Table { get; init; }
+
+    public string User { get; init; } = "default";
+
+    /// <summary>Sent as HTTP basic authentication; never printed.</summary>
+    public string? Password { get; init; }
+
+    public SqlWriteMode Mode { get; init; } = SqlWriteMode.Append;
+
+    /// <summary>
+    /// INSERT requests running at once. 1 (the default) makes the run one INSERT streamed batch by batch, which
+    /// measured faster than concurrent per-chunk requests on the standard job (perf/results/db-loaders-2000000.md).
+    /// </summary>
+    public int MaxConcurrency { get; init; } = 1;
+
+    /// <summary>Rows per INSERT request.</summary>
+    public int ChunkRows { get; init; } = 256 * 1024;
+
+    /// <summary>
+    /// <c>max_insert_block_size</c>: rows the server forms into one block (one part) of an INSERT; the chunk fits in
+    /// one block by default, so each request becomes one part.
+    /// </summary>
+    public int MaxInsertBlockSize { get; init; } = 1024 * 1024;
+
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Every problem with these options, each naming its option; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Endpoint is null || !Endpoint.IsAbsoluteUri || (Endpoint.Scheme != Uri.UriSchemeHttp && Endpoint.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add("clickhouse.endpoint: must be an absolute http(s) URL");
+        }
+        else if (Endpoint.UserInfo.Length > 0)
+        {
+            errors.Add("clickhouse.endpoint: must not carry credentials (give user and password)");
+        }
+
+        if (string.IsNullOrWhiteSpace(Database))
+        {
+            errors.Add("clickhouse.database: required");
+        }
+
+        if (string.IsNullOrWhiteSpace(Table))
+        {
+            errors.Add("clickhouse.table: required");
+        }
+
+        if (MaxConcurrency is < 1 or > 64)
+        {
+            errors.Add($"clickhouse.concurrency: must be 1..64, got {MaxConcurrency}");
+        }
+
+        if (ChunkRows < 1)
+        {
+            errors.Add($"clickhouse.chunk_rows: must be positive, got {ChunkRows}");
+        }
+
+        if (MaxInsertBlockSize < 1)
+        {
+            errors.Add($"clickhouse.max_insert_block_size: must be positive, got {MaxInsertBlockSize}");
+        }
+
+        return errors;
+    }
+}

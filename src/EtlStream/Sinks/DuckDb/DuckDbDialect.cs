@@ -1,0 +1,37 @@
+using Apache.Arrow;
+using EtlStream.Sinks.Sql;
+using EtlStream.Tables;
+
+namespace EtlStream.Sinks.DuckDb;
+
+/// <summary>DuckDB: double-quoted identifiers, types as <c>information_schema</c> spells them, no NOT NULL (as the sink always created them).</summary>
+public sealed class DuckDbDialect : SqlDialect
+{
+    public static DuckDbDialect Instance { get; } = new();
+
+    public override string Name => "DuckDB";
+
+    protected override string QuoteValid(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    public override string ColumnDefinition(SqlColumn column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        return Quote(column.Name) + " " + column.Type;
+    }
+
+    public override string TypeOf(Field field) => KindOf(field) switch
+    {
+        ColumnKind.String => "VARCHAR",
+        ColumnKind.Int8 => "TINYINT",
+        ColumnKind.Int16 => "SMALLINT",
+        ColumnKind.Int32 => "INTEGER",
+        ColumnKind.Int64 => "BIGINT",
+        ColumnKind.Float64 => "DOUBLE",
+        ColumnKind.Bool => "BOOLEAN",
+        ColumnKind.Date => "DATE",
+        ColumnKind.Timestamp => "TIMESTAMP",
+        // The appender takes System.Decimal, whose scale stops at 28.
+        ColumnKind.Decimal when Decimal(field).Scale <= 28 => Invariant($"DECIMAL({Decimal(field).Precision},{Decimal(field).Scale})"),
+        _ => throw Unmapped(field),
+    };
+}

@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Runtime.InteropServices;
+using System.Text;
+using EtlStream.Formats.Csv;
+using EtlStream.Sinks.Sql;
+using MySqlConnector;
+
+namespace EtlStream.Sinks.MySql;
+
+/// <summary>
+/// Loads batches into MySQL or MariaDB with <c>LOAD DATA LOCAL INFILE</c>, streamed from a chunk encoded as
+/// backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>, the statement's default format), up to
+/// <see cref="MySqlSinkOptions.MaxConcurrency"/> loads at once into the run's staging table (see
+/// <see cref="SqlStagedSink"/>). A LOCAL load turns bad values into warnings instead of errors, so any warning fails
+/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction; replace
+/// with <c>RENAME TABLE t TO old, staging TO t</c>, which MySQL performs atomically (grants and views refer to the
+/// table by name, so they follow).
+/// </summary>
+public sealed class MySqlSink : SqlStagedSink
+{
+    private readonly string _connectionString;
+    private readonly string _database;
+    private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+    private MySqlConnection? _directConnection;
+    private MySqlTransaction? _directTransaction;
+    private ChunkPipeStream? _directPipe;
+    private Task<int>? _directLoad;
+    private ArrayBufferWriter<byte>? _directBody;
+
+    public MySqlSink(MySqlSinkOptions options)
+        : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+    {
+        var builder = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true };
+        _database = builder.Database;
+        if (string.IsNullOrEmpty(_database))
+        {
+            throw new ArgumentException("mysql: the connection string names no database", nameof(options));
+        }
+
+        MySqlDialect.Instance.ValidateIdentifier(_database);
+        _connectionString = builder.ConnectionString;
+    }
+
+    private static MySqlSinkOptions Checked(MySqlSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
+    }
+
+    protected override string Qualify(string table) => Dialect.Quote(_database) + "." + Dialect.Quote(table);
+
+    protected override async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // Fail on a bad address or password now, before anything else happens.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An append with one load at a time into an existing table goes straight into it, in one InnoDB transaction
+    /// committed by <see cref="CompleteAsync"/>: the rows are written once instead of loaded then copied. The run is
+    /// one <c>LOAD DATA</c> reading a pipe that each chunk is encoded into, so the server stores rows while the next
+    /// batch is encoded.
+    /// </summary>
+    protected override bool LoadsDirectly(TargetTableState state) =>
+        Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
+
+    protected override async Task BeginDirectAsync(CancellationToken cancellationToken)
+    {
+        _directConnection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        _directPipe = new ChunkPipeStream(capacity: 4);
+        _directBody = new ArrayBufferWriter<byte>(1 << 20);
+        var connection = _directConnection;
+        var pipe = _directPipe;
+        _directLoad = Task.Run(() => LoadStreamAsync(connection, pipe, CancellationToken.None), CancellationToken.None);
+    }
+
+    protected override async ValueTask DisconnectAsync()
+    {
+        if (_directPipe is not null)
+        {
+            // Still open: the run failed. The load ends early, inside the transaction rolled back below.
+            _directPipe.Complete(new OperationCanceledException("the load was abandoned"));
+            try
+            {
+                await _directLoad!.ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException or InvalidOperationException)
+            {
+                // the abandoned load's own error; the run's error is already on its way
+            }
+
+            await _directPipe.DisposeAsync().ConfigureAwait(false);
+            _directPipe = null;
+        }
+
+        if (_directTransaction is not null)
+        {
+            await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+            _directTransaction = null;
+        }
+
+        if (_directConnection is not null)
+        {
+            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            _directConnection = null;
+        }
+    }
+
+    protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(
+            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES' FROM information_schema.COLUMNS " +
+            "WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION", connection);
+        command.Parameters.AddWithValue("@db", _database);
+        command.Parameters.AddWithValue("@table", table);
+        var columns = new List<SqlColumn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            columns.Add(new SqlColumn(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0));
+        }
+
+        return columns.Count == 0 ? null : columns;
+    }
+
+    protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        if (Direct)
+        {
+            foreach (var batch in chunk.Batches)
+            {
+                _directBody!.ResetWrittenCount();
+                _encoder.Write(batch, _directBody);
+                var write = _directPipe!.WriteChunkAsync(_directBody.WrittenMemory, cancellationToken).AsTask();
+                if (await Task.WhenAny(write, _directLoad!).ConfigureAwait(false) != write)
+                {
+                    await _directLoad!.ConfigureAwait(false); // its error, if it failed
+                    throw new InvalidOperationException($"{Describe}: LOAD DATA ended before the data did.");
+                }
+
+                await write.ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
+        try
+        {
+            body.ResetWrittenCount();
+            foreach (var batch in chunk.Batches)
+            {
+                _encoder.Write(batch, body);
+            }
+
+            MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
+            using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
+            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+            if (loaded != chunk.Rows)
+            {
+                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+            }
+        }
+        finally
+        {
+            _buffers.Add(body);
+        }
+    }
+
+    private async Task<int> LoadStreamAsync(MySqlConnection connection, Stream stream, CancellationToken cancellationToken)
+    {
+        var loader = new MySqlBulkLoader(connection)
+        {
+            TableName = Qualify(LoadTable),
+            Local = true,
+            SourceStream = stream,
+            FieldTerminator = "\t",
+            LineTerminator = "\n",
+            EscapeCharacter = '\\',
+            CharacterSet = "utf8mb4",
+            Timeout = 0,
+        };
+        return await loader.LoadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A LOCAL load cannot abort mid-stream, so the server stores a cut or zeroed value and warns instead: fail on it.</summary>
+    private async Task ThrowOnWarningsAsync(MySqlConnection connection, SinkChunk? chunk, CancellationToken cancellationToken)
+    {
+        await using var command = new MySqlCommand("SHOW WARNINGS LIMIT 3", connection, Direct ? _directTransaction : null);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        StringBuilder? warnings = null;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            (warnings ??= new StringBuilder()).Append(warnings.Length > 0 ? "; " : string.Empty)
+                .Append(reader.GetString(0)).Append(' ').Append(reader.GetInt32(1)).Append(": ").Append(reader.GetString(2));
+        }
+
+        if (warnings is not null)
+        {
+            var where = chunk?.Source is { } source ? $" (file {source.Name}, chunk {chunk.Index})" : string.Empty;
+            throw new InvalidOperationException($"{Describe}: LOAD DATA reported {warnings}{where}; a warning means a value was not stored as sent.");
+        }
+    }
+
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
+        if (Direct)
+        {
+            var pipe = _directPipe!;
+            _directPipe = null;
+            pipe.Complete();
+            var loaded = await _directLoad!.ConfigureAwait(false);
+            await pipe.DisposeAsync().ConfigureAwait(false);
+            await ThrowOnWarningsAsync(_directConnection!, chunk: null, cancellationToken).ConfigureAwait(false);
+            if (loaded != RowsWritten)
+            {
+                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of the run's {RowsWritten}.");
+            }
+
+            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var target = Qualify(Table);
+        var staging = Qualify(StagingTable);
+        if (TargetState == TargetTableState.Missing)
+        {
+            await ExecuteAsync($"RENAME TABLE {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (Mode == SqlWriteMode.Replace)
+        {
+            // One statement: MySQL takes both renames atomically, so a reader sees the old table or the new one.
+            await ExecuteAsync($"RENAME TABLE {target} TO {Qualify(RetiredTable)}, {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                await using var command = new MySqlCommand($"INSERT INTO {target} SELECT * FROM {staging}", connection, transaction) { CommandTimeout = 0 };
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // DDL commits implicitly in MySQL, so the staging table is dropped after the rows are committed.
+        await ExecuteAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
+
+    private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

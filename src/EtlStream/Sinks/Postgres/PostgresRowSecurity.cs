@@ -1,0 +1,65 @@
+using Npgsql;
+
+namespace EtlStream.Sinks.Postgres;
+
+/// <summary>
+/// Native row-level security: a table's rows are visible to a database role only where the restricting column holds
+/// a value the access table maps that role (<c>current_user</c>) to. The access table has a policy of its own, so a
+/// role sees only its own mappings. Policies belong to the table, and <see cref="PostgresSink"/>'s refresh keeps the
+/// table (truncate and refill), so a refresh keeps them.
+/// </summary>
+public static class PostgresRowSecurity
+{
+    private const string Policy = "etlstream_rls";
+
+    /// <summary>The access table (user_name, column_name, allowed_value), readable by <paramref name="readers"/> row by row.</summary>
+    public static async Task CreateAccessTableAsync(string connectionString, string schema, string accessTable, IReadOnlyList<string> readers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(readers);
+        var q = PostgresDialect.Instance.Quote;
+        var table = q(schema) + "." + q(accessTable);
+        var sql = $"""
+            CREATE TABLE IF NOT EXISTS {table} (user_name text NOT NULL, column_name text NOT NULL, allowed_value text NOT NULL);
+            ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+            DROP POLICY IF EXISTS {Policy} ON {table};
+            CREATE POLICY {Policy} ON {table} FOR SELECT USING (user_name = current_user);
+            """;
+        foreach (var reader in readers)
+        {
+            sql += $"GRANT USAGE ON SCHEMA {q(schema)} TO {q(reader)}; GRANT SELECT ON {table} TO {q(reader)};\n";
+        }
+
+        await ExecuteAsync(connectionString, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Enables RLS on <paramref name="table"/> filtered by <paramref name="column"/>, and lets <paramref name="readers"/> select from it.</summary>
+    public static async Task EnableAsync(
+        string connectionString, string schema, string table, string column, string accessTable, IReadOnlyList<string> readers, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(readers);
+        var d = PostgresDialect.Instance;
+        var target = d.Quote(schema) + "." + d.Quote(table);
+        var access = d.Quote(schema) + "." + d.Quote(accessTable);
+        var sql = $"""
+            ALTER TABLE {target} ENABLE ROW LEVEL SECURITY;
+            DROP POLICY IF EXISTS {Policy} ON {target};
+            CREATE POLICY {Policy} ON {target} FOR SELECT USING (
+              {d.Quote(column)}::text IN (SELECT a.allowed_value FROM {access} a
+                WHERE a.user_name = current_user AND a.column_name = {d.Literal(column)}));
+            """;
+        foreach (var reader in readers)
+        {
+            sql += $"GRANT SELECT ON {target} TO {d.Quote(reader)};\n";
+        }
+
+        await ExecuteAsync(connectionString, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,230 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Data.Common;
+using Apache.Arrow;
+using EtlStream.Sinks.Sql;
+using EtlStream.Tables;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EtlStream.Sinks.Postgres;
+
+/// <summary>
+/// Loads batches into PostgreSQL with binary <c>COPY … FROM STDIN (FORMAT BINARY)</c>, each chunk encoded straight
+/// from the Arrow buffers by <see cref="PostgresBinaryEncoder"/>, up to <see cref="PostgresSinkOptions.MaxConcurrency"/> COPYs at once into the run's
+/// UNLOGGED staging table (see <see cref="SqlStagedSink"/>). <see cref="CompleteAsync"/> publishes in one
+/// transaction: append copies the staged rows in; replace truncates and refills the table (so its grants, RLS
+/// policies and dependent views stay), or renames staging into place when the table was missing or its columns
+/// differ. Readers see the old content until that transaction commits.
+/// </summary>
+public sealed class PostgresSink : SqlStagedSink
+{
+    private readonly PostgresSinkOptions _options;
+    private NpgsqlDataSource? _dataSource;
+    private NpgsqlConnection? _directConnection;
+    private NpgsqlTransaction? _directTransaction;
+    private NpgsqlRawCopyStream? _directCopy;
+    private ArrayBufferWriter<byte>? _directBody;
+    private readonly PostgresBinaryEncoder _encoder = new();
+    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+
+    public PostgresSink(PostgresSinkOptions options)
+        : base(PostgresDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+    {
+        _options = options;
+        PostgresDialect.Instance.ValidateIdentifier(options.Schema);
+    }
+
+    private static PostgresSinkOptions Checked(PostgresSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
+    }
+
+    protected override string Qualify(string table) => Dialect.Quote(_options.Schema) + "." + Dialect.Quote(table);
+
+    protected override async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
+
+        // Fail on a bad address or password now, before anything else happens.
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An append with one COPY at a time into an existing table goes straight into it, in one transaction committed by
+    /// <see cref="CompleteAsync"/>: the rows are written once instead of COPY into staging then INSERT … SELECT. The
+    /// run is one COPY, fed batch by batch as each is encoded, so the server stores rows while the next batch is
+    /// encoded (measured: the write stage was busy for 15.6 s of a 17.9 s load when each chunk was encoded whole,
+    /// then sent, the server idle meanwhile).
+    /// </summary>
+    protected override bool LoadsDirectly(TargetTableState state) =>
+        Mode == SqlWriteMode.Append && state == TargetTableState.Matching && MaxConcurrency == 1;
+
+    protected override async Task BeginDirectAsync(CancellationToken cancellationToken)
+    {
+        _directConnection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        _directCopy = await _directConnection.BeginRawBinaryCopyAsync(
+            $"COPY {Qualify(Table)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+        _directBody = new ArrayBufferWriter<byte>(1 << 20);
+        _directBody.Write(PostgresBinaryEncoder.Header);
+    }
+
+    protected override async ValueTask DisconnectAsync()
+    {
+        if (_directCopy is not null)
+        {
+            // Still open: the run failed. Disposing would end the COPY and keep its rows: cancel it instead.
+            try
+            {
+                await _directCopy.CancelAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsDatabaseError(e))
+            {
+                // the transaction is rolled back below either way
+            }
+
+            await _directCopy.DisposeAsync().ConfigureAwait(false);
+            _directCopy = null;
+        }
+
+        if (_directTransaction is not null)
+        {
+            await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+            _directTransaction = null;
+        }
+
+        if (_directConnection is not null)
+        {
+            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            _directConnection = null;
+        }
+
+        if (_dataSource is not null)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+            _dataSource = null;
+        }
+    }
+
+    protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand("""
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY a.attnum
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = _options.Schema });
+        command.Parameters.Add(new NpgsqlParameter { Value = table });
+        var columns = new List<SqlColumn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            columns.Add(new SqlColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)));
+        }
+
+        return columns.Count == 0 ? null : columns;
+    }
+
+    protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
+    {
+        if (Direct)
+        {
+            var copy = _directCopy ?? throw new InvalidOperationException("The PostgreSQL sink's COPY has ended.");
+            foreach (var batch in chunk.Batches)
+            {
+                _encoder.Write(batch, _directBody!);
+                await copy.WriteAsync(_directBody!.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                _directBody.ResetWrittenCount();
+            }
+
+            return;
+        }
+
+        var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var copy = await connection.BeginRawBinaryCopyAsync(
+                $"COPY {Qualify(LoadTable)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
+            var completed = false;
+            var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
+            try
+            {
+                body.ResetWrittenCount();
+                body.Write(PostgresBinaryEncoder.Header);
+                foreach (var batch in chunk.Batches)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    _encoder.Write(batch, body);
+                }
+
+                body.Write(PostgresBinaryEncoder.Trailer);
+                await copy.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                completed = true;
+            }
+            finally
+            {
+                _buffers.Add(body);
+                if (!completed)
+                {
+                    // Disposing would end the COPY and keep what was sent: cancel it instead.
+                    await copy.CancelAsync().ConfigureAwait(false);
+                }
+
+                await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+            }
+        }
+        finally
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
+        if (Direct)
+        {
+            var copy = _directCopy!;
+            await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
+            _directCopy = null;
+            await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var target = Qualify(Table);
+        var staging = Qualify(StagingTable);
+        var rename = $"ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
+        var sql = (Mode, TargetState) switch
+        {
+            (_, TargetTableState.Missing) => rename,
+            (SqlWriteMode.Append, _) => $"INSERT INTO {target} SELECT * FROM {staging}; DROP TABLE {staging}",
+            (SqlWriteMode.Replace, TargetTableState.Matching) => $"TRUNCATE TABLE {target}; INSERT INTO {target} SELECT * FROM {staging}; DROP TABLE {staging}",
+            _ => $"DROP TABLE {target}; {rename}",
+        };
+
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
+
+    private NpgsqlDataSource DataSource => _dataSource ?? throw new InvalidOperationException("The PostgreSQL sink is not open.");
+}

@@ -1,0 +1,79 @@
+using Apache.Arrow;
+using EtlStream.Sinks;
+using EtlStream.Sinks.ClickHouse;
+using EtlStream.Sinks.Sql;
+using EtlStream.Tests.Servers;
+using EtlStream.Tests.Support;
+
+namespace EtlStream.Tests.Sinks.Contract;
+
+[Collection(ClickHouseCollection.Name)]
+public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContractTests
+{
+    private string _database = "";
+
+    /// <summary>One load at a time: the run is one INSERT streamed batch by batch.</summary>
+    protected virtual bool OneLoadAtATime => false;
+
+    protected override string ExpectedAmountDrift =>
+        "column \"amount\" is Nullable(Decimal(18, 2)) in the table but Nullable(Decimal(20, 4)) in the data";
+
+    protected override bool SubSecondTimestamps => false;
+
+    public override async Task InitializeAsync() => _database = await server.CreateDatabaseAsync("contract");
+
+    protected override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
+        new ClickHouseSink(new ClickHouseSinkOptions
+        {
+            Endpoint = server.Endpoint,
+            Database = _database,
+            Table = table,
+            User = ClickHouseServer.User,
+            Password = ClickHouseServer.Password,
+            Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
+        });
+
+    protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
+        (await TableNamesAsync()).Contains(table)
+            ? (await server.RowsAsync($"SELECT * FROM `{_database}`.`{table}`")).Select(r => r.Select(f => (object?)CanonicalRows.FromTsv(f)).ToArray()).ToList()
+            : null;
+
+    protected override async Task<List<string>> TableNamesAsync() =>
+        (await server.RowsAsync($"SELECT name FROM system.tables WHERE database = '{_database}' ORDER BY name")).Select(r => r[0]).ToList();
+
+    [Fact]
+    public async Task SubSecondTimestampsAndDatesBefore1970_FailNamingTheValue()
+    {
+        using var fraction = AwkwardBatch(subSecondTimestamps: true);
+        var table = NewTable("range");
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => LoadAsync(table, replace: false, [fraction]));
+
+        Assert.Contains(
+            "column \"at\" value 2026-11-24 13:45:30.123456 cannot be stored as Nullable(DateTime) (it holds whole seconds from 1970-01-01 00:00:00 to 2105-12-31 23:59:59)",
+            error.Message, StringComparison.Ordinal);
+        Assert.Null(await ReadRowsAsync(table, AwkwardSchema));
+    }
+
+    [Fact]
+    public async Task WrongPassword_FailsOnOpen_WithoutPrintingIt()
+    {
+        await using var sink = new ClickHouseSink(new ClickHouseSinkOptions
+        {
+            Endpoint = server.Endpoint, Database = _database, Table = "t", User = ClickHouseServer.User, Password = "not-the-password",
+        });
+
+        var error = await Assert.ThrowsAsync<ClickHouseException>(() => sink.OpenAsync(AwkwardSchema, default).AsTask());
+
+        Assert.Contains("answered", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-password", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The same contract with one load at a time, where the run is one streamed INSERT.</summary>
+[Collection(ClickHouseCollection.Name)]
+public sealed class ClickHouseStreamedSinkContractTests(ClickHouseServer server) : ClickHouseSinkContractTests(server)
+{
+    protected override bool OneLoadAtATime => true;
+}
