@@ -30,7 +30,7 @@ public sealed class StarRocksCrashTests(MariaDbServer mariaDb)
         var first = new DateOnly(2026, 11, 1);
         for (var d = 0; d < Days; d++)
         {
-            await InvoiceGenerator.WriteFileAsync(Path.Combine(incoming, $"invoices_{first.AddDays(d):yyyy-MM-dd}.csv.gz"), 3_000, seed: 100 + d, default);
+            await InvoiceGenerator.WriteFileAsync(Path.Combine(incoming, $"invoices_{first.AddDays(d):yyyy-MM-dd}.csv.gz"), 20_000, seed: 100 + d, default);
         }
 
         var configs = bed.Dir.File("configs");
@@ -58,7 +58,7 @@ public sealed class StarRocksCrashTests(MariaDbServer mariaDb)
             return (Convert.ToInt64(row[0]), Convert.ToInt64(row[1]));
         }
 
-        var killed = await CrashLoop.KillRepeatedlyAsync(bed.Dir.Path, args, iterations: 20, seed: 6, 200, 3_000, async () =>
+        var (killed, failures) = await CrashLoop.KillRepeatedlyAsync(bed.Dir.Path, args, iterations: 20, seed: 6, 300, 1_500, async () =>
         {
             var partial = await LoadedAsync();
             Assert.Equal(partial.Rows, partial.Distinct); // never a duplicate, whenever it died
@@ -70,6 +70,6 @@ public sealed class StarRocksCrashTests(MariaDbServer mariaDb)
         var files = string.Join(", ", Enumerable.Range(0, Days).Select(d => DuckDbQuery.Literal(Path.Combine(incoming, $"invoices_{first.AddDays(d):yyyy-MM-dd}.csv.gz"))));
         var expected = Convert.ToInt64(DuckDbQuery.Rows($"SELECT count(*) FROM read_csv([{files}], header = true, all_varchar = true) WHERE trim(Qty)::BIGINT <> 0")[0][0]);
         Assert.Equal((expected, expected), await LoadedAsync());
-        Assert.True(killed >= 10, $"only {killed} of 20 runs were killed before they finished: the kill window misses the load");
+        Assert.True(killed >= 8, $"only {killed} of 20 runs were killed before they finished: the kill window misses the load; runs that failed by themselves: {string.Join("; ", failures)}");
     }
 }

@@ -211,10 +211,11 @@ public sealed class ExactlyOnceTests : IDisposable
     public async Task A_backfill_killed_at_random_moments_ends_with_every_row_exactly_once()
     {
         var configs = Configs();
-        const int Days = 14;
-        await WriteDaysAsync(Day1, Days, rows: 2_500);
-        string[] args = ["backfill", "--config", configs, "--tenant", "acme", "--table", "fact_invoice_secondary", "--from", "2026-11-20", "--to", "2026-12-03", "--state", _dir.File("state/ledger.db"), "--parallel-files", "1"];
-        var killedMidway = await CrashLoop.KillRepeatedlyAsync(_dir.Path, args, iterations: 20, seed: 20261124, 150, 2_500, () =>
+        // Enough work (~20 files of 20,000 rows) that most of 20 short-lived runs die mid-way rather than after the end.
+        const int Days = 20;
+        await WriteDaysAsync(Day1, Days, rows: 20_000);
+        string[] args = ["backfill", "--config", configs, "--tenant", "acme", "--table", "fact_invoice_secondary", "--from", "2026-11-20", "--to", "2026-12-09", "--state", _dir.File("state/ledger.db"), "--parallel-files", "1"];
+        var (killedMidway, failures) = await CrashLoop.KillRepeatedlyAsync(_dir.Path, args, iterations: 20, seed: 20261124, 300, 1_500, () =>
         {
             var partial = Loaded();
             Assert.Equal(partial.Rows, partial.Distinct); // never a duplicate, whenever it died
@@ -225,7 +226,7 @@ public sealed class ExactlyOnceTests : IDisposable
         Assert.True(final.ExitCode == 0, final.Err);
         var expected = Expected([.. Enumerable.Range(0, Days).Select(Day1.AddDays)]);
         Assert.Equal((expected.Rows, expected.Rows, expected.Qty), Loaded());
-        Assert.True(killedMidway >= 10, $"only {killedMidway} of 20 runs were killed before they finished: the kill window misses the load");
+        Assert.True(killedMidway >= 8, $"only {killedMidway} of 20 runs were killed before they finished: the kill window misses the load; runs that failed by themselves: {string.Join("; ", failures)}");
     }
 
     /// <summary>Keeps formatted log messages, for asserting the warnings a user reads.</summary>
