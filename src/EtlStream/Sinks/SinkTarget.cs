@@ -76,7 +76,8 @@ public static class SinkTarget
         throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
     }
 
-    internal static PostgresSinkOptions ParsePostgres(string target, string defaultTable)
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static PostgresSinkOptions ParsePostgres(string target, string defaultTable, string? password = null)
     {
         var a = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema"]);
         var options = new PostgresSinkOptions
@@ -84,7 +85,7 @@ public static class SinkTarget
             ConnectionString = new NpgsqlConnectionStringBuilder
             {
                 Host = a.Host, Port = a.Port, Username = a.User, Database = a.Database,
-                Password = Password("PGPASSWORD"), ApplicationName = "etlstream",
+                Password = password ?? Password("PGPASSWORD"), ApplicationName = "etlstream",
             }.ConnectionString,
             Table = a.Table,
             Schema = a.Extra.GetValueOrDefault("schema") ?? "public",

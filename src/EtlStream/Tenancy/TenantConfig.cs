@@ -48,6 +48,9 @@ public sealed record SinkConfig(string Kind, string Path, string? Password = nul
 {
     public bool IsStreamLoad => Kind is "starrocks" or "doris";
 
+    /// <summary>A database with a ledger table of its own, written in the transaction that commits the rows.</summary>
+    public bool HealsFromTarget => Kind is "duckdb" or "postgres";
+
     /// <summary>Never prints the password.</summary>
     public override string ToString() => $"{Kind}: {Path}";
 }

@@ -223,9 +223,9 @@ public static class TenantConfigReader
 
         r.CheckKeys(m, "sink", SinkKeys);
         var kind = r.RequiredString(m, "sink", "kind");
-        if (kind is not null and not "duckdb" and not "starrocks" and not "doris")
+        if (kind is not null and not "duckdb" and not "starrocks" and not "doris" and not "postgres")
         {
-            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb, starrocks, doris)");
+            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb, starrocks, doris, postgres)");
         }
 
         var path = Resolved(r, m, "sink", "path", secrets);
@@ -245,6 +245,18 @@ public static class TenantConfigReader
                 {
                     r.Error("sink.path", $"the target's database '{target.Database}' is not the tenant's database '{database}'");
                 }
+            }
+            catch (ArgumentException e)
+            {
+                r.Error("sink.path", e.Message);
+            }
+        }
+
+        if (kind is "postgres" && path is not null)
+        {
+            try
+            {
+                _ = Sinks.SinkTarget.ParsePostgres(path, "t", password ?? string.Empty);
             }
             catch (ArgumentException e)
             {

@@ -1,4 +1,5 @@
 using EtlStream.Pipeline;
+using EtlStream.Sinks;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sources;
 using EtlStream.State;
@@ -65,9 +66,9 @@ public static partial class TenantJobRunner
         {
             // A Stream Load target has no ledger table of its own to heal from: there, a run that died before booking
             // re-sends under the same labels and the server refuses the second commit (within its label window).
-            var committed = tenant.Sink.IsStreamLoad
-                ? await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false)
-                : await HealAsync(tenant, load.Table, target, ledger, logger, cancellationToken).ConfigureAwait(false);
+            var committed = tenant.Sink.HealsFromTarget
+                ? await HealAsync(tenant, load.Table, target, ledger, logger, cancellationToken).ConfigureAwait(false)
+                : await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
             if (lateFrom)
             {
                 var watermark = await ledger.Ledger.WatermarkAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
@@ -99,24 +100,15 @@ public static partial class TenantJobRunner
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
-        Sinks.IBatchSink sink;
-        if (tenant.Sink.IsStreamLoad)
+        if (replaced.Count > 0 && tenant.Sink.Kind != "duckdb")
         {
-            if (replaced.Count > 0)
-            {
-                throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
-            }
+            throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
+        }
 
-            sink = CreateSink(tenant, load.Table, load.Mode, logger);
-        }
-        else
-        {
-            sink = new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with
-            {
-                Ledger = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId),
-                ReplaceSources = [.. replaced.Select(f => f.FileName)],
-            });
-        }
+        var stamp = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId);
+        var sink = tenant.Sink.Kind == "duckdb"
+            ? new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with { Ledger = stamp, ReplaceSources = [.. replaced.Select(f => f.FileName)] })
+            : CreateSink(tenant, load.Table, load.Mode, logger, stamp);
 
         LoadResult result;
         await using (sink.ConfigureAwait(false))
@@ -148,13 +140,28 @@ public static partial class TenantJobRunner
     public static string TargetOf(TenantConfig tenant, TenantTable table) => $"{tenant.Sink.Kind}:{tenant.Database}/{table.Name}";
 
     /// <summary>The tenant's sink for one table load (DuckDB: without the ledger stamp <see cref="LoadTableAsync"/> adds).</summary>
-    public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null)
+    public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null, LedgerStamp? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(table);
+        if (tenant.Sink.Kind == "postgres")
+        {
+            // Append and refresh; merge needs a key-matching publish the server sinks do not have yet.
+            if (mode == StepMode.Merge)
+            {
+                throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode merge is not supported on postgres yet (append and replace are)");
+            }
+
+            return new Sinks.Postgres.PostgresSink(PostgresOptions(tenant, table) with
+            {
+                Mode = mode == StepMode.Replace ? Sinks.Sql.SqlWriteMode.Replace : Sinks.Sql.SqlWriteMode.Append,
+                Ledger = ledger,
+            });
+        }
+
         if (!tenant.Sink.IsStreamLoad)
         {
-            return new DuckDbSink(SinkOptions(tenant, table, mode));
+            return new DuckDbSink(SinkOptions(tenant, table, mode) with { Ledger = ledger });
         }
 
         // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so).
@@ -175,6 +182,14 @@ public static partial class TenantJobRunner
         return Sinks.StarRocks.StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
     }
 
+    /// <summary>A PostgreSQL tenant's table: the sink target with the tenant's password.</summary>
+    public static Sinks.Postgres.PostgresSinkOptions PostgresOptions(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Sinks.SinkTarget.ParsePostgres(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+    }
+
     /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
     public static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
     {
@@ -191,7 +206,10 @@ public static partial class TenantJobRunner
     private static async Task<IReadOnlyDictionary<string, LedgerEntry>> HealAsync(TenantConfig tenant, TenantTable table, string target, LedgerRun ledger, ILogger logger, CancellationToken cancellationToken)
     {
         var committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
-        var missing = DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target)
+        var own = tenant.Sink.Kind == "postgres"
+            ? await Sinks.Postgres.PostgresSink.ReadLedgerAsync(PostgresOptions(tenant, table).ConnectionString, PostgresOptions(tenant, table).Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false)
+            : DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target);
+        var missing = own
             .Where(t => !committed.TryGetValue(t.SourceName, out var e) || e.SourceVersion != t.SourceVersion)
             .GroupBy(t => t.SourceName).Select(g => g.Last())
             .Select(t => new LedgerEntry(tenant.Id, target, t.SourceName, t.SourceVersion, t.Rows, FileDates.Parse(table.FilePattern, t.SourceName), t.RunId, DateTimeOffset.UtcNow))

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EtlStream.Generation;
 using EtlStream.Pipeline;
+using EtlStream.Sinks;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.State;
 using EtlStream.Tenancy;

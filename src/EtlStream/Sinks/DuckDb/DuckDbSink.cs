@@ -31,8 +31,7 @@ public sealed class DuckDbSink : IBatchSink
     private readonly Dictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
     private readonly List<(Sources.SourceFile File, long Rows)> _filesDone = [];
 
-    /// <summary>The target's own record of committed source files (see <see cref="DuckDbSinkOptions.Ledger"/>).</summary>
-    public const string LedgerTable = "_etlstream_ledger";
+    private const string LedgerTable = LedgerStamp.Table;
 
     public DuckDbSink(DuckDbSinkOptions options)
     {

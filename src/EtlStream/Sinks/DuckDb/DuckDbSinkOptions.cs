@@ -43,5 +43,3 @@ public sealed record DuckDbSinkOptions
     public string SourceColumn { get; init; } = "source_file";
 }
 
-/// <summary>Who records a load in the target's own ledger table: tenant, the ledger's name for the table, and the run.</summary>
-public sealed record LedgerStamp(string Tenant, string Target, string RunId);

@@ -199,6 +199,7 @@ public sealed class PostgresSink : SqlStagedSink
             await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
             _directCopy = null;
             await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+            await WriteLedgerAsync(_directConnection!, _directTransaction!, cancellationToken).ConfigureAwait(false);
             await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -220,8 +221,68 @@ public sealed class PostgresSink : SqlStagedSink
         {
             await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await WriteLedgerAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The run's files in the schema's ledger table, inside the transaction that publishes their rows.</summary>
+    private async Task WriteLedgerAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (_options.Ledger is not { } stamp)
+        {
+            return;
+        }
+
+        var ledger = Qualify(LedgerStamp.Table);
+        await using (var create = new NpgsqlCommand(
+            $"CREATE TABLE IF NOT EXISTS {ledger} (tenant text NOT NULL, target text NOT NULL, source_name text NOT NULL, source_version text NOT NULL, rows bigint NOT NULL, run_id text NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())",
+            connection, transaction))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var (file, rows) in FilesWritten)
+        {
+            // Values are parameters: a file name never becomes SQL.
+            await using var insert = new NpgsqlCommand(
+                $"INSERT INTO {ledger} (tenant, target, source_name, source_version, rows, run_id) VALUES ($1, $2, $3, $4, $5, $6)", connection, transaction);
+            foreach (var value in new object[] { stamp.Tenant, stamp.Target, file.Name, file.Version, rows, stamp.RunId })
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = value });
+            }
+
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// What the schema's ledger table says is committed into <paramref name="target"/>: (source name, version, rows,
+    /// run id). Empty when the table does not exist yet.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string SourceName, string SourceVersion, long Rows, string RunId)>> ReadLedgerAsync(
+        string connectionString, string schema, string tenant, string target, CancellationToken cancellationToken)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var exists = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        exists.Parameters.Add(new NpgsqlParameter { Value = PostgresDialect.Instance.Quote(schema) + "." + PostgresDialect.Instance.Quote(LedgerStamp.Table) });
+        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
+        {
+            return [];
+        }
+
+        await using var query = dataSource.CreateCommand(
+            $"SELECT source_name, source_version, rows, run_id FROM {PostgresDialect.Instance.Quote(schema)}.{PostgresDialect.Instance.Quote(LedgerStamp.Table)} WHERE tenant = $1 AND target = $2 ORDER BY committed_at");
+        query.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        query.Parameters.Add(new NpgsqlParameter { Value = target });
+        var rows = new List<(string, string, long, string)>();
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+        }
+
+        return rows;
     }
 
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;

@@ -25,6 +25,12 @@ public sealed record PostgresSinkOptions
 
     public int ChunkRows { get; init; } = 128 * 1024;
 
+    /// <summary>
+    /// When set, each source file the run loads is recorded in <c>&lt;schema&gt;._etlstream_ledger</c> in the same
+    /// transaction that publishes its rows, for a load ledger to heal from after a crash between commit and booking.
+    /// </summary>
+    public LedgerStamp? Ledger { get; init; }
+
     /// <summary>Every problem with these options, each naming its option; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -37,6 +37,9 @@ public enum TargetTableState
 /// </summary>
 public abstract class SqlStagedSink : IBatchSink
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
+    private readonly List<(Sources.SourceFile File, long Rows)> _filesWritten = [];
+
     private long _rowsWritten;
     private bool _staged;
     private bool _published;
@@ -172,6 +175,35 @@ public abstract class SqlStagedSink : IBatchSink
 
         await BulkLoadAsync(chunk, cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref _rowsWritten, chunk.Rows);
+        if (chunk.Source is { } source)
+        {
+            _rowsBySource.AddOrUpdate(source, chunk.Rows, (_, n) => n + chunk.Rows);
+        }
+    }
+
+    /// <summary>Remembers the file and its rows: a sink with a target-side ledger writes them when it publishes.</summary>
+    public ValueTask FileCompleteAsync(Sources.SourceFile file, int chunks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        _rowsBySource.TryRemove(file, out var rows);
+        lock (_filesWritten)
+        {
+            _filesWritten.Add((file, rows));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The source files every chunk of which was written, with their rows, in completion order.</summary>
+    protected IReadOnlyList<(Sources.SourceFile File, long Rows)> FilesWritten
+    {
+        get
+        {
+            lock (_filesWritten)
+            {
+                return [.. _filesWritten];
+            }
+        }
     }
 
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
