@@ -13,6 +13,9 @@ internal static class CrashLoop
     /// </summary>
     public static async Task<(int Killed, IReadOnlyList<string> Failures)> KillRepeatedlyAsync(string workingDirectory, string[] args, int iterations, int seed, int minDelayMs, int maxDelayMs, Func<Task> afterEach)
     {
+        // perf/crash-soak.sh runs the crash tests longer and with other seeds through these two variables.
+        iterations = int.TryParse(Environment.GetEnvironmentVariable("ETLSTREAM_CRASH_ITERATIONS"), out var more) ? more : iterations;
+        seed = int.TryParse(Environment.GetEnvironmentVariable("ETLSTREAM_CRASH_SEED"), out var other) ? other : seed;
         var random = new Random(seed);
         var killed = 0;
         var failures = new List<string>();

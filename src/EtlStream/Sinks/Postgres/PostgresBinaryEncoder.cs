@@ -30,15 +30,15 @@ internal sealed class PostgresBinaryEncoder
 
     public void Write(RecordBatch batch, IBufferWriter<byte> output)
     {
-        var columns = new Column[batch.ColumnCount];
+        var columns = new ArrowColumnView[batch.ColumnCount];
         var pins = new List<MemoryHandle>();
         try
         {
             var fixedBound = 2;
             for (var c = 0; c < columns.Length; c++)
             {
-                columns[c] = new Column(batch.Column(c), pins);
-                fixedBound += 4 + columns[c].FixedWidth;
+                columns[c] = ArrowColumnView.Create(batch.Column(c), pins);
+                fixedBound += 4 + FixedWidth(columns[c].Kind);
             }
 
             for (var row = 0; row < batch.Length; row++)
@@ -69,7 +69,15 @@ internal sealed class PostgresBinaryEncoder
         }
     }
 
-    private static int WriteField(in Column column, int row, Span<byte> dest)
+    /// <summary>Bytes a value of a kind takes at most, strings aside (their length is added per row).</summary>
+    private static int FixedWidth(ColumnKind kind) => kind switch
+    {
+        ColumnKind.String => 0,
+        ColumnKind.Decimal => MaxNumericBytes,
+        _ => 8,
+    };
+
+    private static int WriteField(in ArrowColumnView column, int row, Span<byte> dest)
     {
         if (column.IsNull(row))
         {
@@ -186,91 +194,5 @@ internal sealed class PostgresBinaryEncoder
         }
 
         return n;
-    }
-
-    /// <summary>One column's buffers as pinned pointers (see CsvArrowWriter: per-value span reads cost more than the value).</summary>
-    private readonly unsafe struct Column
-    {
-        private readonly byte* _validity;
-        private readonly byte* _values;
-        private readonly byte* _data;
-        private readonly int _offset;
-
-        public Column(IArrowArray array, List<MemoryHandle> pins)
-        {
-            Kind = ArrowTypes.KindOf(array.Data.DataType);
-            _offset = array.Offset;
-            var buffers = array.Data.Buffers;
-            _validity = array.NullCount > 0 ? Pin(buffers[0], pins) : null;
-            _values = Pin(buffers[1], pins);
-            _data = Kind == ColumnKind.String ? Pin(buffers[2], pins) : null;
-            Scale = array.Data.DataType is Decimal128Type d ? d.Scale : 0;
-            MicrosPerUnit = array.Data.DataType is TimestampType t
-                ? t.Unit switch
-                {
-                    TimeUnit.Second => 1_000_000,
-                    TimeUnit.Millisecond => 1_000,
-                    TimeUnit.Microsecond => 1,
-                    _ => throw new NotSupportedException("nanosecond timestamps are not loaded into PostgreSQL"),
-                }
-                : 1;
-            FixedWidth = Kind switch
-            {
-                ColumnKind.String => 0,
-                ColumnKind.Decimal => MaxNumericBytes,
-                _ => 8,
-            };
-        }
-
-        public ColumnKind Kind { get; }
-
-        public int Scale { get; }
-
-        public long MicrosPerUnit { get; }
-
-        public int FixedWidth { get; }
-
-        private static byte* Pin(ArrowBuffer buffer, List<MemoryHandle> pins)
-        {
-            var handle = buffer.Memory.Pin();
-            pins.Add(handle);
-            return (byte*)handle.Pointer;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool IsNull(int row)
-        {
-            if (_validity == null)
-            {
-                return false;
-            }
-
-            var i = _offset + row;
-            return (_validity[i >> 3] & (1 << (i & 7))) == 0;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public T Value<T>(int row)
-            where T : unmanaged => ((T*)_values)[_offset + row];
-
-        public bool Bool(int row)
-        {
-            var i = _offset + row;
-            return (_values[i >> 3] & (1 << (i & 7))) != 0;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int StringLength(int row)
-        {
-            var offsets = (int*)_values + _offset + row;
-            return offsets[1] - offsets[0];
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public ReadOnlySpan<byte> StringBytes(int row)
-        {
-            var offsets = (int*)_values + _offset + row;
-            return new ReadOnlySpan<byte>(_data + offsets[0], offsets[1] - offsets[0]);
-        }
     }
 }
