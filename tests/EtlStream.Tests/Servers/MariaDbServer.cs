@@ -93,22 +93,7 @@ public sealed class MariaDbServer : IAsyncLifetime
     public async Task<List<object?[]>> RowsAsync(string sql, string? database = null, string user = User, string password = Password)
     {
         await using var c = new MySqlConnection(ConnectionString(database, user, password));
-        await c.OpenAsync();
-        await using var cmd = new MySqlCommand(sql, c);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
+        return await Support.DbRows.ReadAsync(c, sql);
     }
 
     public async Task DisposeAsync()

@@ -86,22 +86,7 @@ public sealed class PostgresServer : IAsyncLifetime
     public async Task<List<object?[]>> RowsAsync(string sql, string database, string user = User, string password = Password)
     {
         await using var c = new NpgsqlConnection(ConnectionString(database, user, password));
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        await using var reader = await cmd.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
+        return await Support.DbRows.ReadAsync(c, sql);
     }
 
     public async Task DisposeAsync()

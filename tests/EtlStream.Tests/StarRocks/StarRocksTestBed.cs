@@ -109,22 +109,7 @@ internal sealed class StarRocksTestBed : IAsyncDisposable
     public async Task<List<object?[]>> RowsAsync(string sql)
     {
         await using var c = new MySqlConnection(MariaDb.ConnectionString(Database));
-        await c.OpenAsync();
-        await using var cmd = new MySqlCommand(sql, c);
-        await using var r = await cmd.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await r.ReadAsync())
-        {
-            var row = new object?[r.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = r.IsDBNull(i) ? null : r.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
+        return await Support.DbRows.ReadAsync(c, sql);
     }
 
     public async ValueTask DisposeAsync()

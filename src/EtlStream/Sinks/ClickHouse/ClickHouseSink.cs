@@ -117,21 +117,11 @@ public sealed class ClickHouseSink : SqlStagedSink
                 _runInsert = SendAsync(InsertUrl(), content, CancellationToken.None, dispose: true, timeout: false);
             }
 
-            foreach (var batch in chunk.Batches)
+            await _runBody.FeedAsync(chunk.Batches, (batch, body) =>
             {
                 CheckRanges(batch);
-                _runBuffer!.ResetWrittenCount();
-                _encoder.Write(batch, _runBuffer);
-                var write = _runBody.WriteChunkAsync(_runBuffer.WrittenMemory, cancellationToken).AsTask();
-                if (await Task.WhenAny(write, _runInsert!).ConfigureAwait(false) != write)
-                {
-                    await _runInsert!.ConfigureAwait(false); // its error, if it failed
-                    throw new InvalidOperationException($"{Describe}: the INSERT ended before the data did.");
-                }
-
-                await write.ConfigureAwait(false);
-            }
-
+                _encoder.Write(batch, body);
+            }, _runBuffer!, _runInsert!, $"{Describe}: the INSERT ended before the data did.", cancellationToken).ConfigureAwait(false);
             return;
         }
 

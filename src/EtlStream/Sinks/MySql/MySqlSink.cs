@@ -140,20 +140,7 @@ public sealed class MySqlSink : SqlStagedSink
     {
         if (Direct)
         {
-            foreach (var batch in chunk.Batches)
-            {
-                _directBody!.ResetWrittenCount();
-                _encoder.Write(batch, _directBody);
-                var write = _directPipe!.WriteChunkAsync(_directBody.WrittenMemory, cancellationToken).AsTask();
-                if (await Task.WhenAny(write, _directLoad!).ConfigureAwait(false) != write)
-                {
-                    await _directLoad!.ConfigureAwait(false); // its error, if it failed
-                    throw new InvalidOperationException($"{Describe}: LOAD DATA ended before the data did.");
-                }
-
-                await write.ConfigureAwait(false);
-            }
-
+            await _directPipe!.FeedAsync(chunk.Batches, _encoder.Write, _directBody!, _directLoad!, $"{Describe}: LOAD DATA ended before the data did.", cancellationToken).ConfigureAwait(false);
             return;
         }
 

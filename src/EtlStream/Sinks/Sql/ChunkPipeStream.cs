@@ -33,6 +33,30 @@ internal sealed class ChunkPipeStream(int capacity) : Stream
         }
     }
 
+    /// <summary>
+    /// Encodes each batch into <paramref name="scratch"/> and queues it for the reader, the statement running as
+    /// <paramref name="consumer"/>; fails (with the statement's own error, if it has one) when that statement ended
+    /// before the data did, instead of waiting forever on a pipe nobody reads.
+    /// </summary>
+    public async Task FeedAsync(
+        IReadOnlyList<Apache.Arrow.RecordBatch> batches, Action<Apache.Arrow.RecordBatch, ArrayBufferWriter<byte>> encode, ArrayBufferWriter<byte> scratch,
+        Task consumer, string endedEarly, CancellationToken cancellationToken)
+    {
+        foreach (var batch in batches)
+        {
+            scratch.ResetWrittenCount();
+            encode(batch, scratch);
+            var write = WriteChunkAsync(scratch.WrittenMemory, cancellationToken).AsTask();
+            if (await Task.WhenAny(write, consumer).ConfigureAwait(false) != write)
+            {
+                await consumer.ConfigureAwait(false); // its error, if it failed
+                throw new InvalidOperationException(endedEarly);
+            }
+
+            await write.ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The end of the data; with <paramref name="error"/>, the reader fails with it instead of seeing an end.</summary>
     public void Complete(Exception? error = null) => _buffers.Writer.TryComplete(error);
 
