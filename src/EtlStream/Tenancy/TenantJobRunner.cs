@@ -206,9 +206,17 @@ public static partial class TenantJobRunner
     private static async Task<IReadOnlyDictionary<string, LedgerEntry>> HealAsync(TenantConfig tenant, TenantTable table, string target, LedgerRun ledger, ILogger logger, CancellationToken cancellationToken)
     {
         var committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
-        var own = tenant.Sink.Kind == "postgres"
-            ? await Sinks.Postgres.PostgresSink.ReadLedgerAsync(PostgresOptions(tenant, table).ConnectionString, PostgresOptions(tenant, table).Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false)
-            : DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target);
+        IReadOnlyList<(string SourceName, string SourceVersion, long Rows, string RunId)> own;
+        if (tenant.Sink.Kind == "postgres")
+        {
+            var postgres = PostgresOptions(tenant, table);
+            own = await Sinks.Postgres.PostgresSink.ReadLedgerAsync(postgres.ConnectionString, postgres.Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            own = DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target);
+        }
+
         var missing = own
             .Where(t => !committed.TryGetValue(t.SourceName, out var e) || e.SourceVersion != t.SourceVersion)
             .GroupBy(t => t.SourceName).Select(g => g.Last())
