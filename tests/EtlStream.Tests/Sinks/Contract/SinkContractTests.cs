@@ -236,17 +236,8 @@ public abstract class SinkContractTests : IAsyncLifetime
             "\\N", "NULL", "Ağrı Dağı 東京 😀 e\u0301", "comma, semicolon; pipe|",
         ];
         var n = texts.Length;
-        var id = new Int32Array.Builder();
-        var text = new StringArray.Builder();
-        var code = new StringArray.Builder();
-        var i8 = new Int8Array.Builder();
-        var i16 = new Int16Array.Builder();
-        var i64 = new Int64Array.Builder();
-        var amount = new Decimal128Array.Builder(new Decimal128Type(18, 2));
-        var ratio = new DoubleArray.Builder();
-        var flag = new BooleanArray.Builder();
-        var day = new Date32Array.Builder();
-        var at = new TimestampArray.Builder(ArrowTypes.Timestamp);
+        var columns = new AwkwardBuilders();
+        var (id, text, code, i8, i16, i64, amount, ratio, flag, day, at) = columns;
         decimal[] amounts = [9999999999999999.99m, -9999999999999999.99m, 0m, -0.01m, 0.01m, 1234.5m];
         DateOnly[] days = [new(1970, 1, 1), new(2105, 12, 31), new(2000, 2, 29), new(2026, 11, 24)];
         DateTime[] stamps =
@@ -275,24 +266,14 @@ public abstract class SinkContractTests : IAsyncLifetime
             at.Append(new DateTimeOffset(stamps[i % stamps.Length], TimeSpan.Zero));
         }
 
-        return new RecordBatch(AwkwardSchema,
-            [id.Build(), text.Build(), code.Build(), i8.Build(), i16.Build(), i64.Build(), amount.Build(), ratio.Build(), flag.Build(), day.Build(), at.Build()], n);
+        return columns.Build(n);
     }
 
     /// <summary><paramref name="count"/> plain rows with ids from <paramref name="firstId"/>, in <see cref="AwkwardSchema"/>.</summary>
     public static RecordBatch Sequence(int firstId, int count)
     {
-        var id = new Int32Array.Builder();
-        var text = new StringArray.Builder();
-        var code = new StringArray.Builder();
-        var i8 = new Int8Array.Builder();
-        var i16 = new Int16Array.Builder();
-        var i64 = new Int64Array.Builder();
-        var amount = new Decimal128Array.Builder(new Decimal128Type(18, 2));
-        var ratio = new DoubleArray.Builder();
-        var flag = new BooleanArray.Builder();
-        var day = new Date32Array.Builder();
-        var at = new TimestampArray.Builder(ArrowTypes.Timestamp);
+        var columns = new AwkwardBuilders();
+        var (id, text, code, i8, i16, i64, amount, ratio, flag, day, at) = columns;
         for (var i = 0; i < count; i++)
         {
             var v = firstId + i;
@@ -309,8 +290,23 @@ public abstract class SinkContractTests : IAsyncLifetime
             at.Append(new DateTimeOffset(new DateTime(2026, 1, 1).AddSeconds(v), TimeSpan.Zero));
         }
 
-        return new RecordBatch(AwkwardSchema,
-            [id.Build(), text.Build(), code.Build(), i8.Build(), i16.Build(), i64.Build(), amount.Build(), ratio.Build(), flag.Build(), day.Build(), at.Build()], count);
+        return columns.Build(count);
+    }
+
+    /// <summary>One builder per <see cref="AwkwardSchema"/> column, and the batch they make.</summary>
+    private sealed record AwkwardBuilders(
+        Int32Array.Builder Id, StringArray.Builder Text, StringArray.Builder Code, Int8Array.Builder I8, Int16Array.Builder I16,
+        Int64Array.Builder I64, Decimal128Array.Builder Amount, DoubleArray.Builder Ratio, BooleanArray.Builder Flag,
+        Date32Array.Builder Day, TimestampArray.Builder At)
+    {
+        public AwkwardBuilders()
+            : this(new(), new(), new(), new(), new(), new(), new(new Decimal128Type(18, 2)), new(), new(), new(), new(ArrowTypes.Timestamp))
+        {
+        }
+
+        public RecordBatch Build(int rows) =>
+            new(AwkwardSchema,
+                [Id.Build(), Text.Build(), Code.Build(), I8.Build(), I16.Build(), I64.Build(), Amount.Build(), Ratio.Build(), Flag.Build(), Day.Build(), At.Build()], rows);
     }
 
     /// <summary>The reference: keeps the canonical rows of everything written to it.</summary>
