@@ -475,15 +475,19 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         return System.Text.Encoding.UTF8.GetString(output.WrittenSpan).TrimEnd('\n');
     }
 
-    private async Task<MySqlConnection> OpenSqlAsync(CancellationToken cancellationToken)
+    private Task<MySqlConnection> OpenSqlAsync(CancellationToken cancellationToken) => OpenSqlAsync(_options, cancellationToken);
+
+    /// <summary>A connection to the FE's MySQL port; a refusal is reported without the password.</summary>
+    internal static async Task<MySqlConnection> OpenSqlAsync(StarRocksSinkOptions options, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var connection = new MySqlConnection(new MySqlConnectionStringBuilder
         {
-            Server = _options.Host,
-            Port = (uint)_options.MySqlPort!.Value,
-            UserID = _options.User,
-            Password = _options.Password,
-            SslMode = _options.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
+            Server = options.Host,
+            Port = (uint)(options.MySqlPort ?? throw new InvalidOperationException($"{options.Database}.{options.Table}: no MySQL port is set for schema statements.")),
+            UserID = options.User,
+            Password = options.Password,
+            SslMode = options.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
             Pooling = false,
         }.ConnectionString);
         try
@@ -494,7 +498,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         catch (MySqlException e)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new StreamLoadException($"cannot reach {_options.Host}:{_options.MySqlPort} (MySQL protocol) as {_options.User}: {Redact(e.Message)}", e);
+            throw new StreamLoadException($"cannot reach {options.Host}:{options.MySqlPort} (MySQL protocol) as {options.User}: {Redact(options, e.Message)}", e);
         }
     }
 
@@ -847,8 +851,10 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         return new StreamLoadException(Redact(message), label, reply.Status, outcome.Response?.Status, url, isTransient);
     }
 
-    private string Redact(string text) =>
-        _options.Password.Length > 0 ? text.Replace(_options.Password, "***", StringComparison.Ordinal) : text;
+    private string Redact(string text) => Redact(_options, text);
+
+    private static string Redact(StarRocksSinkOptions options, string text) =>
+        options.Password.Length > 0 ? text.Replace(options.Password, "***", StringComparison.Ordinal) : text;
 
     private sealed class FileTransaction(string label)
     {
