@@ -94,7 +94,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(root, "schemas"));
         foreach (var f in Directory.GetFiles(Path.Combine(RepoPaths.Root, "configs", "schemas")))
         {
-            File.Copy(f, Path.Combine(root, "schemas", Path.GetFileName(f)));
+            File.Copy(f, Path.Combine(root, "schemas", Path.GetFileName(f)), overwrite: true);
         }
 
         if (extraSchema is not null)
