@@ -23,21 +23,40 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
     private static string[] Backfill(string root, string ledger, params string[] more) =>
         ["backfill", "--config", root, "--tenant", "acme", "--table", InClusterTestBed.Table, "--from", "2026-11-01", "--to", "2026-11-04", "--state", ledger, .. more];
 
+    /// <summary>The streaming backfill of the range, through Stream Load, into a database of its own; returns that database.</summary>
+    private async Task<string> StreamedAsync(InClusterTestBed bed, string schema = InClusterTestBed.Table, string? extraSchema = null)
+    {
+        var streamed = await InClusterTestBed.NewDatabaseAsync(mariaDb, "st");
+        var streamServer = new StreamLoadServer(mariaDb.ConnectionString(), MariaDbServer.User, MariaDbServer.Password).Start();
+        await using (streamServer)
+        {
+            var streamRoot = bed.Configs("st-configs", streamed, streamServer.FePort, mariaDb.Port, schema: schema, extraSchema: extraSchema);
+            await bed.CreateTableAsync(streamed, Path.Combine(streamRoot, "schemas", schema + ".yaml"));
+            var (code, _, err) = await CliTests.RunAsync(bed.Dir.Path, Backfill(streamRoot, bed.Dir.File("st-ledger.db")));
+            Assert.True(code == 0, err);
+        }
+
+        return streamed;
+    }
+
+    /// <summary>Both tables hold exactly the same rows: EXCEPT ALL both ways, and per-column counts and checksums.</summary>
+    private static async Task AssertSameRowsAsync(InClusterTestBed bed, string streamed, string columns)
+    {
+        foreach (var (a, b) in new[] { (bed.Database, streamed), (streamed, bed.Database) })
+        {
+            Assert.Empty(await bed.RowsAsync($"SELECT {columns} FROM `{a}`.`{InClusterTestBed.Table}` EXCEPT ALL SELECT {columns} FROM `{b}`.`{InClusterTestBed.Table}`"));
+        }
+
+        // Per column too, so that a NULL-vs-empty or rounding difference shows by column.
+        var checksums = $"SELECT {string.Join(", ", columns.Split(", ").Select(c => $"COUNT({c}), SUM(CRC32(CAST({c} AS CHAR)))"))} FROM `{InClusterTestBed.Table}`";
+        Assert.Equal(await bed.RowsAsync(checksums, streamed), await bed.RowsAsync(checksums));
+    }
+
     [Fact]
     public async Task An_in_cluster_backfill_ends_with_exactly_the_rows_of_the_streaming_backfill_and_a_rerun_submits_nothing()
     {
         await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite);
-
-        // The streaming backfill of the same range, through Stream Load, into a database of its own.
-        var streamed = await InClusterTestBed.NewDatabaseAsync(mariaDb, "st");
-        await bed.CreateTableAsync(streamed);
-        var streamServer = new StreamLoadServer(mariaDb.ConnectionString(), MariaDbServer.User, MariaDbServer.Password).Start();
-        await using (streamServer)
-        {
-            var streamRoot = bed.Configs("st-configs", streamed, streamServer.FePort, mariaDb.Port);
-            var (code, _, err) = await CliTests.RunAsync(bed.Dir.Path, Backfill(streamRoot, bed.Dir.File("st-ledger.db")));
-            Assert.True(code == 0, err);
-        }
+        var streamed = await StreamedAsync(bed);
 
         var (icCode, icOut, icErr) = await CliTests.RunAsync(bed.Dir.Path, Backfill(bed.InClusterConfigs(), bed.Ledger, "--in-cluster", "--parallel-files", "3"));
 
@@ -48,14 +67,7 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
         Assert.InRange(count, 1400, 1900);
         Assert.Matches($@"^acme/fact_invoice_secondary in-cluster backfill 2026-11-01\.\.2026-11-04 shard 0/1: {count:N0} rows from 4 files \(4 submitted, 0 already committed under their labels, 0 already loaded\) \(run [0-9TZ]+-[0-9a-f]+\)\n$", icOut);
         Assert.Equal("", icErr);
-        foreach (var (a, b) in new[] { (bed.Database, streamed), (streamed, bed.Database) })
-        {
-            Assert.Empty(await bed.RowsAsync($"SELECT {Columns} FROM `{a}`.`{InClusterTestBed.Table}` EXCEPT ALL SELECT {Columns} FROM `{b}`.`{InClusterTestBed.Table}`"));
-        }
-
-        // Per-column checksums too, so that a NULL-vs-empty or rounding difference shows by column.
-        var checksums = $"SELECT {string.Join(", ", Columns.Split(", ").Select(c => $"COUNT({c}), SUM(CRC32(CAST({c} AS CHAR)))"))} FROM `{InClusterTestBed.Table}`";
-        Assert.Equal(await bed.RowsAsync(checksums, streamed), await bed.RowsAsync(checksums));
+        await AssertSameRowsAsync(bed, streamed, Columns);
         Assert.Equal([[4L]], await bed.RowsAsync($"SELECT COUNT(DISTINCT source_file) FROM `{InClusterTestBed.Table}` WHERE load_date = str_to_date(substr(source_file, 10, 10), '%Y-%m-%d')"));
 
         // A rerun submits nothing: the ledger has every file.
@@ -75,6 +87,56 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
             Assert.DoesNotContain(AzuriteServer.AccountKey, text, StringComparison.Ordinal);
             Assert.DoesNotContain(MariaDbServer.Password, text, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task Null_tokens_untrimmed_and_default_bool_columns_constants_and_typed_filters_give_the_streaming_rows_too()
+    {
+        const string schema = """
+            table: fact_custom
+            trim: true
+            csv: { null: ["", "NA"] }
+            columns:
+              - name: invoice_key
+                type: varchar(48)
+                computed: { concat: [dealer_code, { literal: "x" }, invoice_no], separator: "|" }
+              - { name: invoice_no,    type: varchar(16), nullable: false }
+              - { name: invoice_date,  type: date, format: dd-MM-yyyy }
+              - { name: dealer_code,   type: varchar(16) }
+              - { name: dealer_name,   type: string, trim: false }
+              - { name: region,        type: string, null: ["Gulf"] }
+              - { name: qty,           type: int32 }
+              - { name: gross_amount,  type: "decimal(18,2)" }
+              - { name: discount_pct,  type: float64 }
+              - { name: salesman_code, type: varchar(16) }
+              - { name: active_flag,   type: bool, true: [y], false: [n] }
+              - { name: is_return,     type: bool }
+              - { name: created_at,    type: timestamp }
+              - { name: feed,          type: string, computed: { constant: "feed's \\ 1" } }
+              - { name: tenant_id,     type: varchar(64), computed: tenant }
+              - { name: source_file,   type: string, computed: source_file }
+              - { name: load_date,     type: date, computed: load_date }
+            filter:
+              - { column: region, in: [North, South, East, North-East] }
+              - { column: gross_amount, op: ">=", value: 100.5 }
+              - { column: invoice_date, op: "<", value: "01-07-2026" }
+              - { column: salesman_code, not_null: true }
+            """;
+        await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 3, rows: 500);
+        var streamed = await StreamedAsync(bed, "fact_custom", schema);
+        var root = bed.InClusterConfigs(schema: "fact_custom", extraSchema: schema);
+        await mariaDb.ExecuteAsync($"DROP TABLE `{InClusterTestBed.Table}`", bed.Database);
+        await bed.CreateTableAsync(bed.Database, Path.Combine(root, "schemas", "fact_custom.yaml"));
+
+        var result = await bed.RunAsync(await bed.PlanAsync(root, LastDay));
+
+        Assert.Equal(3, result.Loaded);
+        var count = await bed.CountAsync();
+        Assert.Equal(await bed.CountAsync(streamed), count);
+        Assert.InRange(count, 100, 800);
+        await AssertSameRowsAsync(bed, streamed,
+            "invoice_key, invoice_no, invoice_date, dealer_code, dealer_name, region, qty, gross_amount, discount_pct, salesman_code, active_flag, is_return, created_at, feed, tenant_id, source_file, load_date");
+        Assert.Equal([["feed's \\ 1", 0L]], await bed.RowsAsync($"SELECT DISTINCT feed, CAST(SUM(region = 'Gulf') AS SIGNED) FROM `{InClusterTestBed.Table}` GROUP BY feed"));
     }
 
     [Fact]

@@ -77,9 +77,9 @@ internal sealed class InClusterTestBed : IAsyncDisposable
     }
 
     /// <summary>The tenant's table in <paramref name="database"/>, from the MySQL-compatible DDL the StarRocks code generates.</summary>
-    public async Task CreateTableAsync(string database, string schema = Table)
+    public async Task CreateTableAsync(string database, string? schemaFile = null)
     {
-        var spec = TableSpecReader.ReadFile(Path.Combine(RepoPaths.Root, "configs", "schemas", schema + ".yaml"));
+        var spec = TableSpecReader.ReadFile(schemaFile ?? Path.Combine(RepoPaths.Root, "configs", "schemas", Table + ".yaml"));
         var output = new TableTransform(spec, FirstDay, "acme").OutputSchema;
         await MariaDb.ExecuteAsync(StarRocksSql.CreateTable(SqlDialect.MySql, database, Table, output, []), database);
     }
@@ -129,7 +129,8 @@ internal sealed class InClusterTestBed : IAsyncDisposable
     }
 
     /// <summary>The in-cluster configs: the proxy is the FE's MySQL port (Stream Load's HTTP port is never used).</summary>
-    public string InClusterConfigs(string? credentials = null) => Configs("ic-configs", Database, 1, Proxy.Port, credentials);
+    public string InClusterConfigs(string? credentials = null, string schema = Table, string? extraSchema = null) =>
+        Configs("ic-configs", Database, 1, Proxy.Port, credentials, schema: schema, extraSchema: extraSchema);
 
     public async Task<InClusterPlan> PlanAsync(string root, DateOnly to, Shard? shard = null, string? ledgerPath = null, int parallel = 2)
     {
