@@ -87,6 +87,16 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
             Assert.DoesNotContain(AzuriteServer.AccountKey, text, StringComparison.Ordinal);
             Assert.DoesNotContain(MariaDbServer.Password, text, StringComparison.Ordinal);
         }
+
+        // The labels are the streaming path's (Stream Load transaction labels): into the database the streaming backfill
+        // loaded, with a ledger that knows nothing, every file is recognised by its label and nothing is loaded twice.
+        var streamedCount = await bed.CountAsync(streamed);
+        var overStreamed = bed.Configs("ic-over-streamed", streamed, 1, bed.Proxy.Port);
+        var fresh = bed.Dir.File("fresh-ledger.db");
+        var healed = await bed.RunAsync(await bed.PlanAsync(overStreamed, LastDay, ledgerPath: fresh), fresh);
+        Assert.Equal((0, 4, streamedCount), (healed.Loaded, healed.Healed, healed.RowsLoaded));
+        Assert.Equal(4, bed.Proxy.InsertsCommitted);
+        Assert.Equal(streamedCount, await bed.CountAsync(streamed));
     }
 
     [Fact]
