@@ -72,6 +72,14 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
 
     private int _inserts;
 
+    /// <summary>
+    /// The next <paramref name="count"/> label-state questions answer LOADING (for a label the server has), as a cluster
+    /// still running a load does: the client must poll until FINISHED.
+    /// </summary>
+    public void ReportLoading(int count) => Interlocked.Exchange(ref _loadingReports, count);
+
+    private int _loadingReports;
+
     /// <summary>Closes the client's connection after the next <paramref name="count"/> INSERT commits, before their replies.</summary>
     public void DropReplyAfterCommit(int count) => Interlocked.Exchange(ref _dropReplies, count);
 
@@ -293,11 +301,17 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
             exists = Convert.ToInt64(await cmd.ExecuteScalarAsync(token), CultureInfo.InvariantCulture) > 0;
         }
 
+        var state = exists && Interlocked.Decrement(ref _loadingReports) >= 0 ? "LOADING" : "FINISHED";
+        if (state == "FINISHED")
+        {
+            Interlocked.Exchange(ref _loadingReports, 0);
+        }
+
         var select = columns == "SHOW"
-            ? "txn_id AS JobId, label AS Label, 'FINISHED' AS State, 'INSERT' AS Type, row_count AS SinkRows, NULL AS ErrorMsg"
+            ? $"txn_id AS JobId, label AS Label, '{state}' AS State, 'INSERT' AS Type, row_count AS SinkRows, NULL AS ErrorMsg"
             : string.Join(", ", columns.Split(',').Select(c => c.Trim().ToUpperInvariant() switch
             {
-                "STATE" => "'FINISHED' AS STATE",
+                "STATE" => $"'{state}' AS STATE",
                 "SINK_ROWS" => "row_count AS SINK_ROWS",
                 "LABEL" => "label AS LABEL",
                 "DATABASE_NAME" => $"{Quote(db)} AS DATABASE_NAME",

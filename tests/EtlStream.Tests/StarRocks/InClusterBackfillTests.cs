@@ -133,14 +133,17 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
               - { column: salesman_code, not_null: true }
             """;
         await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 3, rows: 500);
+        await bed.UploadReorderedAsync(LastDay, 400, seed: 7);
         var streamed = await StreamedAsync(bed, "fact_custom", schema);
         var root = bed.InClusterConfigs(schema: "fact_custom", extraSchema: schema);
         await mariaDb.ExecuteAsync($"DROP TABLE `{InClusterTestBed.Table}`", bed.Database);
         await bed.CreateTableAsync(bed.Database, Path.Combine(root, "schemas", "fact_custom.yaml"));
 
-        var result = await bed.RunAsync(await bed.PlanAsync(root, LastDay));
+        var plan = await bed.PlanAsync(root, LastDay);
+        var result = await bed.RunAsync(plan);
 
-        Assert.Equal(3, result.Loaded);
+        Assert.Equal(2, plan.HeaderLayouts);
+        Assert.Equal(4, result.Loaded);
         var count = await bed.CountAsync();
         Assert.Equal(await bed.CountAsync(streamed), count);
         Assert.InRange(count, 100, 800);
@@ -150,17 +153,34 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
     }
 
     [Fact]
+    public async Task A_file_whose_name_does_not_tell_its_compression_is_refused_before_anything_is_submitted()
+    {
+        await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 1, rows: 20);
+        var container = azurite.Client().GetBlobContainerClient(bed.Container);
+        await container.GetBlobClient("drops/invoices_2026-11-02.csv.gz").UploadAsync(new BinaryData("Invoice_No\nINV-1\n"u8.ToArray()));
+
+        var refused = await Assert.ThrowsAsync<ConfigException>(() => bed.PlanAsync(bed.InClusterConfigs(), LastDay));
+
+        Assert.Equal(
+            [$"acme/fact_invoice_secondary --in-cluster: az://{bed.Container}/drops/invoices_2026-11-02.csv.gz: the content is uncompressed but the name says gzip: FILES() decides the compression by the name's suffix"],
+            refused.Errors);
+        Assert.Empty(bed.Proxy.Log);
+    }
+
+    [Fact]
     public async Task A_reply_lost_after_the_commit_is_healed_by_the_label_and_so_is_a_lost_ledger()
     {
         await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 3, rows: 200);
         var plan = await bed.PlanAsync(bed.InClusterConfigs(), LastDay);
         bed.Proxy.DropReplyAfterCommit(1);
+        bed.Proxy.ReportLoading(2);
 
         var result = await bed.RunAsync(plan, parallel: 1);
 
         Assert.Equal((2, 1, 0), (result.Loaded, result.Healed, result.AlreadyLoaded));
+        var dropped = Assert.Single(bed.Proxy.Log, l => l.StartsWith("dropped reply ", StringComparison.Ordinal))["dropped reply ".Length..];
+        Assert.Equal(3, bed.Proxy.Log.Count(l => l == "LOADS " + dropped)); // LOADING, LOADING, FINISHED
         Assert.Equal(3, bed.Proxy.InsertsCommitted);
-        Assert.Single(bed.Proxy.Log, l => l.StartsWith("dropped reply ", StringComparison.Ordinal));
         var count = await bed.CountAsync();
         Assert.Equal(count, result.RowsLoaded);
         Assert.Equal([[3L, count]], await bed.RowsAsync($"SELECT COUNT(*), CAST(SUM(row_count) AS SIGNED) FROM `{StreamLoadServer.LabelTable}`"));

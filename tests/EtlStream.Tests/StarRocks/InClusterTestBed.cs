@@ -68,6 +68,32 @@ internal sealed class InClusterTestBed : IAsyncDisposable
         return bed;
     }
 
+    /// <summary>
+    /// Adds a day's file whose columns are in reverse order and whose header is in capitals: columns bind by name, so it
+    /// must load the same as any other. Empty fields stay unquoted (NULL), others are quoted only when they must be.
+    /// </summary>
+    public async Task UploadReorderedAsync(DateOnly date, int rows, int seed)
+    {
+        using var tmp = new TempDirectory();
+        await InvoiceGenerator.WriteFileAsync(tmp.File("plain.csv"), rows, seed, default);
+        var records = FeMySqlProxy.ParseCsv(await File.ReadAllBytesAsync(tmp.File("plain.csv")),
+            new Dictionary<string, string> { ["csv.column_separator"] = ",", ["csv.enclose"] = "\"" });
+        var text = new System.Text.StringBuilder();
+        for (var r = 0; r < records.Count; r++)
+        {
+            var fields = records[r].Reverse().Select(f => f ?? "").Select(f => r == 0 ? f.ToUpperInvariant() : f);
+            text.AppendJoin(',', fields.Select(f => f.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : f)).Append('\n');
+        }
+
+        var name = $"invoices_{date:yyyy-MM-dd}.csv.gz";
+        await using (var gz = new System.IO.Compression.GZipStream(File.Create(tmp.File(name)), System.IO.Compression.CompressionLevel.Fastest))
+        {
+            await gz.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        }
+
+        await Azurite.Client().GetBlobContainerClient(Container).GetBlobClient($"drops/{name}").UploadAsync(tmp.File(name));
+    }
+
     /// <summary>A fresh MariaDB database, UTF-8 and byte-compared like StarRocks strings.</summary>
     public static async Task<string> NewDatabaseAsync(MariaDbServer mariaDb, string prefix)
     {

@@ -242,6 +242,11 @@ public static partial class InClusterLoad
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
+        if (options.Validate() is { Count: > 0 } invalid)
+        {
+            throw new ConfigException(invalid);
+        }
+
         var tenant = plan.Backfill.Tenant;
         var target = Tenancy.TenantJobRunner.TargetOf(tenant, plan.Backfill.Table);
         var booking = new SemaphoreSlim(1, 1);
