@@ -168,6 +168,36 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
     }
 
     [Fact]
+    public async Task A_file_the_cluster_refuses_fails_the_run_naming_it_without_the_key_and_the_others_stay_booked()
+    {
+        await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 1, rows: 30);
+        var header = string.Join(",", EtlStream.Generation.InvoiceGenerator.Header);
+        var row = "INV-1,02-11-2026,D1,Dealer,T,North,P1,Product,Cat,{0},12.x,1.00,10.00,1.00,11.00,INR,S1,Y,2026-11-02 10:00:00,,B1,FALSE";
+        await azurite.Client().GetBlobContainerClient(bed.Container).GetBlobClient("drops/invoices_2026-11-02.csv")
+            .UploadAsync(new BinaryData(System.Text.Encoding.UTF8.GetBytes($"{header}\n{string.Format(System.Globalization.CultureInfo.InvariantCulture, row, 5)}\n")));
+        var root = bed.Configs("ic-any", bed.Database, 1, bed.Proxy.Port);
+        var yaml = Path.Combine(root, "tenants", "acme", "tenant.yaml");
+        await File.WriteAllTextAsync(yaml, (await File.ReadAllTextAsync(yaml)).Replace("invoices_{date}.csv.gz", "invoices_{date}.csv*", StringComparison.Ordinal));
+
+        var (code, stdout, stderr) = await CliTests.RunAsync(bed.Dir.Path, Backfill(root, bed.Ledger, "--in-cluster"));
+
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith(
+            $"error: acme/fact_invoice_secondary: 1 of 2 files failed (1 committed and booked; a rerun submits the rest):\n  az://{bed.Container}/drops/invoices_2026-11-02.csv: Insert has filtered data in strict mode: ",
+            stderr, StringComparison.Ordinal);
+        Assert.EndsWith("Insert has filtered data in strict mode: Data truncated for column 'unit_price' at row 1\n", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(AzuriteServer.AccountKey, stderr, StringComparison.Ordinal);
+        Assert.Equal(1, bed.Proxy.InsertsCommitted);
+        await using var ledger = await LoadLedger.OpenAsync(bed.Ledger, default);
+        var booked = Assert.Single(await ledger.CommittedAsync("acme", $"starrocks:{bed.Database}/{InClusterTestBed.Table}", default));
+        Assert.Equal($"az://{bed.Container}/drops/invoices_2026-11-01.csv.gz", booked.Key);
+        var run = Assert.Single(await ledger.RunsAsync("acme", 5, default));
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.DoesNotContain(AzuriteServer.AccountKey, run.Error!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_reply_lost_after_the_commit_is_healed_by_the_label_and_so_is_a_lost_ledger()
     {
         await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 3, rows: 200);
