@@ -33,6 +33,7 @@ namespace EtlStream.Tests.StarRocks;
 /// </summary>
 public sealed partial class FeMySqlProxy : IAsyncDisposable
 {
+    private const int ClientCompress = 0x20;
     private const int ClientSsl = 0x800;
     private const int ClientSessionTrack = 1 << 23;
 
@@ -176,10 +177,10 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
                 {
                     handshakeSeen = true;
                     var caps = payload.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(payload) : 0;
-                    if ((caps & ClientSsl) != 0)
+                    if ((caps & (ClientSsl | ClientCompress)) != 0)
                     {
-                        // The proxy must read statements in the clear.
-                        Log.Enqueue("refused: TLS requested (connect with SslMode=None)");
+                        // The proxy must read statements in the clear and one packet at a time.
+                        Log.Enqueue("refused: TLS or compression requested (connect with SslMode=None, no compression)");
                         break;
                     }
 

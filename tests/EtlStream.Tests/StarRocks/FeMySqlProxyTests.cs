@@ -107,6 +107,11 @@ public sealed class FeMySqlProxyTests(MariaDbServer mariaDb, AzuriteServer azuri
             Assert.Equal([[2], [3]], await RowsAsync(proxy, db, "SELECT v FROM live ORDER BY v"));
             Assert.Equal([[1]], await RowsAsync(proxy, db, "SELECT v FROM staging"));
             Assert.Equal(3, proxy.Log.Count(l => l.StartsWith("SWAP ", StringComparison.Ordinal)));
+
+            // A compressed session could not be read packet by packet: refused at the handshake.
+            await using var compressed = new MySqlConnection(new MySqlConnectionStringBuilder(mariaDb.ConnectionString(db)) { Port = (uint)proxy.Port, Pooling = false, UseCompression = true }.ConnectionString);
+            await Assert.ThrowsAnyAsync<Exception>(() => compressed.OpenAsync());
+            Assert.Contains("refused: TLS or compression requested (connect with SslMode=None, no compression)", proxy.Log);
         }
     }
 }

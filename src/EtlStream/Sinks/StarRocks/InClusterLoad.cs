@@ -55,6 +55,9 @@ public sealed record InClusterLoadOptions
 /// <summary>One file of an in-cluster backfill: its label and statement, or that the ledger has it already.</summary>
 public sealed record InClusterFile(SourceFile Source, DateOnly Date, string Label, bool AlreadyLoaded)
 {
+    /// <summary>Re-uploaded since it was loaded (another ETag): <c>on_changed: skip</c> keeps the loaded version.</summary>
+    public bool ChangedSkipped { get; init; }
+
     internal InClusterStatement? Statement { get; init; }
 }
 
@@ -141,6 +144,7 @@ public sealed class InClusterPlan
         }
 
         var toLoad = selection.ToLoad.ToHashSet();
+        var changed = selection.ChangedSkipped.ToHashSet();
         var shape = StreamLoadLabel.ShapeHash(new Transforms.TableTransform(spec, backfill.From, tenant.Id).OutputSchema);
         var headers = new ConcurrentDictionary<SourceFile, IReadOnlyList<string>>();
         var unreadable = new ConcurrentBag<string>();
@@ -164,7 +168,7 @@ public sealed class InClusterPlan
                 var label = StreamLoadLabel.For(tenant.Id, target.Database, table.Name, file, null, shape);
                 if (!toLoad.Contains(file))
                 {
-                    files.Add(new InClusterFile(file, date, label, AlreadyLoaded: true));
+                    files.Add(new InClusterFile(file, date, label, AlreadyLoaded: true) { ChangedSkipped = changed.Contains(file) });
                     continue;
                 }
 
@@ -214,7 +218,7 @@ public sealed class InClusterPlan
         {
             if (f.AlreadyLoaded)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"-- {f.Date:yyyy-MM-dd} {f.Source.Name}: already loaded");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"-- {f.Date:yyyy-MM-dd} {f.Source.Name}: already loaded{(f.ChangedSkipped ? " (re-uploaded since; on_changed: skip keeps the loaded version)" : "")}");
                 continue;
             }
 
