@@ -223,9 +223,9 @@ public static class TenantConfigReader
 
         r.CheckKeys(m, "sink", SinkKeys);
         var kind = r.RequiredString(m, "sink", "kind");
-        if (kind is not null and not "duckdb" and not "starrocks" and not "doris" and not "postgres")
+        if (kind is not null and not "duckdb" and not "starrocks" and not "doris" and not "postgres" and not "parquet")
         {
-            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb, starrocks, doris, postgres)");
+            r.Error("sink.kind", $"'{kind}' is not supported yet (duckdb, starrocks, doris, postgres, parquet)");
         }
 
         var path = Resolved(r, m, "sink", "path", secrets);

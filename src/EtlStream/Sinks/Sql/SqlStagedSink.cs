@@ -148,9 +148,12 @@ public abstract class SqlStagedSink : IBatchSink
         }
         else
         {
-            await ExecuteAsync(Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true), cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(CreateStagingSql(), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The statement that makes the run's staging table; <see cref="TargetState"/> is known by then.</summary>
+    protected virtual string CreateStagingSql() => Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true);
 
     public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
