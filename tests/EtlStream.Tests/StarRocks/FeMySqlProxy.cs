@@ -497,7 +497,10 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
             var sb = new StringBuilder();
             for (i++; i < text.Length && text[i] != '"'; i++)
             {
-                sb.Append(text[i] == '\\' && i + 1 < text.Length ? text[++i] : text[i]);
+                // SQL string escapes, as StarRocks reads them: \r \n \t, and any other character as itself.
+                sb.Append(text[i] == '\\' && i + 1 < text.Length
+                    ? text[++i] switch { 'r' => '\r', 'n' => '\n', 't' => '\t', var other => other }
+                    : text[i]);
             }
 
             tokens.Add(sb.ToString());
@@ -625,10 +628,12 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
         var enclose = p.GetValueOrDefault("csv.enclose", "");
         var rowDelimiter = p.GetValueOrDefault("csv.row_delimiter", "\n");
         var skip = int.Parse(p.GetValueOrDefault("csv.skip_header", "0"), CultureInfo.InvariantCulture);
-        if (separator.Length != 1 || enclose.Length > 1 || rowDelimiter != "\n" || p.ContainsKey("csv.escape") || p.ContainsKey("csv.trim_space"))
+        if (separator.Length != 1 || enclose.Length > 1 || rowDelimiter is not ("\n" or "\r\n") || p.ContainsKey("csv.escape") || p.ContainsKey("csv.trim_space"))
         {
-            throw new FilesException("the test server serves a one-character csv.column_separator, csv.enclose, csv.row_delimiter \\n and no csv.escape/csv.trim_space");
+            throw new FilesException("the test server serves a one-character csv.column_separator, csv.enclose, csv.row_delimiter \\n or \\r\\n and no csv.escape/csv.trim_space");
         }
+
+        var crlf = rowDelimiter == "\r\n";
 
         var text = Encoding.UTF8.GetString(bytes);
         var rows = new List<string?[]>();
@@ -663,6 +668,11 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
                     }
 
                     continue;
+                }
+
+                if (crlf && ch == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+                {
+                    continue; // the CR of a CR LF row delimiter; with LF alone a CR stays in the field, as in StarRocks
                 }
 
                 if (ch == q && field.Length == 0)

@@ -143,6 +143,7 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
         var result = await bed.RunAsync(plan);
 
         Assert.Equal(2, plan.HeaderLayouts);
+        Assert.Single(plan.Describe().Split('\n'), l => l.Contains("\"csv.enclose\" = \"\\\"\", \"csv.row_delimiter\" = \"\\r\\n\", ", StringComparison.Ordinal));
         Assert.Equal(4, result.Loaded);
         var count = await bed.CountAsync();
         Assert.Equal(await bed.CountAsync(streamed), count);

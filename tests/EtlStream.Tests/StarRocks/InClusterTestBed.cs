@@ -69,8 +69,9 @@ internal sealed class InClusterTestBed : IAsyncDisposable
     }
 
     /// <summary>
-    /// Adds a day's file whose columns are in reverse order and whose header is in capitals: columns bind by name, so it
-    /// must load the same as any other. Empty fields stay unquoted (NULL), others are quoted only when they must be.
+    /// Adds a day's file whose columns are in reverse order, whose header is in capitals and whose lines end in CR LF
+    /// (as files written on Windows do): columns bind by name and the row delimiter follows the file, so it must load the
+    /// same as any other. Empty fields stay unquoted (NULL), others are quoted only when they must be.
     /// </summary>
     public async Task UploadReorderedAsync(DateOnly date, int rows, int seed)
     {
@@ -82,7 +83,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
         for (var r = 0; r < records.Count; r++)
         {
             var fields = records[r].Reverse().Select(f => f ?? "").Select(f => r == 0 ? f.ToUpperInvariant() : f);
-            text.AppendJoin(',', fields.Select(f => f.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : f)).Append('\n');
+            text.AppendJoin(',', fields.Select(f => f.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : f)).Append("\r\n");
         }
 
         var name = $"invoices_{date:yyyy-MM-dd}.csv.gz";

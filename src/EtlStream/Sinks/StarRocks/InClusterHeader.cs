@@ -10,8 +10,11 @@ namespace EtlStream.Sinks.StarRocks;
 /// </summary>
 internal static class InClusterHeader
 {
-    /// <summary>The header's field names, or an <see cref="InvalidDataException"/> saying why the cluster could not read the file.</summary>
-    public static async Task<IReadOnlyList<string>> ReadAsync(SourceFile file, byte delimiter, byte quote, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>
+    /// The header's field names and whether its line ends in CR LF (the file's <c>csv.row_delimiter</c> then), or an
+    /// <see cref="InvalidDataException"/> saying why the cluster could not read the file.
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Fields, bool CrLf)> ReadAsync(SourceFile file, byte delimiter, byte quote, int maxBytes, CancellationToken cancellationToken)
     {
         var raw = await file.Open(cancellationToken).ConfigureAwait(false);
         await using (raw.ConfigureAwait(false))
@@ -31,7 +34,8 @@ internal static class InClusterHeader
                         throw new InvalidDataException($"the content is {Describe(entry.Kind)} but the name says {Describe(named)}: FILES() decides the compression by the name's suffix");
                     }
 
-                    return Parse(await FirstRecordAsync(entry.Stream, quote, maxBytes, cancellationToken).ConfigureAwait(false), delimiter, quote);
+                    var (record, crlf) = await FirstRecordAsync(entry.Stream, quote, maxBytes, cancellationToken).ConfigureAwait(false);
+                    return (Parse(record, delimiter, quote), crlf);
                 }
             }
         }
@@ -51,8 +55,8 @@ internal static class InClusterHeader
 
     private static string Describe(CompressionKind kind) => kind == CompressionKind.None ? "uncompressed" : kind.ToString().ToLowerInvariant();
 
-    /// <summary>The bytes up to the first line break outside quotes.</summary>
-    private static async Task<byte[]> FirstRecordAsync(Stream stream, byte quote, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>The bytes up to the first line break outside quotes, and whether that break is CR LF.</summary>
+    private static async Task<(byte[] Record, bool CrLf)> FirstRecordAsync(Stream stream, byte quote, int maxBytes, CancellationToken cancellationToken)
     {
         var buffer = new byte[Math.Min(maxBytes, 64 * 1024)];
         var length = 0;
@@ -79,15 +83,27 @@ internal static class InClusterHeader
                 {
                     quoted = !quoted;
                 }
-                else if (!quoted && b is (byte)'\n' or (byte)'\r')
+                else if (!quoted && b == (byte)'\n')
                 {
-                    return buffer[..scanned];
+                    return (buffer[..scanned], false);
+                }
+                else if (!quoted && b == (byte)'\r')
+                {
+                    if (scanned + 1 == length && read > 0)
+                    {
+                        break; // the byte after CR is not read yet
+                    }
+
+                    // FILES() splits rows on one delimiter: CR LF, or LF; a bare CR ends no row there.
+                    return scanned + 1 < length && buffer[scanned + 1] == (byte)'\n'
+                        ? (buffer[..scanned], true)
+                        : throw new InvalidDataException("the header ends in a bare CR: FILES() splits rows on LF or CR LF");
                 }
             }
 
             if (read == 0)
             {
-                return buffer[..length];
+                return (buffer[..length], false);
             }
         }
     }

@@ -102,7 +102,7 @@ public sealed class InClusterPlan
         var toLoad = selection.ToLoad.ToHashSet();
         var changed = selection.ChangedSkipped.ToHashSet();
         var shape = StreamLoadLabel.ShapeHash(new Transforms.TableTransform(spec, backfill.From, tenant.Id).OutputSchema);
-        var headers = new ConcurrentDictionary<SourceFile, IReadOnlyList<string>>();
+        var headers = new ConcurrentDictionary<SourceFile, (IReadOnlyList<string> Fields, bool CrLf)>();
         var unreadable = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(selection.ToLoad, new ParallelOptions { MaxDegreeOfParallelism = options.ParallelFiles, CancellationToken = cancellationToken }, async (file, token) =>
         {
@@ -135,8 +135,8 @@ public sealed class InClusterPlan
 
                 try
                 {
-                    var statement = InClusterSql.Insert(spec, target.Database, table.Name, label, header, storage!.PathOf(file), storage.Credentials,
-                        new InClusterStamps(file.FileName, date, tenant.Id));
+                    var statement = InClusterSql.Insert(spec, target.Database, table.Name, label, header.Fields, storage!.PathOf(file), storage.Credentials,
+                        new InClusterStamps(file.FileName, date, tenant.Id), header.CrLf);
                     files.Add(new InClusterFile(file, date, label, AlreadyLoaded: false) { Statement = statement });
                 }
                 catch (InvalidDataException e)
@@ -151,7 +151,7 @@ public sealed class InClusterPlan
             throw new ConfigException([.. unreadable.Order(StringComparer.Ordinal)]);
         }
 
-        var layouts = headers.Values.Select(h => string.Join('\u0001', h)).Distinct(StringComparer.Ordinal).Count();
+        var layouts = headers.Values.Select(h => string.Join('\u0001', h.Fields)).Distinct(StringComparer.Ordinal).Count();
         return new InClusterPlan(backfill, target, files, check.Notes, layouts);
     }
 

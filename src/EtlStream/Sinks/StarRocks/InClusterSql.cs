@@ -139,11 +139,13 @@ internal static class InClusterSql
     }
 
     /// <summary>
-    /// The statement loading one file whose header is <paramref name="header"/>. A header lacking a column the spec
-    /// reads (and does not mark optional), or differing at all under <c>schema_drift: strict</c>, throws with the reason.
+    /// The statement loading one file whose header is <paramref name="header"/> (<paramref name="crlf"/>: its lines end in
+    /// CR LF). A header lacking a column the spec reads (and does not mark optional), or differing at all under
+    /// <c>schema_drift: strict</c>, throws with the reason.
     /// </summary>
     public static InClusterStatement Insert(
-        TableSpec spec, string database, string table, string label, IReadOnlyList<string> header, string path, IReadOnlyList<FilesProperty> credentials, InClusterStamps stamps)
+        TableSpec spec, string database, string table, string label, IReadOnlyList<string> header, string path, IReadOnlyList<FilesProperty> credentials, InClusterStamps stamps,
+        bool crlf = false)
     {
         var positions = Positions(spec, header);
         var select = new StringBuilder();
@@ -171,6 +173,12 @@ internal static class InClusterSql
             new("csv.column_separator", ((char)spec.Csv.Delimiter).ToString()),
             new("csv.enclose", ((char)spec.Csv.Quote).ToString()),
         };
+        if (crlf)
+        {
+            // The streaming parser ends a record at CR LF; with the default LF the last field would keep the CR.
+            properties.Add(new("csv.row_delimiter", "\r\n"));
+        }
+
         properties.AddRange(credentials);
         return new InClusterStatement(
             head + string.Join(", ", properties.Select(p => $"{Property(p.Key)} = {Property(p.Value)}")) + tail,
@@ -413,6 +421,7 @@ internal static class InClusterSql
     /// <summary>A SQL string literal: backslashes and quotes escaped (StarRocks and MySQL both read backslash escapes).</summary>
     internal static string Literal(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
-    /// <summary>A FILES() property key or value in double quotes.</summary>
-    private static string Property(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+    /// <summary>A FILES() property key or value in double quotes, with backslash escapes (line breaks and tabs shown as <c>\r \n \t</c>).</summary>
+    private static string Property(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+        .Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal) + "\"";
 }
