@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EtlStream.Pipeline;
+using EtlStream.Sinks.StarRocks;
 using EtlStream.State;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
@@ -67,14 +68,24 @@ internal static class StateCommands
         var shard = new Option<string>("--shard") { Description = "i/N: load only this machine's share (0 <= i < N); N machines with 0/N … N-1/N cover the range once.", DefaultValueFactory = _ => "0/1" };
         var plan = new Option<bool>("--plan") { Description = "Print the files per date (and which are already loaded); load nothing." };
         var parallelFiles = new Option<int>("--parallel-files") { Description = "Files of a date read at once.", DefaultValueFactory = _ => new LoadOptions().ParallelFiles };
+        var inCluster = new Option<bool>("--in-cluster")
+        {
+            Description = "StarRocks tenants: the cluster reads the files itself, one INSERT ... SELECT FROM FILES(...) per file (StarRocks 3.3+); --plan prints the statements.",
+        };
         var state = StateOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            config, tenant, table, from, to, shard, plan, parallelFiles, state,
+            config, tenant, table, from, to, shard, plan, parallelFiles, inCluster, state,
         };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            if (parse.GetValue(inCluster))
+            {
+                return await InClusterAsync(parse, tenantConfig, parse.GetRequiredValue(table), TenantCommands.ParseDate(parse.GetRequiredValue(from)),
+                    TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), parse.GetValue(plan), parse.GetValue(parallelFiles), parse.GetRequiredValue(state), token);
+            }
+
             var backfill = await BackfillPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(table),
                 TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
             await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
@@ -114,5 +125,43 @@ internal static class StateCommands
             return ExitCodes.Success;
         }, ct));
         return command;
+    }
+
+    /// <summary>
+    /// <c>backfill --in-cluster</c>: the range compiled into one statement per file (everything the cluster cannot do is
+    /// refused here, before anything is submitted), then submitted, each file booked once the cluster says FINISHED.
+    /// </summary>
+    private static async Task<int> InClusterAsync(
+        ParseResult parse, TenantConfig tenant, string tableName, DateOnly from, DateOnly to, Shard shard, bool planOnly, int parallelFiles, string statePath, CancellationToken token)
+    {
+        var options = new InClusterLoadOptions { ParallelFiles = parallelFiles };
+        var backfill = await BackfillPlan.BuildAsync(tenant, tableName, from, to, shard, token, InClusterPlan.HeaderReads);
+        await using var ledger = await LoadLedger.OpenAsync(statePath, token);
+        var target = TenantJobRunner.TargetOf(tenant, backfill.Table);
+        var plan = await InClusterPlan.BuildAsync(backfill, await ledger.CommittedAsync(tenant.Id, target, token), options, token);
+        if (planOnly)
+        {
+            Console.Write(plan.Describe());
+            return ExitCodes.Success;
+        }
+
+        using var loggers = CliLogging.Create(parse);
+        var logger = loggers.CreateLogger("etlstream");
+        var runId = await ledger.StartRunAsync(tenant.Id, "backfill", backfill.To, token);
+        InClusterLoadResult result;
+        try
+        {
+            result = await InClusterLoad.RunAsync(plan, new LedgerRun(ledger, runId), options, logger, token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await ledger.FinishRunAsync(runId, RunStatus.Failed, 0, 0, Secrets.Redact(e.Message), CancellationToken.None);
+            throw;
+        }
+
+        await ledger.FinishRunAsync(runId, RunStatus.Succeeded, result.RowsLoaded, result.Loaded + result.Healed, null, CancellationToken.None);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{tenant.Id}/{backfill.Table.Name} in-cluster backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: {result.RowsLoaded:N0} rows from {result.Loaded + result.Healed} files ({result.Loaded} submitted, {result.Healed} already committed under their labels, {result.AlreadyLoaded} already loaded) (run {runId})"));
+        return ExitCodes.Success;
     }
 }

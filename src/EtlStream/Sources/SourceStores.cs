@@ -65,12 +65,15 @@ public static class SourceStores
         _ => [$"source.kind: '{kind}' is not supported (local, azure, s3)"],
     };
 
-    /// <summary>The store of a tenant's <c>source:</c>: <paramref name="path"/> is the folder, or the prefix inside the container or bucket.</summary>
-    public static ISourceStore Create(string kind, string path, IReadOnlyDictionary<string, string> settings) => kind switch
+    /// <summary>
+    /// The store of a tenant's <c>source:</c>: <paramref name="path"/> is the folder, or the prefix inside the container or
+    /// bucket. <paramref name="reads"/> replaces the object stores' ranged-read blocks (small ones to read only a header).
+    /// </summary>
+    public static ISourceStore Create(string kind, string path, IReadOnlyDictionary<string, string> settings, RangedReadOptions? reads = null) => kind switch
     {
         "local" => new LocalFolderStore(path),
-        "azure" => new AzureBlobStore(AzureFromSettings(path, settings)),
-        "s3" => new S3ObjectStore(S3FromSettings(path, settings)),
+        "azure" => new AzureBlobStore(reads is null ? AzureFromSettings(path, settings) : AzureFromSettings(path, settings) with { Reads = reads }),
+        "s3" => new S3ObjectStore(reads is null ? S3FromSettings(path, settings) : S3FromSettings(path, settings) with { Reads = reads }),
         _ => throw new ConfigException([$"source.kind: '{kind}' is not supported (local, azure, s3)"]),
     };
 

@@ -35,7 +35,8 @@ public sealed class BackfillPlan
     /// <summary>The dates with at least one file of this shard, in order, each with its files.</summary>
     public IReadOnlyList<(DateOnly Date, IReadOnlyList<SourceFile> Files)> Days { get; }
 
-    public static async Task<BackfillPlan> BuildAsync(TenantConfig tenant, string tableName, DateOnly from, DateOnly to, Shard shard, CancellationToken cancellationToken)
+    /// <param name="reads">The object stores' ranged-read blocks for the listed files (null: the defaults, for whole-file reads).</param>
+    public static async Task<BackfillPlan> BuildAsync(TenantConfig tenant, string tableName, DateOnly from, DateOnly to, Shard shard, CancellationToken cancellationToken, Sources.RangedReadOptions? reads = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(shard);
@@ -49,7 +50,7 @@ public sealed class BackfillPlan
             throw new Tables.ConfigException([$"--from {from:yyyy-MM-dd} is after --to {to:yyyy-MM-dd}"]);
         }
 
-        var listed = await tenant.Source.CreateStore().ListAsync(table.FilePattern, new DateRange(from, to), cancellationToken).ConfigureAwait(false);
+        var listed = await tenant.Source.CreateStore(reads).ListAsync(table.FilePattern, new DateRange(from, to), cancellationToken).ConfigureAwait(false);
         var days = listed
             .Where(f => shard.Owns(f.Name))
             .GroupBy(f => FileDates.Parse(table.FilePattern, f.Name))

@@ -36,8 +36,8 @@ public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<
     /// <summary>Where the source lists from, without secrets: a full folder path, or a URL with account or endpoint.</summary>
     public string Location => Sources.SourceStores.Location(Kind, Path, Settings);
 
-    /// <summary>The store the tenant's files are listed from.</summary>
-    public Sources.ISourceStore CreateStore() => Sources.SourceStores.Create(Kind, Path, Settings);
+    /// <summary>The store the tenant's files are listed from; <paramref name="reads"/> replaces its ranged-read blocks.</summary>
+    public Sources.ISourceStore CreateStore(Sources.RangedReadOptions? reads = null) => Sources.SourceStores.Create(Kind, Path, Settings, reads);
 }
 
 /// <summary>

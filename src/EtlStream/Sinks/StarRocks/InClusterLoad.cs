@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using EtlStream.State;
+using EtlStream.Tables;
+using EtlStream.Tenancy;
+using Microsoft.Extensions.Logging;
+using MySqlConnector;
+
+namespace EtlStream.Sinks.StarRocks;
+
+/// <summary>
+/// Submits an <see cref="InClusterPlan"/> through the FE's MySQL port, <see cref="InClusterLoadOptions.ParallelFiles"/>
+/// statements at once, and books each file in the load ledger once the cluster says its label is FINISHED. Labels make
+/// it exactly-once: a statement whose reply was lost, or a file committed by a run that died before booking it, is
+/// answered "Label … has already been used" on resubmission, and the label's state (<c>information_schema.loads</c>)
+/// decides: FINISHED is done, a running load is polled, a cancelled one is submitted again under the same label.
+/// </summary>
+public static partial class InClusterLoad
+{
+    public static async Task<InClusterLoadResult> RunAsync(InClusterPlan plan, LedgerRun ledger, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (options.Validate() is { Count: > 0 } invalid)
+        {
+            throw new ConfigException(invalid);
+        }
+
+        var tenant = plan.Backfill.Tenant;
+        var target = Tenancy.TenantJobRunner.TargetOf(tenant, plan.Backfill.Table);
+        var booking = new SemaphoreSlim(1, 1);
+        int loaded = 0, healed = 0;
+        long rows = 0;
+        var failures = new ConcurrentBag<(string File, string Error)>();
+        var pending = plan.Files.Where(f => !f.AlreadyLoaded).ToList();
+        try
+        {
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = options.ParallelFiles, CancellationToken = cancellationToken }, async (file, token) =>
+            {
+                InClusterOutcome outcome;
+                try
+                {
+                    outcome = await LoadFileAsync(plan.Target, file, options, logger, token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is MySqlException or InClusterLoadException or TimeoutException)
+                {
+                    failures.Add((file.Source.Name, Secrets.Redact(e.Message)));
+                    return;
+                }
+
+                // Booked after the cluster's FINISHED; a crash before this is healed by the label next run.
+                await booking.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await ledger.Ledger.RecordAsync(
+                        [new LedgerEntry(tenant.Id, target, file.Source.Name, file.Source.Version, outcome.Rows, file.Date, ledger.RunId, DateTimeOffset.UtcNow)],
+                        CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    booking.Release();
+                }
+
+                Interlocked.Add(ref rows, outcome.Rows);
+                Interlocked.Increment(ref outcome.Healed ? ref healed : ref loaded);
+                LogFileLoaded(logger, tenant.Id, plan.Backfill.Table.Name, file.Source.Name, outcome.Rows, outcome.Healed ? "already committed under its label" : "loaded");
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            booking.Dispose();
+        }
+
+        if (!failures.IsEmpty)
+        {
+            var list = failures.OrderBy(f => f.File, StringComparer.Ordinal).Select(f => $"{f.File}: {f.Error}").ToList();
+            throw new InClusterLoadException(
+                $"{tenant.Id}/{plan.Backfill.Table.Name}: {list.Count} of {pending.Count} files failed ({loaded + healed} committed and booked; a rerun submits the rest):\n  " + string.Join("\n  ", list));
+        }
+
+        return new InClusterLoadResult(loaded, healed, plan.Files.Count - pending.Count, rows);
+    }
+
+    private readonly record struct InClusterOutcome(long Rows, bool Healed);
+
+    private static async Task<InClusterOutcome> LoadFileAsync(StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var connection = await OpenAsync(target, cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    await using var command = new MySqlCommand(file.Statement!.Sql, connection) { CommandTimeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) };
+                    var affected = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    return new InClusterOutcome(affected, Healed: false);
+                }
+            }
+            catch (MySqlException e) when (IsLabelUsed(e))
+            {
+                // An earlier submission (a lost reply, a run that died before booking) has this label.
+                var state = await AwaitLabelAsync(target, file, options, cancellationToken).ConfigureAwait(false);
+                if (state.State is "FINISHED" or "VISIBLE" or "COMMITTED")
+                {
+                    return new InClusterOutcome(state.Rows, Healed: true);
+                }
+
+                if (attempt >= options.MaxAttempts)
+                {
+                    throw new InClusterLoadException($"label {file.Label} is {state.State ?? "unknown"} after {attempt} submissions: {Secrets.Redact(e.Message)}", e);
+                }
+            }
+            catch (Exception e) when (IsOutcomeUnknown(e) && !cancellationToken.IsCancellationRequested)
+            {
+                // The statement may have committed: ask before submitting again (the same label would refuse a second commit anyway).
+                LogOutcomeUnknown(logger, file.Source.Name, file.Label, Secrets.Redact(e.Message));
+                var state = await AwaitLabelAsync(target, file, options, cancellationToken).ConfigureAwait(false);
+                if (state.State is "FINISHED" or "VISIBLE" or "COMMITTED")
+                {
+                    return new InClusterOutcome(state.Rows, Healed: true);
+                }
+
+                if (attempt >= options.MaxAttempts)
+                {
+                    throw new InClusterLoadException($"no reply after {attempt} submissions (label {file.Label} is {state.State ?? "unknown"}): {Secrets.Redact(e.Message)}", e);
+                }
+            }
+        }
+    }
+
+    /// <summary>The label's state once it is no longer running (null: the cluster has no such label).</summary>
+    private static async Task<(string? State, long Rows)> AwaitLabelAsync(StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + options.PollLimit;
+        while (true)
+        {
+            var state = await LabelStateAsync(target, file.Label, cancellationToken).ConfigureAwait(false);
+            if (state.State is not ("PENDING" or "LOADING" or "QUEUEING" or "PREPARED" or "RUNNING"))
+            {
+                return state;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"label {file.Label} still {state.State} after {options.PollLimit}");
+            }
+
+            await Task.Delay(options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The label's state and rows from <c>information_schema.loads</c> (StarRocks 3.1+, INSERT jobs included); the
+    /// newest job when a cancelled one left the label before.
+    /// </summary>
+    internal static async Task<(string? State, long Rows)> LabelStateAsync(StarRocksSinkOptions target, string label, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(target, cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            await using var command = new MySqlCommand(
+                "SELECT STATE, SINK_ROWS FROM information_schema.loads WHERE DATABASE_NAME = @db AND LABEL = @label ORDER BY CREATE_TIME DESC LIMIT 1", connection);
+            command.Parameters.AddWithValue("@db", target.Database);
+            command.Parameters.AddWithValue("@label", label);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return (null, 0);
+            }
+
+            var rows = reader.IsDBNull(1) ? 0 : long.Parse(Convert.ToString(reader.GetValue(1), CultureInfo.InvariantCulture)!, CultureInfo.InvariantCulture);
+            return (reader.GetString(0).ToUpperInvariant(), rows);
+        }
+    }
+
+    /// <summary>StarRocks' words for a label in use: "Label [l] has already been used." (any error code).</summary>
+    internal static bool IsLabelUsed(MySqlException e) =>
+        e.Message.Contains("has already been used", StringComparison.OrdinalIgnoreCase) && e.Message.Contains("Label", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A transport failure or a timeout: the statement may or may not have committed.</summary>
+    private static bool IsOutcomeUnknown(Exception e) => e switch
+    {
+        MySqlException m => m.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.CommandTimeoutExpired || m.InnerException is IOException or EndOfStreamException or System.Net.Sockets.SocketException,
+        IOException or EndOfStreamException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
+
+    private static async Task<MySqlConnection> OpenAsync(StarRocksSinkOptions target, CancellationToken cancellationToken)
+    {
+        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
+        {
+            Server = target.Host,
+            Port = (uint)target.MySqlPort!.Value,
+            UserID = target.User,
+            Password = target.Password,
+            SslMode = target.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
+
+            // A connection that lost a reply must not return to a pool.
+            Pooling = false,
+        }.ConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (MySqlException e)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new InClusterLoadException($"cannot reach {target.Host}:{target.MySqlPort} (MySQL protocol) as {target.User}: {Secrets.Redact(e.Message)}", e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Table}: {File}: {Rows} rows ({How})")]
+    private static partial void LogFileLoaded(ILogger logger, string tenant, string table, string file, long rows, string how);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: no reply to the INSERT (label {Label}): asking the cluster for the label's state: {Error}")]
+    private static partial void LogOutcomeUnknown(ILogger logger, string file, string label, string error);
+}
+
+/// <summary>An in-cluster load that failed: a file's statement, or the cluster unreachable. The message never carries a credential.</summary>
+public sealed class InClusterLoadException(string message, Exception? inner = null) : Exception(message, inner);
