@@ -93,6 +93,7 @@ public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = await StarRocksSink.OpenSqlAsync(_options, cancellationToken).ConfigureAwait(false);
+        await connection.ChangeDatabaseAsync(_options.Database, cancellationToken).ConfigureAwait(false); // SWAP WITH names its table unqualified
         await using var command = new MySqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
