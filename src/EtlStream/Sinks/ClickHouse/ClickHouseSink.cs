@@ -35,7 +35,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     private ArrayBufferWriter<byte>? _runBuffer;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
-        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
     {
         _options = options;
         ClickHouseDialect.Instance.ValidateIdentifier(options.Database);
@@ -100,6 +100,13 @@ public sealed class ClickHouseSink : SqlStagedSink
 
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         await QueryAsync(sql, cancellationToken).ConfigureAwait(false);
+
+    protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
+    {
+        var text = await QueryAsync(sql + " FORMAT TabSeparated", cancellationToken).ConfigureAwait(false);
+        var line = text.Split('\n', 2)[0];
+        return line.Length == 0 ? null : [.. line.Split('\t').Select(f => f == "\\N" ? null : Unescape(f))];
+    }
 
     /// <summary>
     /// With one load at a time, the run is one INSERT whose body is a pipe each batch is encoded into, so the server
@@ -173,8 +180,86 @@ public sealed class ClickHouseSink : SqlStagedSink
         }
         else
         {
+            if (Mode == SqlWriteMode.Merge)
+            {
+                await DeleteMergedKeysAsync(target, staging, cancellationToken).ConfigureAwait(false);
+            }
+
             await QueryAsync($"INSERT INTO {target} SELECT * FROM {staging}", cancellationToken).ConfigureAwait(false);
             await QueryAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
+        }
+
+        // ClickHouse has no transactions: the ledger rows follow the publish. A crash between the two leaves the rows
+        // published and unbooked: the next run loads those files again (an append then holds them twice; a merge
+        // replaces them by themselves; a refresh reloads anyway).
+        if (_options.Ledger is { } stamp && SqlLedger.InsertValuesSql(Dialect, Qualify(LedgerStamp.Table), stamp, FilesWritten) is { } ledgerRows)
+        {
+            await QueryAsync(SqlLedger.CreateTableSql(Dialect, Qualify(LedgerStamp.Table)), cancellationToken).ConfigureAwait(false);
+            await QueryAsync(ledgerRows, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// ClickHouse 18.16 has no upsert, so a merge deletes the target's rows whose key the run brings, with a mutation
+    /// (<c>ALTER TABLE … DELETE</c>, asynchronous: waited for in <c>system.mutations</c>), then inserts the staged rows.
+    /// Not atomic: between the two, readers miss those keys; a crash there leaves them missing until the rerun, which
+    /// (the run's files not being booked) merges them again. A merge is idempotent, so a rerun never duplicates.
+    /// </summary>
+    private async Task DeleteMergedKeysAsync(string target, string staging, CancellationToken cancellationToken)
+    {
+        var keys = Key.Count == 1 ? KeyList : "(" + KeyList + ")";
+        await QueryAsync($"ALTER TABLE {target} DELETE WHERE {keys} IN (SELECT {KeyList} FROM {staging})", cancellationToken).ConfigureAwait(false);
+        var pending = $"SELECT count() FROM system.mutations WHERE database = {Dialect.Literal(_options.Database)} AND table = {Dialect.Literal(Table)} AND is_done = 0";
+        var deadline = DateTime.UtcNow + _options.Timeout;
+        while ((await QueryAsync(pending, cancellationToken).ConfigureAwait(false)).Trim() != "0")
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                // 18.16 retries a failing mutation for ever and reports no reason: say where to look.
+                throw new TimeoutException($"{Describe}: the merge's DELETE mutation did not finish within {_options.Timeout}; see system.mutations. The staged rows were not inserted.");
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What a database's ledger table says is committed into <paramref name="target"/>; empty when there is no ledger table yet.</summary>
+    public static async Task<IReadOnlyList<LedgerRow>> ReadLedgerAsync(ClickHouseSinkOptions options, string tenant, string target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sink = new ClickHouseSink(options with { Table = LedgerStamp.Table, Ledger = null });
+        await using (sink.ConfigureAwait(false))
+        {
+            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            var d = sink.Dialect;
+            if ((await sink.QueryAsync($"EXISTS TABLE {sink.Qualify(LedgerStamp.Table)}", cancellationToken).ConfigureAwait(false)).Trim() != "1")
+            {
+                return [];
+            }
+
+            var text = await sink.QueryAsync(
+                $"SELECT source_name, source_version, rows, run_id FROM {sink.Qualify(LedgerStamp.Table)} WHERE tenant = {d.Literal(tenant)} AND target = {d.Literal(target)} ORDER BY committed_at FORMAT TabSeparated",
+                cancellationToken).ConfigureAwait(false);
+            var rows = new List<LedgerRow>();
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var f = line.Split('\t');
+                rows.Add(new LedgerRow(Unescape(f[0]), Unescape(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), Unescape(f[3])));
+            }
+
+            return rows;
+        }
+    }
+
+    /// <summary>Runs statements for init-db (database, tables' checks) with the sink's connection and error reporting.</summary>
+    public static async Task RunStatementAsync(ClickHouseSinkOptions options, string sql, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sink = new ClickHouseSink(options with { Ledger = null });
+        await using (sink.ConfigureAwait(false))
+        {
+            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            await sink.QueryAsync(sql, cancellationToken).ConfigureAwait(false);
         }
     }
 

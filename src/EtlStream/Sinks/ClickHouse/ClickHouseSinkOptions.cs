@@ -20,6 +20,15 @@ public sealed record ClickHouseSinkOptions
 
     public SqlWriteMode Mode { get; init; } = SqlWriteMode.Append;
 
+    /// <summary>The table's key: a merge deletes the target's rows with the run's keys, then inserts; a table the sink creates is ordered by it.</summary>
+    public IReadOnlyList<string> Key { get; init; } = [];
+
+    /// <summary>
+    /// When set, each source file the run loads is recorded in the database's <c>_etlstream_ledger</c> right after
+    /// the publish (ClickHouse has no transactions: see ClickHouseSink for the window this leaves).
+    /// </summary>
+    public LedgerStamp? Ledger { get; init; }
+
     /// <summary>
     /// INSERT requests running at once. 1 (the default) makes the run one INSERT streamed batch by batch, which
     /// measured faster than concurrent per-chunk requests on the standard job (perf/results/db-loaders-2000000.md).
@@ -58,6 +67,11 @@ public sealed record ClickHouseSinkOptions
         if (string.IsNullOrWhiteSpace(Table))
         {
             errors.Add("clickhouse.table: required");
+        }
+
+        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
+        {
+            errors.Add("clickhouse.key: merge needs key columns");
         }
 
         if (MaxConcurrency is < 1 or > 64)
