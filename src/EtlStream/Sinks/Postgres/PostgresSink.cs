@@ -233,6 +233,12 @@ public sealed class PostgresSink : SqlStagedSink
         if (Direct)
         {
             var copy = _directCopy!;
+            if (_directBody!.WrittenCount > 0)
+            {
+                // No batch came (a run of empty files, init-db): the header still waits in the buffer, and COPY needs it.
+                await copy.WriteAsync(_directBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+
             await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
             _directCopy = null;
             await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
