@@ -14,6 +14,8 @@ public sealed class MariaDbTenantTests(MariaDbServer server) : ServerTenantTests
 
     protected override string LedgerKind => "mysql";
 
+    protected override string LedgerRowsColumn => "`rows`";
+
     protected override string SecretName => "ETLSTREAM_TEST_MARIADB_TENANT_PW";
 
     protected override string Password => MariaDbServer.Password;

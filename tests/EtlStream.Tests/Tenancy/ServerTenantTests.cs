@@ -41,6 +41,9 @@ public abstract class ServerTenantTests : IDisposable
     /// <summary>The ledger's (and the tenant's) normalized kind.</summary>
     protected virtual string LedgerKind => Kind;
 
+    /// <summary>The ledger's <c>rows</c> column as the dialect must spell it (a reserved word in MariaDB).</summary>
+    protected virtual string LedgerRowsColumn => "rows";
+
     /// <summary>The environment variable the tenant's <c>${NAME}</c> password is read from.</summary>
     protected abstract string SecretName { get; }
 
@@ -182,7 +185,7 @@ public abstract class ServerTenantTests : IDisposable
         // The target's own ledger has each appended or merged file once per load.
         var target = TenantJobRunner.TargetOf(tenant, tenant.Tables["fact_invoice_secondary"]);
         Assert.Equal($"{LedgerKind}:{database}/fact_invoice_secondary", target);
-        var booked = await QueryAsync(database, $"SELECT source_name, rows FROM _etlstream_ledger WHERE target = '{target}' ORDER BY source_name");
+        var booked = await QueryAsync(database, $"SELECT source_name, {LedgerRowsColumn} FROM _etlstream_ledger WHERE target = '{target}' ORDER BY source_name");
         var kept = new[] { Day1, Day2, Day3.AddDays(1) }.Select(d => $"{Path.Combine(Incoming, $"invoices_{d:yyyy-MM-dd}.csv.gz")}|{ExpectedInvoices(d).Rows}");
         Assert.Equal(kept, booked);
     }

@@ -156,7 +156,8 @@ public sealed class ClickHouseSink : SqlStagedSink
         + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
         + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
 
-    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    /// <summary>Ends the run's streamed INSERT, so that staging holds every row before the key check and the publish.</summary>
+    protected override async Task FinishBulkLoadAsync(CancellationToken cancellationToken)
     {
         if (_runBody is not null)
         {
@@ -166,6 +167,10 @@ public sealed class ClickHouseSink : SqlStagedSink
             await _runInsert!.ConfigureAwait(false);
             await runBody.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
 
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);

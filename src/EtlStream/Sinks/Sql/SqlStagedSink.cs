@@ -261,6 +261,7 @@ public abstract class SqlStagedSink : IBatchSink
             throw new InvalidOperationException($"The {Dialect.Name} sink is not open.");
         }
 
+        await FinishBulkLoadAsync(cancellationToken).ConfigureAwait(false);
         if (Key.Count > 0 && !_direct)
         {
             await CheckDuplicateKeysAsync(cancellationToken).ConfigureAwait(false);
@@ -356,6 +357,9 @@ public abstract class SqlStagedSink : IBatchSink
 
     /// <summary>Bulk-loads one chunk into <see cref="LoadTable"/>; called up to <see cref="MaxConcurrency"/> times at once.</summary>
     protected abstract Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken);
+
+    /// <summary>Ends bulk loads still streaming into staging (not the direct load, which publishing ends), before staging is read.</summary>
+    protected virtual Task FinishBulkLoadAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Makes the staged rows the target's, by <see cref="Mode"/> and <see cref="TargetState"/>, then drops staging.</summary>
     protected abstract Task PublishAsync(CancellationToken cancellationToken);
