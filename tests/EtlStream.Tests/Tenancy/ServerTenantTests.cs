@@ -70,7 +70,7 @@ public abstract class ServerTenantTests : IDisposable
     /// <summary>How sink messages name a table of the database: <c>PostgreSQL table "public"."t"</c>.</summary>
     protected abstract string Describe(string database, string table);
 
-    protected string Configs(string database, string extra = "", string tables = "")
+    protected string Configs(string database, string extra = "", string factOptions = "")
     {
         Environment.SetEnvironmentVariable(SecretName, Password);
         var root = _dir.File("configs");
@@ -90,8 +90,7 @@ public abstract class ServerTenantTests : IDisposable
               dealers:      { schema: dealers,     files: "dealers_{date}.csv.gz" }
               products:     { schema: products,    files: "products_{date}.csv.gz" }
               territories:  { schema: territories, files: "territories_{date}.csv.gz" }
-              fact_invoice_secondary: { schema: fact_invoice_secondary, files: "invoices_{date}.csv.gz" }
-            {{tables}}
+              fact_invoice_secondary: { schema: fact_invoice_secondary, files: "invoices_{date}.csv.gz"{{factOptions}} }
             jobs:
               morning:
                 steps:
@@ -252,6 +251,26 @@ public abstract class ServerTenantTests : IDisposable
             failure.Message);
         Assert.Equal(before, await DealersAsync(database));
         Assert.Empty(await QueryAsync(database, "SELECT source_name FROM _etlstream_ledger WHERE source_name LIKE '%dealers_2026-11-24%'"));
+    }
+
+    [Fact]
+    public async Task A_re_uploaded_file_with_on_changed_replace_partition_is_refused_naming_the_sink()
+    {
+        var database = await NewDatabaseAsync();
+        var tenant = TenantConfigReader.Read(Configs(database, factOptions: ", on_changed: replace_partition"), "acme");
+        await using var ledger = await LoadLedger.OpenAsync(_dir.File("state/ledger.db"), default);
+        await TenantDataGenerator.WriteDayAsync(Incoming, Day1, seed: 5, invoiceRows: 300, default);
+        await RunAsync(tenant, "morning", Day1, ledger);
+        var before = await InvoicesAsync(database);
+
+        var file = Path.Combine(Incoming, "invoices_2026-11-23.csv.gz");
+        File.Delete(file);
+        await InvoiceGenerator.WriteFileAsync(file, 200, seed: 99, default);
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(1));
+
+        var failure = await Assert.ThrowsAsync<NotSupportedException>(() => RunAsync(tenant, "morning", Day1, ledger));
+        Assert.Equal($"acme: fact_invoice_secondary: on_changed: replace_partition is not supported on {LedgerKind} yet", failure.Message);
+        Assert.Equal(before, await InvoicesAsync(database));
     }
 
     /// <summary>Keeps formatted log messages.</summary>
