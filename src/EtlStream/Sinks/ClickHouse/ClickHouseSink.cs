@@ -4,21 +4,23 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Apache.Arrow;
-using EtlStream.Formats.Csv;
 using EtlStream.Sinks.Sql;
 using EtlStream.Tables;
 
 namespace EtlStream.Sinks.ClickHouse;
 
 /// <summary>
-/// Loads batches into ClickHouse through its HTTP interface: each chunk is one <c>INSERT … FORMAT TabSeparated</c>
-/// request whose body is the chunk encoded as backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>,
-/// the format every ClickHouse from 18.16 on reads), up to <see cref="ClickHouseSinkOptions.MaxConcurrency"/>
-/// requests at once, into the run's staging table (see <see cref="SqlStagedSink"/>). ClickHouse has no
-/// transactions: <see cref="CompleteAsync"/> publishes an append with <c>INSERT INTO t SELECT * FROM staging</c>
-/// (readers may see those rows arrive part by part during that statement, never a failed run's rows) and a replace
-/// with <c>RENAME TABLE t TO old, staging TO t</c> (18.16 has no EXCHANGE TABLES: for an instant between the two
-/// renames the table is absent, and a query then fails rather than reading partial content).
+/// Loads batches into ClickHouse through its HTTP interface: up to <see cref="ClickHouseSinkOptions.MaxConcurrency"/>
+/// <c>INSERT … FORMAT RowBinary</c> requests stream for the whole run, each chunk encoded by
+/// <see cref="ClickHouseRowBinaryEncoder"/> (a format every ClickHouse from 18.16 on reads) into an idle one's body,
+/// into the run's staging
+/// table (see <see cref="SqlStagedSink"/>), made <c>AS</c> the target when it exists so both share engine and
+/// partitioning. ClickHouse has no transactions: <see cref="CompleteAsync"/> publishes an append into a MergeTree
+/// table by attaching the staging table's partitions (<c>ALTER TABLE t ATTACH PARTITION ID … FROM staging</c>: its
+/// parts are hard-linked, not copied; each partition appears whole), into other engines with
+/// <c>INSERT INTO t SELECT * FROM staging</c> (rows may appear part by part during that statement), never a failed
+/// run's rows; a replace with <c>RENAME TABLE t TO old, staging TO t</c> (18.16 has no EXCHANGE TABLES: for an instant
+/// between the two renames the table is absent, and a query then fails rather than reading partial content).
 /// </summary>
 public sealed class ClickHouseSink : SqlStagedSink
 {
@@ -27,12 +29,9 @@ public sealed class ClickHouseSink : SqlStagedSink
     private static readonly long MaxTimestampMicros = (MaxDate + 1L) * 86_400_000_000L - 1;
 
     private readonly ClickHouseSinkOptions _options;
-    private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
-    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+    private readonly ConcurrentBag<StreamedInsert> _idleInserts = [];
+    private readonly List<StreamedInsert> _inserts = [];
     private HttpClient? _http;
-    private ChunkPipeStream? _runBody;
-    private Task<string>? _runInsert;
-    private ArrayBufferWriter<byte>? _runBuffer;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
         : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
@@ -61,21 +60,20 @@ public sealed class ClickHouseSink : SqlStagedSink
 
     protected override async ValueTask DisconnectAsync()
     {
-        if (_runBody is not null)
+        foreach (var insert in TakeInserts())
         {
             // Still open: the run failed. The INSERT fails on the cut body; its rows are only in staging, dropped.
-            _runBody.Complete(new OperationCanceledException("the load was abandoned"));
+            insert.Body.Complete(new OperationCanceledException("the load was abandoned"));
             try
             {
-                await _runInsert!.ConfigureAwait(false);
+                await insert.Request.ConfigureAwait(false);
             }
             catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException)
             {
                 // the abandoned insert's own error; the run's error is already on its way
             }
 
-            await _runBody.DisposeAsync().ConfigureAwait(false);
-            _runBody = null;
+            await insert.Body.DisposeAsync().ConfigureAwait(false);
         }
 
         _http?.Dispose();
@@ -109,69 +107,79 @@ public sealed class ClickHouseSink : SqlStagedSink
     }
 
     /// <summary>
-    /// With one load at a time, the run is one INSERT whose body is a pipe each batch is encoded into, so the server
-    /// parses rows while the next batch is encoded; with more, each chunk is its own INSERT request.
+    /// Each chunk is fed, batch by batch, into the body of an INSERT that is already running, so the server parses
+    /// rows while the next batch is encoded and no chunk is ever buffered whole. A chunk takes an idle INSERT or
+    /// starts one: with up to <see cref="SqlStagedSink.MaxConcurrency"/> chunks at once, that many INSERTs run for
+    /// the whole run, and the server parses and writes parts on as many threads.
     /// </summary>
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
-        if (MaxConcurrency == 1)
+        if (!_idleInserts.TryTake(out var insert))
         {
-            if (_runBody is null)
+            var body = new ChunkPipeStream(capacity: 4);
+            insert = new StreamedInsert(body, SendAsync(InsertUrl(), new StreamContent(body), CancellationToken.None, dispose: true, timeout: false));
+            lock (_inserts)
             {
-                _runBody = new ChunkPipeStream(capacity: 4);
-                _runBuffer = new ArrayBufferWriter<byte>(1 << 20);
-                var content = new StreamContent(_runBody);
-                _runInsert = SendAsync(InsertUrl(), content, CancellationToken.None, dispose: true, timeout: false);
+                _inserts.Add(insert);
             }
-
-            await _runBody.FeedAsync(chunk.Batches, (batch, body) =>
-            {
-                CheckRanges(batch);
-                _encoder.Write(batch, body);
-            }, _runBuffer!, _runInsert!, $"{Describe}: the INSERT ended before the data did.", cancellationToken).ConfigureAwait(false);
-            return;
         }
 
-        var body = _buffers.TryTake(out var reused) ? reused : new ArrayBufferWriter<byte>(1 << 20);
         try
         {
-            body.ResetWrittenCount();
-            foreach (var batch in chunk.Batches)
+            await insert.Body.FeedAsync(chunk.Batches, (batch, body) =>
             {
                 CheckRanges(batch);
-                _encoder.Write(batch, body);
-            }
-
-            using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
-            await SendAsync(InsertUrl(), content, cancellationToken).ConfigureAwait(false);
+                ClickHouseRowBinaryEncoder.Write(batch, body);
+            }, insert.Scratch, insert.Request, $"{Describe}: the INSERT ended before the data did.", cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            _buffers.Add(body);
+            _idleInserts.Add(insert);
+        }
+    }
+
+    /// <summary>One INSERT request of the run, its body a pipe the chunks are encoded into.</summary>
+    private sealed record StreamedInsert(ChunkPipeStream Body, Task<string> Request)
+    {
+        public ArrayBufferWriter<byte> Scratch { get; } = new(1 << 20);
+    }
+
+    private List<StreamedInsert> TakeInserts()
+    {
+        lock (_inserts)
+        {
+            List<StreamedInsert> all = [.. _inserts];
+            _inserts.Clear();
+            _idleInserts.Clear();
+            return all;
         }
     }
 
     private string InsertUrl() =>
-        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} FORMAT TabSeparated")
+        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} FORMAT RowBinary")
         + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
         + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
 
     /// <summary>Ends the run's streamed INSERT, so that staging holds every row before the key check and the publish.</summary>
     protected override async Task FinishBulkLoadAsync(CancellationToken cancellationToken)
     {
-        if (_runBody is not null)
+        var inserts = TakeInserts();
+        try
         {
-            var runBody = _runBody;
-            _runBody = null;
-            runBody.Complete();
-            await _runInsert!.ConfigureAwait(false);
-            await runBody.DisposeAsync().ConfigureAwait(false);
+            inserts.ForEach(insert => insert.Body.Complete());
+            await Task.WhenAll(inserts.Select(insert => insert.Request)).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var insert in inserts)
+            {
+                await insert.Body.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
     protected override async Task PublishAsync(CancellationToken cancellationToken)
     {
-
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         if (TargetState == TargetTableState.Missing)
@@ -190,7 +198,19 @@ public sealed class ClickHouseSink : SqlStagedSink
                 await DeleteMergedKeysAsync(target, staging, cancellationToken).ConfigureAwait(false);
             }
 
-            await QueryAsync($"INSERT INTO {target} SELECT * FROM {staging}", cancellationToken).ConfigureAwait(false);
+            var partitions = await StagedPartitionsAsync(cancellationToken).ConfigureAwait(false);
+            if (partitions is null)
+            {
+                await QueryAsync($"INSERT INTO {target} SELECT * FROM {staging}", cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var partition in partitions)
+                {
+                    await QueryAsync($"ALTER TABLE {target} ATTACH PARTITION ID {Dialect.Literal(partition)} FROM {staging}", cancellationToken).ConfigureAwait(false);
+                }
+            }
+
             await QueryAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
         }
 
@@ -266,6 +286,30 @@ public sealed class ClickHouseSink : SqlStagedSink
             await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
             await sink.QueryAsync(sql, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A target that exists gets a staging table of its own engine and partitioning, so partitions can move over.</summary>
+    protected override string CreateStagingSql() =>
+        TargetState == TargetTableState.Missing ? base.CreateStagingSql() : $"CREATE TABLE {Qualify(StagingTable)} AS {Qualify(Table)}";
+
+    /// <summary>
+    /// The staging table's partition ids when the target is a MergeTree table (whose partitions can be attached from a
+    /// table of the same structure); null for other engines, which get an INSERT … SELECT.
+    /// </summary>
+    private async Task<IReadOnlyList<string>?> StagedPartitionsAsync(CancellationToken cancellationToken)
+    {
+        var engine = (await QueryAsync(
+            $"SELECT engine FROM system.tables WHERE database = {Dialect.Literal(_options.Database)} AND name = {Dialect.Literal(Table)} FORMAT TabSeparated",
+            cancellationToken).ConfigureAwait(false)).Trim();
+        if (!engine.EndsWith("MergeTree", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var ids = await QueryAsync(
+            $"SELECT DISTINCT partition_id FROM system.parts WHERE database = {Dialect.Literal(_options.Database)} AND table = {Dialect.Literal(StagingTable)} AND active FORMAT TabSeparated",
+            cancellationToken).ConfigureAwait(false);
+        return [.. ids.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Unescape)];
     }
 
     protected override bool IsDatabaseError(Exception error) =>

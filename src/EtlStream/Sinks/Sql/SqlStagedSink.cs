@@ -195,10 +195,16 @@ public abstract class SqlStagedSink : IBatchSink
         }
         else
         {
-            await ExecuteAsync(
-                Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true, key: Dialect.KeyIsUnique ? null : Key), cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(CreateStagingSql(), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The statement that makes the run's staging table; <see cref="TargetState"/> is known by then. A keyed table's
+    /// staging gets the key only where the key enforces nothing (see <see cref="SqlDialect.KeyIsUnique"/>).
+    /// </summary>
+    protected virtual string CreateStagingSql() =>
+        Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true, key: Dialect.KeyIsUnique ? null : Key);
 
     public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {

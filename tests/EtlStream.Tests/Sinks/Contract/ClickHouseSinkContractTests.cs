@@ -56,6 +56,34 @@ public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContr
         Assert.Null(await ReadRowsAsync(table, AwkwardSchema));
     }
 
+    /// <summary>
+    /// A table the user made, in twelve partitions: appends attach the staged partitions into it (its engine and
+    /// partitioning unchanged); a Log table, which has no partitions, gets the rows by INSERT … SELECT.
+    /// </summary>
+    [Theory]
+    [InlineData("MergeTree() PARTITION BY id % 12 ORDER BY id", 12)]
+    [InlineData("Log", 0)]
+    public async Task Appends_keep_the_users_engine_and_partitions(string engine, int partitions)
+    {
+        var table = NewTable("owned");
+        await server.QueryAsync(
+            $"CREATE TABLE `{_database}`.`{table}` (id Int32, text Nullable(String), code Nullable(String), i8 Nullable(Int8), i16 Nullable(Int16), " +
+            "i64 Nullable(Int64), amount Nullable(Decimal(18, 2)), ratio Nullable(Float64), flag Nullable(UInt8), day Nullable(Date), at Nullable(DateTime)) " +
+            $"ENGINE = {engine}");
+        using var first = Sequence(1, 400);
+        using var second = Sequence(401, 400);
+
+        await LoadAsync(table, replace: false, [first]);
+        await LoadAsync(table, replace: false, [second]);
+
+        Assert.Equal(CanonicalRows.Sorted(CanonicalRows.Of([first, second])), CanonicalRows.Sorted(await ReadAsync(table, AwkwardSchema)));
+        var engineNow = await server.QueryAsync($"SELECT engine_full FROM system.tables WHERE database = '{_database}' AND name = '{table}'");
+        Assert.StartsWith(engine.Replace("()", "", StringComparison.Ordinal), engineNow.Replace("()", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        var parts = await server.QueryAsync($"SELECT uniqExact(partition_id) FROM system.parts WHERE database = '{_database}' AND table = '{table}' AND active");
+        Assert.Equal(partitions, int.Parse(parts.Trim(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal([table], await TableNamesAsync()); // no staging table left behind
+    }
+
     [Fact]
     public async Task WrongPassword_FailsOnOpen_WithoutPrintingIt()
     {
