@@ -39,6 +39,14 @@ public sealed class ClickHouseTenantTests(ClickHouseServer server) : ServerTenan
 
     protected override string DateAsText(string column) => $"toString({column})";
 
+    protected override bool LedgerInPublishTransaction => false;
+
+    protected override async Task BreakLedgerAsync(string database)
+    {
+        await QueryAsync(database, "DROP TABLE _etlstream_ledger");
+        await QueryAsync(database, "CREATE VIEW _etlstream_ledger AS SELECT 1 AS refused"); // a view takes no INSERT
+    }
+
     protected override string Describe(string database, string table) => $"ClickHouse table `{database}`.`{table}`";
 
     [Fact]

@@ -31,6 +31,9 @@ public sealed class MariaDbTenantTests(MariaDbServer server) : ServerTenantTests
 
     protected override string DateAsText(string column) => $"DATE_FORMAT({column}, '%Y-%m-%d')";
 
+    protected override Task BreakLedgerAsync(string database) => server.ExecuteAsync(
+        "ALTER TABLE _etlstream_ledger ADD COLUMN must_fill int NOT NULL DEFAULT 0; ALTER TABLE _etlstream_ledger ALTER COLUMN must_fill DROP DEFAULT", database);
+
     protected override string Describe(string database, string table) => $"MySQL table `{database}`.`{table}`";
 
     [Fact]

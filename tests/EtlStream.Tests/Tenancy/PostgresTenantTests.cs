@@ -27,6 +27,9 @@ public sealed class PostgresTenantTests(PostgresServer server) : ServerTenantTes
 
     protected override string DateAsText(string column) => $"to_char({column}, 'YYYY-MM-DD')";
 
+    protected override Task BreakLedgerAsync(string database) => server.ExecuteAsync(
+        "ALTER TABLE _etlstream_ledger ADD COLUMN must_fill int NOT NULL DEFAULT 0; ALTER TABLE _etlstream_ledger ALTER COLUMN must_fill DROP DEFAULT", database);
+
     protected override string Describe(string database, string table) => $"PostgreSQL table \"public\".\"{table}\"";
 
     [Fact]

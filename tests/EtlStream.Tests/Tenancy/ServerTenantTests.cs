@@ -67,6 +67,12 @@ public abstract class ServerTenantTests : IDisposable
     /// <summary>A date column as yyyy-MM-dd text in the dialect.</summary>
     protected abstract string DateAsText(string column);
 
+    /// <summary>Replaces the database's <c>_etlstream_ledger</c> by one that refuses the sink's inserts.</summary>
+    protected abstract Task BreakLedgerAsync(string database);
+
+    /// <summary>Whether the ledger rows are written in the transaction that publishes the rows (not on ClickHouse).</summary>
+    protected virtual bool LedgerInPublishTransaction => true;
+
     /// <summary>How sink messages name a table of the database: <c>PostgreSQL table "public"."t"</c>.</summary>
     protected abstract string Describe(string database, string table);
 
@@ -224,6 +230,48 @@ public abstract class ServerTenantTests : IDisposable
         Assert.Contains($"acme: {target}: 2 files were committed by a run that stopped before booking them; booked now from the table's own ledger", logs.Messages);
         var expected = ExpectedInvoices(Day1, Day2);
         Assert.Equal(expected, await InvoicesAsync(database));
+    }
+
+    [Fact]
+    public async Task A_ledger_write_that_fails_takes_the_rows_it_books_with_it_where_the_database_has_transactions()
+    {
+        var database = await NewDatabaseAsync();
+        var tenant = TenantConfigReader.Read(Configs(database), "acme");
+        await TenantDataGenerator.WriteDayAsync(Incoming, Day1, seed: 7, invoiceRows: 800, default);
+        await TenantDataGenerator.WriteDayAsync(Incoming, Day2, seed: 8, invoiceRows: 900, default);
+        await using var ledger = await LoadLedger.OpenAsync(_dir.File("state/ledger.db"), default);
+        await RunAsync(tenant, "morning", Day1, ledger);
+        await BreakLedgerAsync(database);
+
+        // Day 2's invoices go straight into the existing table (PostgreSQL COPY, MySQL LOAD DATA, in one transaction)
+        // and its dealers through staging (merge): both transactions end with the ledger rows.
+        var table = tenant.Tables["fact_invoice_secondary"];
+        foreach (var (name, mode) in new[] { ("fact_invoice_secondary", StepMode.Append), ("dealers", StepMode.Merge) })
+        {
+            var t = tenant.Tables[name];
+            var sink = TenantJobRunner.CreateSink(tenant, t, mode, ledger: new LedgerStamp("acme", TenantJobRunner.TargetOf(tenant, t), "broken"));
+            await using (sink)
+            {
+                var prefix = name == "dealers" ? "dealers" : "invoices";
+                var files = EtlStream.Sources.Local.LocalFileSource.List(Path.Combine(Incoming, $"{prefix}_2026-11-24.csv.gz"));
+                await Assert.ThrowsAnyAsync<Exception>(() => new LoadPipeline(new LoadOptions { TenantId = "acme", LoadDate = Day2 }).RunAsync(files, t.Spec, sink, default));
+            }
+        }
+
+        if (LedgerInPublishTransaction)
+        {
+            Assert.Equal(ExpectedInvoices(Day1), await InvoicesAsync(database));
+            Assert.Equal(ExpectedDealers(Day1, Day1), await DealersAsync(database));
+        }
+        else
+        {
+            // ClickHouse: the rows were published before the ledger write failed; the next run would load them again.
+            Assert.Equal(ExpectedInvoices(Day1, Day2), await InvoicesAsync(database));
+            var day2 = ExpectedDealers(Day2, Day2);
+            var day2Codes = day2.Select(d => d.Split('|')[0]).ToHashSet(StringComparer.Ordinal);
+            var merged = day2.Concat(ExpectedDealers(Day1, Day1).Where(d => !day2Codes.Contains(d.Split('|')[0]))).Order(StringComparer.Ordinal);
+            Assert.Equal(merged, await DealersAsync(database));
+        }
     }
 
     [Fact]
