@@ -92,6 +92,32 @@ public sealed class MariaDbTenantTests(MariaDbServer server) : ServerTenantTests
     }
 
     [Fact]
+    public async Task The_cli_initializes_runs_and_explains_a_mariadb_tenant_without_printing_its_password()
+    {
+        var database = UnusedDatabaseName("cli");
+        var configs = Configs(database);
+        await TenantDataGenerator.WriteDayAsync(Incoming, Day1, seed: 3, invoiceRows: 1_000, default);
+        string[] state = ["--config", configs, "--tenant", "acme", "--state", Dir.File("state/ledger.db"), "--logs", Dir.File("logs"), "--no-progress"];
+
+        var init = await Cli.CliTests.RunAsync(Dir.Path, "init-db", "--config", configs, "--tenant", "acme");
+        var run = await Cli.CliTests.RunAsync(Dir.Path, ["run", .. state, "--job", "morning", "--date", "2026-11-23"]);
+        var explain = await Cli.CliTests.RunAsync(Dir.Path, "explain", "--config", configs, "--tenant", "acme", "--job", "morning");
+
+        Assert.True(init.ExitCode == 0, init.Err);
+        Assert.StartsWith($"acme: database {database} ready (mysql://{MariaDbServer.User}@127.0.0.1:{server.Port}/{database}): database {database}, table dealers (key dealer_code)", init.Out, StringComparison.Ordinal);
+        Assert.True(run.ExitCode == 0, run.Err);
+        Assert.True(explain.ExitCode == 0, explain.Err);
+        Assert.Contains($"into mysql database {database}", explain.Out, StringComparison.Ordinal);
+        foreach (var output in new[] { init.Out, init.Err, run.Out, run.Err, explain.Out, explain.Err, string.Concat(Directory.GetFiles(Dir.File("logs"), "*", SearchOption.AllDirectories).Select(File.ReadAllText)) })
+        {
+            Assert.DoesNotContain(MariaDbServer.Password, output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(ExpectedInvoices(Day1), await InvoicesAsync(database));
+        Assert.Equal(ExpectedDealers(Day1, Day1), await DealersAsync(database));
+    }
+
+    [Fact]
     public async Task A_merge_into_a_table_without_the_key_fails_before_loading_anything()
     {
         var database = await NewDatabaseAsync();
