@@ -14,7 +14,8 @@ namespace EtlStream.Sinks.MySql;
 /// backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>, the statement's default format), up to
 /// <see cref="MySqlSinkOptions.MaxConcurrency"/> loads at once into the run's staging table (see
 /// <see cref="SqlStagedSink"/>). A LOCAL load turns bad values into warnings instead of errors, so any warning fails
-/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction; replace
+/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction (merge: with
+/// <c>ON DUPLICATE KEY UPDATE</c>), which also writes the run's ledger rows; replace
 /// with <c>RENAME TABLE t TO old, staging TO t</c>, which MySQL performs atomically (grants and views refer to the
 /// table by name, so they follow).
 /// </summary>
@@ -272,14 +273,17 @@ public sealed class MySqlSink : SqlStagedSink
 
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
-        if (Key.Count > 0 && (Mode == SqlWriteMode.Replace || (TargetState == TargetTableState.Missing && _ledger is null)))
+        // A refresh renames staging into place; so does a table's first load, unless it has ledger rows to commit with
+        // its rows (a RENAME commits on its own and cannot share their transaction).
+        var renamesStaging = Mode == SqlWriteMode.Replace || (TargetState == TargetTableState.Missing && _ledger is null);
+        if (renamesStaging)
         {
-            // Staging is about to become the table: it takes the key now, built once after the load (SqlDialect.KeyIsUnique).
-            await ExecuteAsync(Dialect.AddKeySql(staging, Columns, Key), cancellationToken).ConfigureAwait(false);
-        }
+            if (Key.Count > 0)
+            {
+                // Staging is about to become the table: it takes the key now, built once after the load (SqlDialect.KeyIsUnique).
+                await ExecuteAsync(Dialect.AddKeySql(staging, Columns, Key), cancellationToken).ConfigureAwait(false);
+            }
 
-        if (Mode == SqlWriteMode.Replace || (TargetState == TargetTableState.Missing && _ledger is null))
-        {
             // One statement: MySQL takes both renames atomically, so a reader sees the old table or the new one.
             await ExecuteAsync(TargetState == TargetTableState.Missing
                 ? $"RENAME TABLE {staging} TO {target}"
@@ -289,9 +293,8 @@ public sealed class MySqlSink : SqlStagedSink
                 await ExecuteAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
             }
 
-            // RENAME commits implicitly, so a refresh's ledger rows follow in a transaction of their own. A crash
-            // between the two loses them; that only matters to appends and merges, which never rename but for the
-            // table's first load, and then only without a ledger.
+            // A refresh's ledger rows follow the rename in a transaction of their own. A crash between the two loses
+            // them, which no heal misses: a refresh always reloads, and appends and merges never come this way with a ledger.
             await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await WriteLedgerAsync(connection, null, cancellationToken).ConfigureAwait(false);
             return;
@@ -299,8 +302,7 @@ public sealed class MySqlSink : SqlStagedSink
 
         if (TargetState == TargetTableState.Missing)
         {
-            // With a ledger, the first load creates the table empty and fills it in the transaction that writes its
-            // ledger rows, instead of renaming staging into place (a RENAME cannot share a transaction).
+            // A first load with a ledger: the table is created empty, then filled in the transaction that writes the ledger rows.
             await ExecuteAsync(Dialect.CreateTableSql(target, Columns, ifNotExists: false, key: Key), cancellationToken).ConfigureAwait(false);
         }
 

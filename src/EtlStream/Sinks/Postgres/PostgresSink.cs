@@ -13,7 +13,8 @@ namespace EtlStream.Sinks.Postgres;
 /// Loads batches into PostgreSQL with binary <c>COPY … FROM STDIN (FORMAT BINARY)</c>, each chunk encoded straight
 /// from the Arrow buffers by <see cref="PostgresBinaryEncoder"/>, up to <see cref="PostgresSinkOptions.MaxConcurrency"/> COPYs at once into the run's
 /// UNLOGGED staging table (see <see cref="SqlStagedSink"/>). <see cref="CompleteAsync"/> publishes in one
-/// transaction: append copies the staged rows in; replace truncates and refills the table (so its grants, RLS
+/// transaction: append copies the staged rows in; merge upserts them by the key (<c>INSERT … ON CONFLICT (key) DO
+/// UPDATE</c>); replace truncates and refills the table (so its grants, RLS
 /// policies and dependent views stay), or renames staging into place when the table was missing or its columns
 /// differ. Readers see the old content until that transaction commits.
 /// </summary>
