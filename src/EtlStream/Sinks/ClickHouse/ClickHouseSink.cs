@@ -288,9 +288,12 @@ public sealed class ClickHouseSink : SqlStagedSink
         }
     }
 
-    /// <summary>A target that exists gets a staging table of its own engine and partitioning, so partitions can move over.</summary>
+    /// <summary>
+    /// A target that matches the data gets a staging table of its own engine and partitioning, so partitions can move
+    /// over; one whose columns differ (a refresh recreating it) must not, or staging would take the old columns.
+    /// </summary>
     protected override string CreateStagingSql() =>
-        TargetState == TargetTableState.Missing ? base.CreateStagingSql() : $"CREATE TABLE {Qualify(StagingTable)} AS {Qualify(Table)}";
+        TargetState != TargetTableState.Matching ? base.CreateStagingSql() : $"CREATE TABLE {Qualify(StagingTable)} AS {Qualify(Table)}";
 
     /// <summary>
     /// The staging table's partition ids when the target is a MergeTree table (whose partitions can be attached from a

@@ -62,6 +62,24 @@ public abstract class SqlSinkContractTests : SinkContractTests
     }
 
     [Fact]
+    public async Task Replace_OfATableWhoseColumnsDiffer_RecreatesItWithTheDataColumns()
+    {
+        var table = NewTable("reshaped");
+        using var old = Sequence(0, 20);
+        await LoadAsync(table, replace: false, [old]);
+        using var keyed = Keyed(0, 30, "n");
+
+        await using (var sink = CreateSink(table, replace: true))
+        {
+            await sink.OpenAsync(KeyedSchema, default);
+            await sink.WriteAsync(new EtlStream.Sinks.SinkChunk([keyed]), default);
+            await sink.CompleteAsync(default);
+        }
+
+        Assert.Equal(CanonicalRows.Sorted(CanonicalRows.Of([keyed])), CanonicalRows.Sorted(await ReadAsync(table, KeyedSchema)));
+    }
+
+    [Fact]
     public async Task Merge_ReplacesTheRowsWhoseKeyTheRunBrings_AndAddsTheRest()
     {
         var table = NewTable("merged");
