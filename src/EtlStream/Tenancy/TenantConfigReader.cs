@@ -18,7 +18,7 @@ public static class TenantConfigReader
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
-    private static readonly string[] SinkKinds = ["duckdb", "starrocks", "doris", "postgres", "mysql", "mariadb", "clickhouse"];
+    private static readonly string[] SinkKinds = ["duckdb", "starrocks", "doris", "postgres", "mysql", "mariadb", "clickhouse", "parquet"];
     private static readonly string[] ViewKeys = ["table", "view", "column"];
 
     /// <summary>The tenant ids under <c>&lt;configRoot&gt;/tenants</c>; folders starting with <c>_</c> are templates.</summary>

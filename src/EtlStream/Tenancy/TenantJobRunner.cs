@@ -100,7 +100,7 @@ public static partial class TenantJobRunner
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
-        if (replaced.Count > 0 && tenant.Sink.Kind != "duckdb")
+        if (replaced.Count > 0 && tenant.Sink.Kind is not "duckdb" and not "parquet")
         {
             throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
         }
@@ -153,6 +153,19 @@ public static partial class TenantJobRunner
                 "mysql" => new Sinks.MySql.MySqlSink(MySqlOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
                 _ => new Sinks.ClickHouse.ClickHouseSink(ClickHouseOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
             };
+        }
+
+        if (tenant.Sink.Kind == "parquet")
+        {
+            // One file per source file, named from its identity: a rerun rewrites, never doubles. Upserts by key
+            // would mean rewriting every file holding a key.
+            return mode == StepMode.Merge
+                ? throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode merge is not supported on parquet (append and replace are)")
+                : new Sinks.Parquet.ParquetLakeSink(new Sinks.Parquet.ParquetLakeSinkOptions
+                {
+                    Folder = Path.Combine(tenant.Sink.Path, table.Name),
+                    Replace = mode == StepMode.Replace,
+                });
         }
 
         if (!tenant.Sink.IsStreamLoad)

@@ -23,7 +23,9 @@ public sealed class ExactlyOnceTests : IDisposable
 
     private string Database => _dir.File("warehouse/acme.duckdb");
 
-    private string Configs(string onChanged = "skip")
+    private string Lake => _dir.File("lake");
+
+    private string Configs(string onChanged = "skip", string? sink = null)
     {
         var root = _dir.File("configs");
         Directory.CreateDirectory(Path.Combine(root, "schemas"));
@@ -33,7 +35,7 @@ public sealed class ExactlyOnceTests : IDisposable
             tenant: acme
             database: datawiz_acme
             source: {"{"} kind: local, path: {Incoming} {"}"}
-            sink: {"{"} kind: duckdb, path: {Database} {"}"}
+            sink: {sink ?? $"{{ kind: duckdb, path: {Database} }}"}
             tables:
               fact_invoice_secondary: {"{"} schema: fact_invoice_secondary, files: "invoices_{"{date}"}.csv.gz", late_days: 5, on_changed: {onChanged} {"}"}
             jobs:
@@ -74,11 +76,58 @@ public sealed class ExactlyOnceTests : IDisposable
         return (Convert.ToInt64(row[0]), Convert.ToInt64(row[1]), Convert.ToInt64(row[2]));
     }
 
+    /// <summary>What the Parquet lake table holds: files, rows, distinct invoice keys, sum of qty.</summary>
+    private (int Files, long Rows, long Distinct, long Qty) LakeLoaded()
+    {
+        var folder = Path.Combine(Lake, "fact_invoice_secondary");
+        var files = Directory.GetFiles(folder).Length;
+        var row = DuckDbQuery.Rows($"SELECT count(*), count(DISTINCT invoice_key), coalesce(sum(qty), 0)::BIGINT FROM read_parquet({DuckDbQuery.Literal(Path.Combine(folder, "*.parquet"))})")[0];
+        return (files, Convert.ToInt64(row[0]), Convert.ToInt64(row[1]), Convert.ToInt64(row[2]));
+    }
+
     private async Task<IReadOnlyList<TableLoadResult>> RunAsync(TenantConfig tenant, DateOnly date, LoadLedger ledger, ILogger? logger = null)
     {
         var runId = await ledger.StartRunAsync(tenant.Id, "morning", date, default);
         return await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", date, default, lateFiles: true), new LoadOptions { RejectsPath = _dir.File("rejects") },
             logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, default, ledger: new LedgerRun(ledger, runId));
+    }
+
+    /// <summary>
+    /// A Parquet lake tenant has no transaction to put a ledger row in: its writes are idempotent instead. With the
+    /// ledger lost (a crash after the files were published, before the ledger heard of them), the rerun writes the
+    /// same files again and the lake holds every row once; a re-uploaded file replaces its old version's file.
+    /// </summary>
+    [Fact]
+    public async Task A_parquet_lake_tenant_reloads_without_doubling_when_the_ledger_is_lost_and_replaces_re_uploads()
+    {
+        var tenant = TenantConfigReader.Read(Configs("replace_partition", $"{{ kind: parquet, path: {Lake} }}"), "acme");
+        await WriteDaysAsync(Day1, 2);
+        await using (var ledger = await LoadLedger.OpenAsync(_dir.File("state/ledger.db"), default))
+        {
+            await RunAsync(tenant, Day1, ledger);
+            await RunAsync(tenant, Day1.AddDays(1), ledger);
+        }
+
+        var expected = Expected(Day1, Day1.AddDays(1));
+        Assert.Equal((2, expected.Rows, expected.Rows, expected.Qty), LakeLoaded());
+
+        File.Delete(_dir.File("state/ledger.db"));
+        await using (var ledger = await LoadLedger.OpenAsync(_dir.File("state/ledger.db"), default))
+        {
+            var again = await RunAsync(tenant, Day1.AddDays(1), ledger);
+            Assert.Equal(1, again.Single().Result.Files); // nothing on record: the day is written again
+            Assert.Equal((2, expected.Rows, expected.Rows, expected.Qty), LakeLoaded());
+
+            // Day 2 re-uploaded with other rows: its file is replaced. Day 1, within late_days of the watermark and
+            // not in the new ledger, is written again under the same name.
+            await WriteDaysAsync(Day1.AddDays(1), 1, rows: 700, seed: 99);
+            File.SetLastWriteTimeUtc(Path.Combine(Incoming, "invoices_2026-11-21.csv.gz"), DateTime.UtcNow.AddMinutes(1));
+            var replaced = await RunAsync(tenant, Day1.AddDays(1), ledger);
+            Assert.Equal(2, replaced.Single().Result.Files);
+        }
+
+        expected = Expected(Day1, Day1.AddDays(1));
+        Assert.Equal((2, expected.Rows, expected.Rows, expected.Qty), LakeLoaded());
     }
 
     [Fact]

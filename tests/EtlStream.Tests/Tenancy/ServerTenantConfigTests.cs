@@ -65,6 +65,6 @@ public sealed class ServerTenantConfigTests : IDisposable
         Assert.DoesNotContain("hunter2", error, StringComparison.Ordinal);
 
         var unknown = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs("""{ kind: oracle, path: "x" }"""), "acme"));
-        Assert.Equal([$"{file}: sink.kind: 'oracle' is not supported yet (duckdb, starrocks, doris, postgres, mysql, mariadb, clickhouse)"], unknown.Errors);
+        Assert.Equal([$"{file}: sink.kind: 'oracle' is not supported yet (duckdb, starrocks, doris, postgres, mysql, mariadb, clickhouse, parquet)"], unknown.Errors);
     }
 }

@@ -26,7 +26,7 @@ public sealed record PostgresSinkOptions
     /// </summary>
     public int MaxConcurrency { get; init; } = 1;
 
-    public int ChunkRows { get; init; } = 128 * 1024;
+    public int ChunkRows { get; init; } = 32 * 1024;
 
     /// <summary>
     /// When set, each source file the run loads is recorded in <c>&lt;schema&gt;._etlstream_ledger</c> in the same
