@@ -56,9 +56,12 @@ internal static class TenantCommands
             foreach (var table in step.Tables)
             {
                 var t = tenant.Tables[table];
-                var sink = new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
+                // A server sink is described by the sink the run would build (its concurrency and chunk size); building one connects to nothing.
+                var sink = tenant.Sink.IsServer
+                    ? TenantJobRunner.CreateSink(tenant, t, step.Mode)
+                    : new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
                 sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
-                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"duckdb {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
+                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"{(tenant.Sink.IsServer ? tenant.Sink.Kind : "duckdb")} {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
             }
         }
 

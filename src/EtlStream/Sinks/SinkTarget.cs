@@ -94,7 +94,8 @@ public static class SinkTarget
         return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    internal static MySqlSinkOptions ParseMySql(string target, string defaultTable)
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from MYSQL_PWD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static MySqlSinkOptions ParseMySql(string target, string defaultTable, string? password = null)
     {
         var a = DatabaseAddress.Parse(target, defaultTable, 3306, []);
         var options = new MySqlSinkOptions
@@ -102,7 +103,7 @@ public static class SinkTarget
             ConnectionString = new MySqlConnectionStringBuilder
             {
                 Server = a.Host, Port = (uint)a.Port, UserID = a.User, Database = a.Database,
-                Password = Password("MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
+                Password = password ?? Password("MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
             }.ConnectionString,
             Table = a.Table,
             Mode = a.Mode,
@@ -110,7 +111,8 @@ public static class SinkTarget
         return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    internal static ClickHouseSinkOptions ParseClickHouse(string target, string defaultTable)
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static ClickHouseSinkOptions ParseClickHouse(string target, string defaultTable, string? password = null)
     {
         var a = DatabaseAddress.Parse(target, defaultTable, 8123, []);
         var options = new ClickHouseSinkOptions
@@ -119,7 +121,7 @@ public static class SinkTarget
             Database = a.Database,
             Table = a.Table,
             User = a.User,
-            Password = Password("CLICKHOUSE_PASSWORD"),
+            Password = password ?? Password("CLICKHOUSE_PASSWORD"),
             Mode = a.Mode,
         };
         return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;

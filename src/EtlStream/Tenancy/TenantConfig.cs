@@ -42,14 +42,22 @@ public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<
 
 /// <summary>
 /// The tenant's warehouse: <c>duckdb</c> with the database file's path, or <c>starrocks</c>/<c>doris</c> with a
-/// <c>starrocks://user@fe:8030/&lt;tenant database&gt;?...</c> target as the path and the password (a <c>${NAME}</c> secret).
+/// <c>starrocks://user@fe:8030/&lt;tenant database&gt;?...</c> target as the path, or a database server
+/// (<c>postgres</c>, <c>mysql</c> — <c>mariadb</c> is read as mysql —, <c>clickhouse</c>) with its
+/// <c>&lt;scheme&gt;://user@host:port/&lt;tenant database&gt;</c> target, and the password (a <c>${NAME}</c> secret).
 /// </summary>
 public sealed record SinkConfig(string Kind, string Path, string? Password = null)
 {
     public bool IsStreamLoad => Kind is "starrocks" or "doris";
 
-    /// <summary>A database with a ledger table of its own, written in the transaction that commits the rows.</summary>
-    public bool HealsFromTarget => Kind is "duckdb" or "postgres";
+    /// <summary>A database server reached through the shared staged-sink protocol (<see cref="Sinks.Sql.SqlStagedSink"/>).</summary>
+    public bool IsServer => Kind is "postgres" or "mysql" or "clickhouse";
+
+    /// <summary>
+    /// A database with a ledger table of its own (<c>_etlstream_ledger</c>), written in the transaction that commits the
+    /// rows — except ClickHouse, which has no transactions and writes it right after (see ClickHouseSink).
+    /// </summary>
+    public bool HealsFromTarget => Kind is "duckdb" || IsServer;
 
     /// <summary>Never prints the password.</summary>
     public override string ToString() => $"{Kind}: {Path}";
@@ -85,6 +93,13 @@ public enum StepMode
 }
 
 /// <summary>Secure views: rows of <see cref="RlsView.Table"/> whose <see cref="RlsView.Column"/> the current user is mapped to.</summary>
-public sealed record RlsConfig(string AccessTable, string UserVariable, IReadOnlyList<RlsView> Views);
+public sealed record RlsConfig(string AccessTable, string UserVariable, IReadOnlyList<RlsView> Views)
+{
+    /// <summary>
+    /// Database users (PostgreSQL roles, MySQL user names at any host) that <c>init-db</c> lets read the secured tables
+    /// (PostgreSQL) or views (MySQL) and the access table; each sees only the rows the access table maps them to.
+    /// </summary>
+    public IReadOnlyList<string> Readers { get; init; } = [];
+}
 
 public sealed record RlsView(string Table, string View, string Column);

@@ -144,19 +144,15 @@ public static partial class TenantJobRunner
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(table);
-        if (tenant.Sink.Kind == "postgres")
+        if (tenant.Sink.IsServer)
         {
-            // Append and refresh; merge needs a key-matching publish the server sinks do not have yet.
-            if (mode == StepMode.Merge)
+            var sqlMode = mode switch { StepMode.Replace => Sinks.Sql.SqlWriteMode.Replace, StepMode.Merge => Sinks.Sql.SqlWriteMode.Merge, _ => Sinks.Sql.SqlWriteMode.Append };
+            return tenant.Sink.Kind switch
             {
-                throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode merge is not supported on postgres yet (append and replace are)");
-            }
-
-            return new Sinks.Postgres.PostgresSink(PostgresOptions(tenant, table) with
-            {
-                Mode = mode == StepMode.Replace ? Sinks.Sql.SqlWriteMode.Replace : Sinks.Sql.SqlWriteMode.Append,
-                Ledger = ledger,
-            });
+                "postgres" => new Sinks.Postgres.PostgresSink(PostgresOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
+                "mysql" => new Sinks.MySql.MySqlSink(MySqlOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
+                _ => new Sinks.ClickHouse.ClickHouseSink(ClickHouseOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
+            };
         }
 
         if (tenant.Sink.Kind == "parquet")
@@ -203,6 +199,35 @@ public static partial class TenantJobRunner
         return Sinks.SinkTarget.ParsePostgres(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
     }
 
+    /// <summary>A MySQL/MariaDB tenant's table: the sink target with the tenant's password.</summary>
+    public static Sinks.MySql.MySqlSinkOptions MySqlOptions(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Sinks.SinkTarget.ParseMySql(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+    }
+
+    /// <summary>A ClickHouse tenant's table: the sink target with the tenant's password.</summary>
+    public static Sinks.ClickHouse.ClickHouseSinkOptions ClickHouseOptions(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Sinks.SinkTarget.ParseClickHouse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+    }
+
+    /// <summary>The database a server sink's target names (PostgreSQL: the database, whose schema holds the tables).</summary>
+    public static string ServerDatabase(SinkConfig sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return sink.Kind switch
+        {
+            "postgres" => new Npgsql.NpgsqlConnectionStringBuilder(Sinks.SinkTarget.ParsePostgres(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database ?? string.Empty,
+            "mysql" => new MySqlConnector.MySqlConnectionStringBuilder(Sinks.SinkTarget.ParseMySql(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database,
+            "clickhouse" => Sinks.SinkTarget.ParseClickHouse(sink.Path, "t", sink.Password ?? string.Empty).Database,
+            _ => throw new ArgumentException($"sink kind '{sink.Kind}' is not a database server", nameof(sink)),
+        };
+    }
+
     /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
     public static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
     {
@@ -219,15 +244,22 @@ public static partial class TenantJobRunner
     private static async Task<IReadOnlyDictionary<string, LedgerEntry>> HealAsync(TenantConfig tenant, TenantTable table, string target, LedgerRun ledger, ILogger logger, CancellationToken cancellationToken)
     {
         var committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<(string SourceName, string SourceVersion, long Rows, string RunId)> own;
-        if (tenant.Sink.Kind == "postgres")
+        IReadOnlyList<Sinks.Sql.LedgerRow> own;
+        switch (tenant.Sink.Kind)
         {
-            var postgres = PostgresOptions(tenant, table);
-            own = await Sinks.Postgres.PostgresSink.ReadLedgerAsync(postgres.ConnectionString, postgres.Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            own = DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target);
+            case "postgres":
+                var postgres = PostgresOptions(tenant, table);
+                own = await Sinks.Postgres.PostgresSink.ReadLedgerAsync(postgres.ConnectionString, postgres.Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false);
+                break;
+            case "mysql":
+                own = await Sinks.MySql.MySqlSink.ReadLedgerAsync(MySqlOptions(tenant, table).ConnectionString, tenant.Id, target, cancellationToken).ConfigureAwait(false);
+                break;
+            case "clickhouse":
+                own = await Sinks.ClickHouse.ClickHouseSink.ReadLedgerAsync(ClickHouseOptions(tenant, table), tenant.Id, target, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                own = [.. DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target).Select(t => new Sinks.Sql.LedgerRow(t.SourceName, t.SourceVersion, t.Rows, t.RunId))];
+                break;
         }
 
         var missing = own

@@ -17,6 +17,14 @@ public sealed class ClickHouseDialect : SqlDialect
 
     protected override string TableOptions => " ENGINE = MergeTree() ORDER BY tuple()";
 
+    /// <summary>A MergeTree key is its sort order, a table option; it enforces nothing (see <see cref="ClickHouseSink"/>'s merge).</summary>
+    public override string? KeyConstraint(IReadOnlyList<SqlColumn> columns, IReadOnlyList<string> key) => null;
+
+    public override bool KeyIsUnique => false;
+
+    protected override string KeyedTableOptions(IReadOnlyList<string> key) =>
+        " ENGINE = MergeTree() ORDER BY (" + string.Join(", ", key.Select(Quote)) + ")";
+
     protected override string QuoteValid(string identifier) =>
         "`" + identifier.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("`", "\\`", StringComparison.Ordinal) + "`";
 

@@ -34,7 +34,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     private HttpClient? _http;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
-        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
     {
         _options = options;
         ClickHouseDialect.Instance.ValidateIdentifier(options.Database);
@@ -99,6 +99,13 @@ public sealed class ClickHouseSink : SqlStagedSink
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         await QueryAsync(sql, cancellationToken).ConfigureAwait(false);
 
+    protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
+    {
+        var text = await QueryAsync(sql + " FORMAT TabSeparated", cancellationToken).ConfigureAwait(false);
+        var line = text.Split('\n', 2)[0];
+        return line.Length == 0 ? null : [.. line.Split('\t').Select(f => f == "\\N" ? null : Unescape(f))];
+    }
+
     /// <summary>
     /// Each chunk is fed, batch by batch, into the body of an INSERT that is already running, so the server parses
     /// rows while the next batch is encoded and no chunk is ever buffered whole. A chunk takes an idle INSERT or
@@ -153,7 +160,8 @@ public sealed class ClickHouseSink : SqlStagedSink
         + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
         + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
 
-    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    /// <summary>Ends the run's streamed INSERT, so that staging holds every row before the key check and the publish.</summary>
+    protected override async Task FinishBulkLoadAsync(CancellationToken cancellationToken)
     {
         var inserts = TakeInserts();
         try
@@ -168,7 +176,10 @@ public sealed class ClickHouseSink : SqlStagedSink
                 await insert.Body.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
 
+    protected override async Task PublishAsync(CancellationToken cancellationToken)
+    {
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         if (TargetState == TargetTableState.Missing)
@@ -182,6 +193,11 @@ public sealed class ClickHouseSink : SqlStagedSink
         }
         else
         {
+            if (Mode == SqlWriteMode.Merge)
+            {
+                await DeleteMergedKeysAsync(target, staging, cancellationToken).ConfigureAwait(false);
+            }
+
             var partitions = await StagedPartitionsAsync(cancellationToken).ConfigureAwait(false);
             if (partitions is null)
             {
@@ -197,11 +213,87 @@ public sealed class ClickHouseSink : SqlStagedSink
 
             await QueryAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
         }
+
+        // ClickHouse has no transactions: the ledger rows follow the publish. A crash between the two leaves the rows
+        // published and unbooked: the next run loads those files again (an append then holds them twice; a merge
+        // replaces them by themselves; a refresh reloads anyway).
+        if (_options.Ledger is { } stamp && SqlLedger.InsertValuesSql(Dialect, Qualify(LedgerStamp.Table), stamp, FilesWritten) is { } ledgerRows)
+        {
+            await QueryAsync(SqlLedger.CreateTableSql(Dialect, Qualify(LedgerStamp.Table)), cancellationToken).ConfigureAwait(false);
+            await QueryAsync(ledgerRows, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>A target that exists gets a staging table of its own engine and partitioning, so partitions can move over.</summary>
+    /// <summary>
+    /// ClickHouse 18.16 has no upsert, so a merge deletes the target's rows whose key the run brings, with a mutation
+    /// (<c>ALTER TABLE … DELETE</c>, asynchronous: waited for in <c>system.mutations</c>), then inserts the staged rows.
+    /// Not atomic: between the two, readers miss those keys; a crash there leaves them missing until the rerun, which
+    /// (the run's files not being booked) merges them again. A merge is idempotent, so a rerun never duplicates.
+    /// </summary>
+    private async Task DeleteMergedKeysAsync(string target, string staging, CancellationToken cancellationToken)
+    {
+        var keys = Key.Count == 1 ? KeyList : "(" + KeyList + ")";
+        await QueryAsync($"ALTER TABLE {target} DELETE WHERE {keys} IN (SELECT {KeyList} FROM {staging})", cancellationToken).ConfigureAwait(false);
+        var pending = $"SELECT count() FROM system.mutations WHERE database = {Dialect.Literal(_options.Database)} AND table = {Dialect.Literal(Table)} AND is_done = 0";
+        var deadline = DateTime.UtcNow + _options.Timeout;
+        while ((await QueryAsync(pending, cancellationToken).ConfigureAwait(false)).Trim() != "0")
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                // 18.16 retries a failing mutation for ever and reports no reason: say where to look.
+                throw new TimeoutException($"{Describe}: the merge's DELETE mutation did not finish within {_options.Timeout}; see system.mutations. The staged rows were not inserted.");
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What a database's ledger table says is committed into <paramref name="target"/>; empty when there is no ledger table yet.</summary>
+    public static async Task<IReadOnlyList<LedgerRow>> ReadLedgerAsync(ClickHouseSinkOptions options, string tenant, string target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sink = new ClickHouseSink(options with { Table = LedgerStamp.Table, Ledger = null });
+        await using (sink.ConfigureAwait(false))
+        {
+            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            var d = sink.Dialect;
+            if ((await sink.QueryAsync($"EXISTS TABLE {sink.Qualify(LedgerStamp.Table)}", cancellationToken).ConfigureAwait(false)).Trim() != "1")
+            {
+                return [];
+            }
+
+            var text = await sink.QueryAsync(
+                $"SELECT source_name, source_version, rows, run_id FROM {sink.Qualify(LedgerStamp.Table)} WHERE tenant = {d.Literal(tenant)} AND target = {d.Literal(target)} ORDER BY committed_at FORMAT TabSeparated",
+                cancellationToken).ConfigureAwait(false);
+            var rows = new List<LedgerRow>();
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var f = line.Split('\t');
+                rows.Add(new LedgerRow(Unescape(f[0]), Unescape(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), Unescape(f[3])));
+            }
+
+            return rows;
+        }
+    }
+
+    /// <summary>Runs statements for init-db (database, tables' checks) with the sink's connection and error reporting.</summary>
+    public static async Task RunStatementAsync(ClickHouseSinkOptions options, string sql, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sink = new ClickHouseSink(options with { Ledger = null });
+        await using (sink.ConfigureAwait(false))
+        {
+            await sink.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            await sink.QueryAsync(sql, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A target that matches the data gets a staging table of its own engine and partitioning, so partitions can move
+    /// over; one whose columns differ (a refresh recreating it) must not, or staging would take the old columns.
+    /// </summary>
     protected override string CreateStagingSql() =>
-        TargetState == TargetTableState.Missing ? base.CreateStagingSql() : $"CREATE TABLE {Qualify(StagingTable)} AS {Qualify(Table)}";
+        TargetState != TargetTableState.Matching ? base.CreateStagingSql() : $"CREATE TABLE {Qualify(StagingTable)} AS {Qualify(Table)}";
 
     /// <summary>
     /// The staging table's partition ids when the target is a MergeTree table (whose partitions can be attached from a

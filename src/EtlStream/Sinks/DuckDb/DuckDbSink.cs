@@ -169,6 +169,7 @@ public sealed class DuckDbSink : IBatchSink
             var table = QuoteIdentifier(_options.Table);
             var staging = QuoteIdentifier(StagingTable);
             var match = string.Join(" AND ", _options.Key.Select(k => $"s.{QuoteIdentifier(k)} = t.{QuoteIdentifier(k)}"));
+            CheckDuplicateKeys(staging);
             Execute($"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {staging} s WHERE {match})");
             Execute($"INSERT INTO {table} SELECT * FROM {staging}");
             Execute($"DROP TABLE {staging}");
@@ -351,6 +352,26 @@ public sealed class DuckDbSink : IBatchSink
         foreach (var column in drift.ColumnsToAdd)
         {
             Execute(DuckDbDialect.Instance.AddColumnSql(QuoteIdentifier(_options.Table), column));
+        }
+    }
+
+    /// <summary>
+    /// A merge takes one row per key, as the server sinks do (<see cref="Sql.DuplicateKeyException"/>): a run holding
+    /// a key twice would otherwise leave both rows in the table.
+    /// </summary>
+    private void CheckDuplicateKeys(string staging)
+    {
+        var keys = string.Join(", ", _options.Key.Select(QuoteIdentifier));
+        using var command = _connection!.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = $"SELECT {string.Join(", ", _options.Key.Select(k => $"CAST({QuoteIdentifier(k)} AS VARCHAR)"))}, count(*) FROM {staging} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1";
+        using var reader = command.ExecuteReader();
+        if (reader.Read())
+        {
+            var names = string.Join(", ", _options.Key);
+            var values = string.Join(", ", _options.Key.Select((_, i) => reader.IsDBNull(i) ? "NULL" : DuckDbDialect.Instance.Literal(reader.GetString(i))));
+            throw new Sql.DuplicateKeyException(
+                $"DuckDB table \"{_options.Table}\": the run's rows hold key ({names}) = ({values}) {Convert.ToInt64(reader.GetValue(_options.Key.Count), CultureInfo.InvariantCulture)} times; a table keyed by ({names}) takes one row per key, so nothing was published.");
         }
     }
 

@@ -64,6 +64,31 @@ public sealed partial class MySqlDialect : SqlDialect
         return type == "tinyint(1)" ? type : DisplayWidth().Replace(type, "$1");
     }
 
+    /// <summary>
+    /// InnoDB keys hold at most 3072 bytes, 768 utf8mb4 characters: a longer or unbounded text key column is keyed by
+    /// its first 768 characters. Two keys equal in those and different after them count as one key (a merge would
+    /// update the one row instead of adding the second); dimension codes are far shorter.
+    /// </summary>
+    public override string? KeyConstraint(IReadOnlyList<SqlColumn> columns, IReadOnlyList<string> key)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(key);
+        var parts = new List<string>(key.Count);
+        foreach (var name in key)
+        {
+            var column = columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+            var prefix = column is not null && (column.Type == "longtext" || VarcharLength(column.Type) > MaxKeyChars);
+            parts.Add(Quote(name) + (prefix ? Invariant($"({MaxKeyChars})") : string.Empty));
+        }
+
+        return "PRIMARY KEY (" + string.Join(", ", parts) + ")";
+    }
+
+    private const int MaxKeyChars = 768;
+
+    private static int VarcharLength(string type) =>
+        type.StartsWith("varchar(", StringComparison.Ordinal) && int.TryParse(type.AsSpan(8, type.Length - 9), out var n) ? n : 0;
+
     [GeneratedRegex(@"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")]
     private static partial Regex DisplayWidth();
 }

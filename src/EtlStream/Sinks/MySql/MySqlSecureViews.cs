@@ -11,6 +11,14 @@ namespace EtlStream.Sinks.MySql;
 /// </summary>
 public static class MySqlSecureViews
 {
+    /// <summary>The connection string's database, created when missing.</summary>
+    public static async Task CreateDatabaseAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var database = new MySqlConnectionStringBuilder(connectionString).Database;
+        await ExecuteAsync(new MySqlConnectionStringBuilder(connectionString) { Database = string.Empty }.ConnectionString,
+            $"CREATE DATABASE IF NOT EXISTS {MySqlDialect.Instance.Quote(database)} DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", cancellationToken).ConfigureAwait(false);
+    }
+
     public static async Task CreateAccessTableAsync(string connectionString, string accessTable, CancellationToken cancellationToken) =>
         await ExecuteAsync(connectionString,
             $"CREATE TABLE IF NOT EXISTS {MySqlDialect.Instance.Quote(accessTable)} " +

@@ -14,7 +14,8 @@ namespace EtlStream.Sinks.MySql;
 /// backslash-escaped TSV (<see cref="CsvWriteOptions.BackslashTsv"/>, the statement's default format), up to
 /// <see cref="MySqlSinkOptions.MaxConcurrency"/> loads at once into the run's staging table (see
 /// <see cref="SqlStagedSink"/>). A LOCAL load turns bad values into warnings instead of errors, so any warning fails
-/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction; replace
+/// the chunk. <see cref="CompleteAsync"/> publishes: append with one <c>INSERT … SELECT</c> transaction (merge: with
+/// <c>ON DUPLICATE KEY UPDATE</c>), which also writes the run's ledger rows; replace
 /// with <c>RENAME TABLE t TO old, staging TO t</c>, which MySQL performs atomically (grants and views refer to the
 /// table by name, so they follow).
 /// </summary>
@@ -22,6 +23,7 @@ public sealed class MySqlSink : SqlStagedSink
 {
     private readonly string _connectionString;
     private readonly string _database;
+    private readonly LedgerStamp? _ledger;
     private readonly CsvArrowWriter _encoder = new(CsvWriteOptions.BackslashTsv);
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
     private MySqlConnection? _directConnection;
@@ -31,8 +33,9 @@ public sealed class MySqlSink : SqlStagedSink
     private ArrayBufferWriter<byte>? _directBody;
 
     public MySqlSink(MySqlSinkOptions options)
-        : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+        : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
     {
+        _ledger = options.Ledger;
         var builder = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true };
         _database = builder.Database;
         if (string.IsNullOrEmpty(_database))
@@ -57,6 +60,13 @@ public sealed class MySqlSink : SqlStagedSink
     {
         // Fail on a bad address or password now, before anything else happens.
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (_ledger is not null)
+        {
+            // Now, not at publish: DDL commits implicitly in MySQL, so inside the publishing transaction it would commit
+            // the rows before their ledger rows.
+            await using var create = new MySqlCommand(SqlLedger.CreateTableSql(Dialect, Qualify(LedgerStamp.Table)), connection);
+            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -134,6 +144,43 @@ public sealed class MySqlSink : SqlStagedSink
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var row = new string?[reader.FieldCount];
+        for (var i = 0; i < row.Length; i++)
+        {
+            row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return row;
+    }
+
+    protected override async Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new MySqlCommand(
+            "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @table AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+            connection);
+        command.Parameters.AddWithValue("@db", _database);
+        command.Parameters.AddWithValue("@table", table);
+        var key = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            key.Add(reader.GetString(0));
+        }
+
+        return key;
     }
 
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
@@ -219,24 +266,44 @@ public sealed class MySqlSink : SqlStagedSink
                 throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of the run's {RowsWritten}.");
             }
 
+            await WriteLedgerAsync(_directConnection!, _directTransaction, cancellationToken).ConfigureAwait(false);
             await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
-        if (TargetState == TargetTableState.Missing)
+        // A refresh renames staging into place; so does a table's first load, unless it has ledger rows to commit with
+        // its rows (a RENAME commits on its own and cannot share their transaction).
+        var renamesStaging = Mode == SqlWriteMode.Replace || (TargetState == TargetTableState.Missing && _ledger is null);
+        if (renamesStaging)
         {
-            await ExecuteAsync($"RENAME TABLE {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            if (Key.Count > 0)
+            {
+                // Staging is about to become the table: it takes the key now, built once after the load (SqlDialect.KeyIsUnique).
+                await ExecuteAsync(Dialect.AddKeySql(staging, Columns, Key), cancellationToken).ConfigureAwait(false);
+            }
+
+            // One statement: MySQL takes both renames atomically, so a reader sees the old table or the new one.
+            await ExecuteAsync(TargetState == TargetTableState.Missing
+                ? $"RENAME TABLE {staging} TO {target}"
+                : $"RENAME TABLE {target} TO {Qualify(RetiredTable)}, {staging} TO {target}", cancellationToken).ConfigureAwait(false);
+            if (TargetState != TargetTableState.Missing)
+            {
+                await ExecuteAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
+            }
+
+            // A refresh's ledger rows follow the rename in a transaction of their own. A crash between the two loses
+            // them, which no heal misses: a refresh always reloads, and appends and merges never come this way with a ledger.
+            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await WriteLedgerAsync(connection, null, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        if (Mode == SqlWriteMode.Replace)
+        if (TargetState == TargetTableState.Missing)
         {
-            // One statement: MySQL takes both renames atomically, so a reader sees the old table or the new one.
-            await ExecuteAsync($"RENAME TABLE {target} TO {Qualify(RetiredTable)}, {staging} TO {target}", cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync($"DROP TABLE {Qualify(RetiredTable)}", cancellationToken).ConfigureAwait(false);
-            return;
+            // A first load with a ledger: the table is created empty, then filled in the transaction that writes the ledger rows.
+            await ExecuteAsync(Dialect.CreateTableSql(target, Columns, ifNotExists: false, key: Key), cancellationToken).ConfigureAwait(false);
         }
 
         await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
@@ -244,14 +311,54 @@ public sealed class MySqlSink : SqlStagedSink
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                await using var command = new MySqlCommand($"INSERT INTO {target} SELECT * FROM {staging}", connection, transaction) { CommandTimeout = 0 };
+                await using var command = new MySqlCommand(
+                    $"INSERT INTO {target} SELECT * FROM {staging}{(Mode == SqlWriteMode.Merge ? " " + MergeUpdateClause() : string.Empty)}",
+                    connection, transaction) { CommandTimeout = 0 };
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await WriteLedgerAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
         // DDL commits implicitly in MySQL, so the staging table is dropped after the rows are committed.
         await ExecuteAsync($"DROP TABLE {staging}", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The upsert: a staged row whose primary key the table has replaces that row (OpenAsync checked the primary key is
+    /// the merge key; another UNIQUE key on the table would match too, which init-db never creates).
+    /// </summary>
+    private string MergeUpdateClause()
+    {
+        var updates = string.Join(", ", (NonKeyColumns.Any() ? NonKeyColumns : Columns).Select(c => $"{Dialect.Quote(c.Name)} = VALUES({Dialect.Quote(c.Name)})"));
+        return "ON DUPLICATE KEY UPDATE " + updates;
+    }
+
+    /// <summary>The run's files in the database's ledger table, in <paramref name="transaction"/> (the one publishing their rows).</summary>
+    private async Task WriteLedgerAsync(MySqlConnection connection, MySqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        if (_ledger is { } stamp)
+        {
+            await SqlLedger.WriteAsync(Dialect, connection, transaction, Qualify(LedgerStamp.Table), stamp, FilesWritten, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>What a database's ledger table says is committed into <paramref name="target"/>; empty when there is no ledger table yet.</summary>
+    public static async Task<IReadOnlyList<LedgerRow>> ReadLedgerAsync(string connectionString, string tenant, string target, CancellationToken cancellationToken)
+    {
+        var database = new MySqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new MySqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var exists = new MySqlCommand("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @table", connection);
+        exists.Parameters.AddWithValue("@db", database);
+        exists.Parameters.AddWithValue("@table", LedgerStamp.Table);
+        if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            return [];
+        }
+
+        var d = MySqlDialect.Instance;
+        return await SqlLedger.ReadAsync(d, connection, d.Quote(database) + "." + d.Quote(LedgerStamp.Table), tenant, target, cancellationToken).ConfigureAwait(false);
     }
 
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;

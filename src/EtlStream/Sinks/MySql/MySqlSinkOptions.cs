@@ -13,6 +13,15 @@ public sealed record MySqlSinkOptions
 
     public SqlWriteMode Mode { get; init; } = SqlWriteMode.Append;
 
+    /// <summary>The table's key (merge matches rows by it; a table the sink creates gets it as its primary key).</summary>
+    public IReadOnlyList<string> Key { get; init; } = [];
+
+    /// <summary>
+    /// When set, each source file the run loads is recorded in the database's <c>_etlstream_ledger</c> in the
+    /// transaction that publishes its rows (appends and merges; a refresh's rename commits on its own, see MySqlSink).
+    /// </summary>
+    public LedgerStamp? Ledger { get; init; }
+
     /// <summary>
     /// <c>LOAD DATA LOCAL INFILE</c> streams running at once, each on its own connection. 1 (the default) appends straight into an existing table in
     /// one transaction; more load a staging table concurrently and copy it in at the end, which measured slower on the
@@ -34,6 +43,11 @@ public sealed record MySqlSinkOptions
         if (string.IsNullOrWhiteSpace(Table))
         {
             errors.Add("mysql.table: required");
+        }
+
+        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
+        {
+            errors.Add("mysql.key: merge needs key columns");
         }
 
         if (MaxConcurrency is < 1 or > 64)

@@ -12,6 +12,29 @@ public static class PostgresRowSecurity
 {
     private const string Policy = "etlstream_rls";
 
+    /// <summary>
+    /// The connection string's database, created from the server's <c>postgres</c> database when missing (PostgreSQL has
+    /// no CREATE DATABASE IF NOT EXISTS, nor CREATE DATABASE inside a transaction), and <paramref name="schema"/> in it.
+    /// </summary>
+    public static async Task CreateDatabaseAsync(string connectionString, string schema, CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var database = builder.Database ?? throw new ArgumentException("postgres: the connection string names no database", nameof(connectionString));
+        await using (var server = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" }.ConnectionString))
+        {
+            await server.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = $1", server);
+            exists.Parameters.Add(new NpgsqlParameter { Value = database });
+            if ((long)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0)
+            {
+                await using var create = new NpgsqlCommand($"CREATE DATABASE {PostgresDialect.Instance.Quote(database)}", server);
+                await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await ExecuteAsync(connectionString, $"CREATE SCHEMA IF NOT EXISTS {PostgresDialect.Instance.Quote(schema)}", cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The access table (user_name, column_name, allowed_value), readable by <paramref name="readers"/> row by row.</summary>
     public static async Task CreateAccessTableAsync(string connectionString, string schema, string accessTable, IReadOnlyList<string> readers, CancellationToken cancellationToken)
     {

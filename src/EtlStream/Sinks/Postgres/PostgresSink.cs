@@ -13,7 +13,8 @@ namespace EtlStream.Sinks.Postgres;
 /// Loads batches into PostgreSQL with binary <c>COPY … FROM STDIN (FORMAT BINARY)</c>, each chunk encoded straight
 /// from the Arrow buffers by <see cref="PostgresBinaryEncoder"/>, up to <see cref="PostgresSinkOptions.MaxConcurrency"/> COPYs at once into the run's
 /// UNLOGGED staging table (see <see cref="SqlStagedSink"/>). <see cref="CompleteAsync"/> publishes in one
-/// transaction: append copies the staged rows in; replace truncates and refills the table (so its grants, RLS
+/// transaction: append copies the staged rows in; merge upserts them by the key (<c>INSERT … ON CONFLICT (key) DO
+/// UPDATE</c>); replace truncates and refills the table (so its grants, RLS
 /// policies and dependent views stay), or renames staging into place when the table was missing or its columns
 /// differ. Readers see the old content until that transaction commits.
 /// </summary>
@@ -31,7 +32,7 @@ public sealed class PostgresSink : SqlStagedSink
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
 
     public PostgresSink(PostgresSinkOptions options)
-        : base(PostgresDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows)
+        : base(PostgresDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
     {
         _options = options;
         PostgresDialect.Instance.ValidateIdentifier(options.Schema);
@@ -149,6 +150,43 @@ public sealed class PostgresSink : SqlStagedSink
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var row = new string?[reader.FieldCount];
+        for (var i = 0; i < row.Length; i++)
+        {
+            row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return row;
+    }
+
+    protected override async Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var command = DataSource.CreateCommand("""
+            SELECT a.attname FROM pg_catalog.pg_index i
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+            WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+            ORDER BY array_position(i.indkey::int2[], a.attnum)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = Qualify(table) });
+        var key = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            key.Add(reader.GetString(0));
+        }
+
+        return key;
+    }
+
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
         if (Direct)
@@ -213,6 +251,12 @@ public sealed class PostgresSink : SqlStagedSink
         {
             var copy = _directCopy!;
             await _directSending.ConfigureAwait(false);
+            if (_directBody!.WrittenCount > 0)
+            {
+                // No batch came (a run of empty files, init-db): the header still waits in the buffer, and COPY needs it.
+                await copy.WriteAsync(_directBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+
             await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
             _directCopy = null;
             await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
@@ -223,11 +267,14 @@ public sealed class PostgresSink : SqlStagedSink
 
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
-        var rename = $"ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
+        // A keyed table gets its primary key when staging becomes it: built once, after the load (see SqlDialect.KeyIsUnique).
+        var addKey = Key.Count > 0 ? Dialect.AddKeySql(staging, Columns, Key) + "; " : string.Empty;
+        var rename = $"{addKey}ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
         var sql = (Mode, TargetState) switch
         {
             (_, TargetTableState.Missing) => rename,
             (SqlWriteMode.Append, _) => $"INSERT INTO {target} SELECT * FROM {staging}; DROP TABLE {staging}",
+            (SqlWriteMode.Merge, _) => $"INSERT INTO {target} SELECT * FROM {staging} {MergeConflictClause()}; DROP TABLE {staging}",
             (SqlWriteMode.Replace, TargetTableState.Matching) => $"TRUNCATE TABLE {target}; INSERT INTO {target} SELECT * FROM {staging}; DROP TABLE {staging}",
             _ => $"DROP TABLE {target}; {rename}",
         };
@@ -243,6 +290,13 @@ public sealed class PostgresSink : SqlStagedSink
         }
     }
 
+    /// <summary>The upsert: a staged row whose key the table has replaces that row (OpenAsync checked the primary key is the merge key).</summary>
+    private string MergeConflictClause()
+    {
+        var updates = string.Join(", ", NonKeyColumns.Select(c => $"{Dialect.Quote(c.Name)} = EXCLUDED.{Dialect.Quote(c.Name)}"));
+        return $"ON CONFLICT ({KeyList}) DO " + (updates.Length == 0 ? "NOTHING" : "UPDATE SET " + updates);
+    }
+
     /// <summary>The run's files in the schema's ledger table, inside the transaction that publishes their rows.</summary>
     private async Task WriteLedgerAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
@@ -252,54 +306,32 @@ public sealed class PostgresSink : SqlStagedSink
         }
 
         var ledger = Qualify(LedgerStamp.Table);
-        await using (var create = new NpgsqlCommand(
-            $"CREATE TABLE IF NOT EXISTS {ledger} (tenant text NOT NULL, target text NOT NULL, source_name text NOT NULL, source_version text NOT NULL, rows bigint NOT NULL, run_id text NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())",
-            connection, transaction))
+        await using (var create = new NpgsqlCommand(SqlLedger.CreateTableSql(Dialect, ledger), connection, transaction))
         {
             await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var (file, rows) in FilesWritten)
-        {
-            // Values are parameters: a file name never becomes SQL.
-            await using var insert = new NpgsqlCommand(
-                $"INSERT INTO {ledger} (tenant, target, source_name, source_version, rows, run_id) VALUES ($1, $2, $3, $4, $5, $6)", connection, transaction);
-            foreach (var value in new object[] { stamp.Tenant, stamp.Target, file.Name, file.Version, rows, stamp.RunId })
-            {
-                insert.Parameters.Add(new NpgsqlParameter { Value = value });
-            }
-
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        await SqlLedger.WriteAsync(Dialect, connection, transaction, ledger, stamp, FilesWritten, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// What the schema's ledger table says is committed into <paramref name="target"/>: (source name, version, rows,
     /// run id). Empty when the table does not exist yet.
     /// </summary>
-    public static async Task<IReadOnlyList<(string SourceName, string SourceVersion, long Rows, string RunId)>> ReadLedgerAsync(
+    public static async Task<IReadOnlyList<LedgerRow>> ReadLedgerAsync(
         string connectionString, string schema, string tenant, string target, CancellationToken cancellationToken)
     {
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await using var exists = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
-        exists.Parameters.Add(new NpgsqlParameter { Value = PostgresDialect.Instance.Quote(schema) + "." + PostgresDialect.Instance.Quote(LedgerStamp.Table) });
+        var ledger = PostgresDialect.Instance.Quote(schema) + "." + PostgresDialect.Instance.Quote(LedgerStamp.Table);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var exists = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", connection);
+        exists.Parameters.Add(new NpgsqlParameter { Value = ledger });
         if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)
         {
             return [];
         }
 
-        await using var query = dataSource.CreateCommand(
-            $"SELECT source_name, source_version, rows, run_id FROM {PostgresDialect.Instance.Quote(schema)}.{PostgresDialect.Instance.Quote(LedgerStamp.Table)} WHERE tenant = $1 AND target = $2 ORDER BY committed_at");
-        query.Parameters.Add(new NpgsqlParameter { Value = tenant });
-        query.Parameters.Add(new NpgsqlParameter { Value = target });
-        var rows = new List<(string, string, long, string)>();
-        await using var reader = await query.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
-        }
-
-        return rows;
+        return await SqlLedger.ReadAsync(PostgresDialect.Instance, connection, ledger, tenant, target, cancellationToken).ConfigureAwait(false);
     }
 
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;

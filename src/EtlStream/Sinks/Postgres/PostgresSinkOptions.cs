@@ -16,6 +16,9 @@ public sealed record PostgresSinkOptions
 
     public SqlWriteMode Mode { get; init; } = SqlWriteMode.Append;
 
+    /// <summary>The table's key (merge matches rows by it; a table the sink creates gets it as its primary key).</summary>
+    public IReadOnlyList<string> Key { get; init; } = [];
+
     /// <summary>
     /// Binary COPYs running at once, each on its own connection. 1 (the default) appends straight into an existing table in
     /// one transaction; more load a staging table concurrently and copy it in at the end, which measured slower on the
@@ -48,6 +51,11 @@ public sealed record PostgresSinkOptions
         if (string.IsNullOrWhiteSpace(Schema))
         {
             errors.Add("postgres.schema: required");
+        }
+
+        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
+        {
+            errors.Add("postgres.key: merge needs key columns");
         }
 
         if (MaxConcurrency is < 1 or > 64)

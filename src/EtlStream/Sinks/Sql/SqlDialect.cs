@@ -76,9 +76,14 @@ public abstract class SqlDialect
     public virtual string ColumnDefinition(SqlColumn column) =>
         Quote(column.Name) + " " + column.Type + (column.Nullable ? string.Empty : " NOT NULL");
 
-    /// <summary><c>CREATE TABLE</c> for <paramref name="qualifiedTable"/> (already quoted), with the dialect's table options.</summary>
-    public string CreateTableSql(string qualifiedTable, IReadOnlyList<SqlColumn> columns, bool ifNotExists = false, bool staging = false)
+    /// <summary>
+    /// <c>CREATE TABLE</c> for <paramref name="qualifiedTable"/> (already quoted), with the dialect's table options and,
+    /// with a <paramref name="key"/>, the dialect's key (<see cref="KeyConstraint"/>, <see cref="KeyedTableOptions"/>).
+    /// </summary>
+    public string CreateTableSql(
+        string qualifiedTable, IReadOnlyList<SqlColumn> columns, bool ifNotExists = false, bool staging = false, IReadOnlyList<string>? key = null)
     {
+        ArgumentNullException.ThrowIfNull(columns);
         var sql = new StringBuilder(CreateTableKeyword(staging)).Append(ifNotExists ? " IF NOT EXISTS " : " ");
         sql.Append(qualifiedTable).Append(" (");
         for (var i = 0; i < columns.Count; i++)
@@ -86,8 +91,38 @@ public abstract class SqlDialect
             sql.Append(i > 0 ? ", " : string.Empty).Append(ColumnDefinition(columns[i]));
         }
 
-        return sql.Append(')').Append(TableOptions).ToString();
+        var keyed = key is { Count: > 0 };
+        if (keyed && KeyConstraint(columns, key!) is { } constraint)
+        {
+            sql.Append(", ").Append(constraint);
+        }
+
+        return sql.Append(')').Append(keyed ? KeyedTableOptions(key!) : TableOptions).ToString();
     }
+
+    /// <summary>
+    /// The constraint that makes <paramref name="key"/> the table's key, inside the column list: <c>PRIMARY KEY (…)</c>;
+    /// null for a database whose key is a table option instead (ClickHouse's sort order).
+    /// </summary>
+    public virtual string? KeyConstraint(IReadOnlyList<SqlColumn> columns, IReadOnlyList<string> key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return "PRIMARY KEY (" + string.Join(", ", key.Select(Quote)) + ")";
+    }
+
+    /// <summary>
+    /// Whether <see cref="KeyConstraint"/> enforces one row per key. Where it does, a staging table is created without it
+    /// (the run's duplicates are found by one query with the key in the message, and the index is built once, after the
+    /// load); where it does not (ClickHouse), staging gets the key's sort order from the start, as it cannot be added later.
+    /// </summary>
+    public virtual bool KeyIsUnique => true;
+
+    /// <summary>Table options of a keyed table (default: <see cref="TableOptions"/>).</summary>
+    protected virtual string KeyedTableOptions(IReadOnlyList<string> key) => TableOptions;
+
+    /// <summary><c>ALTER TABLE … ADD</c> the key's constraint, for a staging table about to become a keyed target.</summary>
+    public string AddKeySql(string qualifiedTable, IReadOnlyList<SqlColumn> columns, IReadOnlyList<string> key) =>
+        $"ALTER TABLE {qualifiedTable} ADD {KeyConstraint(columns, key)}";
 
     /// <summary><c>CREATE TABLE</c>, or e.g. PostgreSQL's <c>CREATE UNLOGGED TABLE</c> for a staging table nobody must recover.</summary>
     protected virtual string CreateTableKeyword(bool staging) => "CREATE TABLE";

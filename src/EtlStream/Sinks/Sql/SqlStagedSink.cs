@@ -11,7 +11,16 @@ public enum SqlWriteMode
 
     /// <summary>The evening full refresh: the table's content becomes the run's rows, swapped in atomically at the end.</summary>
     Replace,
+
+    /// <summary>
+    /// An upsert by the table's key, as the DuckDB sink merges: rows whose key the run brings are replaced by the run's
+    /// row, the others are added. The run may hold each key once (<see cref="DuplicateKeyException"/>).
+    /// </summary>
+    Merge,
 }
+
+/// <summary>A keyed load's rows hold a key more than once: nothing was published.</summary>
+public sealed class DuplicateKeyException(string message) : InvalidOperationException(message);
 
 /// <summary>The state of the target table when the run started, which decides how the staged rows are published.</summary>
 public enum TargetTableState
@@ -45,13 +54,26 @@ public abstract class SqlStagedSink : IBatchSink
     private bool _published;
     private bool _direct;
 
-    protected SqlStagedSink(SqlDialect dialect, string table, SqlWriteMode mode, int maxConcurrency, int chunkRows)
+    /// <param name="key">The table's key columns: required for <see cref="SqlWriteMode.Merge"/>; with any mode, a table the
+    /// sink creates gets it (<see cref="SqlDialect.KeyConstraint"/>) and the run's rows must hold each key once.</param>
+    protected SqlStagedSink(SqlDialect dialect, string table, SqlWriteMode mode, int maxConcurrency, int chunkRows, IReadOnlyList<string>? key = null)
     {
         ArgumentNullException.ThrowIfNull(dialect);
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrency, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
         dialect.ValidateIdentifier(table);
+        Key = key is null ? [] : [.. key];
+        foreach (var column in Key)
+        {
+            dialect.ValidateIdentifier(column);
+        }
+
+        if (mode == SqlWriteMode.Merge && Key.Count == 0)
+        {
+            throw new ArgumentException($"{dialect.Name} table \"{table}\": merge needs key columns", nameof(key));
+        }
+
         Dialect = dialect;
         Table = table;
         Mode = mode;
@@ -80,6 +102,15 @@ public abstract class SqlStagedSink : IBatchSink
     protected string Table { get; }
 
     protected SqlWriteMode Mode { get; }
+
+    /// <summary>The table's key columns as the options name them (empty: not keyed).</summary>
+    protected IReadOnlyList<string> Key { get; }
+
+    /// <summary>The key columns, quoted and comma separated.</summary>
+    protected string KeyList => string.Join(", ", Key.Select(Dialect.Quote));
+
+    /// <summary>The columns outside the key, in table order: what a merge updates.</summary>
+    protected IEnumerable<SqlColumn> NonKeyColumns => Columns.Where(c => !Key.Contains(c.Name, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>The run's staging table (unquoted), in the target's database or schema.</summary>
     protected string StagingTable { get; }
@@ -115,6 +146,17 @@ public abstract class SqlStagedSink : IBatchSink
 
         Schema = schema;
         Columns = Dialect.ColumnsOf(schema);
+        foreach (var name in Key)
+        {
+            // A key is what identifies a row: a column the data lacks, or a NULL in it, could match nothing.
+            var column = Columns.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"{Describe}: key column \"{name}\" is not a column of the data");
+            if (column.Nullable)
+            {
+                throw new ArgumentException($"{Describe}: key column \"{name}\" is nullable in the data; a key column must be nullable: false");
+            }
+        }
+
         await ConnectAsync(cancellationToken).ConfigureAwait(false);
         var live = await ReadLiveColumnsAsync(Table, cancellationToken).ConfigureAwait(false);
         if (live is null)
@@ -123,11 +165,16 @@ public abstract class SqlStagedSink : IBatchSink
         }
         else
         {
-            var evolve = Mode == SqlWriteMode.Append && schema.Metadata?.GetValueOrDefault(ArrowTypes.SchemaDriftKey) == "evolve";
+            var evolve = Mode != SqlWriteMode.Replace && schema.Metadata?.GetValueOrDefault(ArrowTypes.SchemaDriftKey) == "evolve";
             var drift = TableDrift.Compare(Columns, live, Dialect, evolve);
-            if (Mode == SqlWriteMode.Append && drift.Differences.Count > 0)
+            if (Mode != SqlWriteMode.Replace && drift.Differences.Count > 0)
             {
                 throw new TableDriftException(Describe, drift);
+            }
+
+            if (Mode == SqlWriteMode.Merge && Dialect.KeyIsUnique)
+            {
+                await CheckLiveKeyAsync(cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var column in drift.ColumnsToAdd)
@@ -152,8 +199,12 @@ public abstract class SqlStagedSink : IBatchSink
         }
     }
 
-    /// <summary>The statement that makes the run's staging table; <see cref="TargetState"/> is known by then.</summary>
-    protected virtual string CreateStagingSql() => Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true);
+    /// <summary>
+    /// The statement that makes the run's staging table; <see cref="TargetState"/> is known by then. A keyed table's
+    /// staging gets the key only where the key enforces nothing (see <see cref="SqlDialect.KeyIsUnique"/>).
+    /// </summary>
+    protected virtual string CreateStagingSql() =>
+        Dialect.CreateTableSql(Qualify(StagingTable), Columns, staging: true, key: Dialect.KeyIsUnique ? null : Key);
 
     public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
@@ -216,8 +267,45 @@ public abstract class SqlStagedSink : IBatchSink
             throw new InvalidOperationException($"The {Dialect.Name} sink is not open.");
         }
 
+        await FinishBulkLoadAsync(cancellationToken).ConfigureAwait(false);
+        if (Key.Count > 0 && !_direct)
+        {
+            await CheckDuplicateKeysAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await PublishAsync(cancellationToken).ConfigureAwait(false);
         _published = true;
+    }
+
+    /// <summary>
+    /// Fails, naming the first duplicate key, when the staged rows hold a key more than once. A merge would otherwise
+    /// depend on which of the rows the database met last (MySQL keeps the last scanned, PostgreSQL refuses to update
+    /// a row twice, ClickHouse keeps both): there is no "last" row in rows loaded by concurrent chunks, so the run
+    /// is refused and the target keeps its content.
+    /// </summary>
+    private async Task CheckDuplicateKeysAsync(CancellationToken cancellationToken)
+    {
+        var row = await QueryFirstRowAsync(
+            $"SELECT {KeyList}, count(*) FROM {Qualify(StagingTable)} GROUP BY {KeyList} HAVING count(*) > 1 LIMIT 1", cancellationToken).ConfigureAwait(false);
+        if (row is not null)
+        {
+            var names = string.Join(", ", Key);
+            var values = string.Join(", ", row.Take(Key.Count).Select(v => v is null ? "NULL" : Dialect.Literal(v)));
+            throw new DuplicateKeyException(
+                $"{Describe}: the run's rows hold key ({names}) = ({values}) {row[Key.Count]} times; a table keyed by ({names}) takes one row per key, so nothing was published.");
+        }
+    }
+
+    /// <summary>A merge matches rows by the target's primary key: without one it would add duplicates or fail in the database.</summary>
+    private async Task CheckLiveKeyAsync(CancellationToken cancellationToken)
+    {
+        var live = await ReadPrimaryKeyAsync(Table, cancellationToken).ConfigureAwait(false);
+        if (live.Count != Key.Count || !live.Zip(Key).All(p => string.Equals(p.First, p.Second, StringComparison.OrdinalIgnoreCase)))
+        {
+            var has = live.Count == 0 ? "it has none" : $"it has ({string.Join(", ", live)})";
+            throw new InvalidOperationException(
+                $"{Describe}: merge matches rows by the primary key ({string.Join(", ", Key)}), and {has}: create the table with init-db, or add the key (ALTER TABLE {Qualify(Table)} ADD PRIMARY KEY ({KeyList})).");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -266,8 +354,18 @@ public abstract class SqlStagedSink : IBatchSink
 
     protected abstract Task ExecuteAsync(string sql, CancellationToken cancellationToken);
 
+    /// <summary>The first row of a query as text (null values as null), or null when it returns no row.</summary>
+    protected abstract Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken);
+
+    /// <summary>The table's primary key columns in key order (empty: none). Only asked where <see cref="SqlDialect.KeyIsUnique"/>.</summary>
+    protected virtual Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
     /// <summary>Bulk-loads one chunk into <see cref="LoadTable"/>; called up to <see cref="MaxConcurrency"/> times at once.</summary>
     protected abstract Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken);
+
+    /// <summary>Ends bulk loads still streaming into staging (not the direct load, which publishing ends), before staging is read.</summary>
+    protected virtual Task FinishBulkLoadAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Makes the staged rows the target's, by <see cref="Mode"/> and <see cref="TargetState"/>, then drops staging.</summary>
     protected abstract Task PublishAsync(CancellationToken cancellationToken);

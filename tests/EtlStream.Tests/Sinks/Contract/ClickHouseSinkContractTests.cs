@@ -34,6 +34,21 @@ public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContr
             MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
+    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
+        new ClickHouseSink(new ClickHouseSinkOptions
+        {
+            Endpoint = server.Endpoint,
+            Database = _database,
+            Table = table,
+            User = ClickHouseServer.User,
+            Password = ClickHouseServer.Password,
+            Mode = SqlWriteMode.Merge,
+            Key = key,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
+        });
+
+    protected override string Describe(string table) => $"ClickHouse table `{_database}`.`{table}`";
+
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
         (await TableNamesAsync()).Contains(table)
             ? (await server.RowsAsync($"SELECT * FROM `{_database}`.`{table}`")).Select(r => r.Select(f => (object?)CanonicalRows.FromTsv(f)).ToArray()).ToList()

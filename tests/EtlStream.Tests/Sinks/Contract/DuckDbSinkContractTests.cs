@@ -14,6 +14,11 @@ public sealed class DuckDbSinkContractTests : SqlSinkContractTests
     protected override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
         new DuckDbSink(new DuckDbSinkOptions { DatabasePath = Db, Table = table, Mode = replace ? DuckDbWriteMode.Replace : DuckDbWriteMode.Append });
 
+    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
+        new DuckDbSink(new DuckDbSinkOptions { DatabasePath = Db, Table = table, Mode = DuckDbWriteMode.Merge, Key = key });
+
+    protected override string Describe(string table) => $"DuckDB table \"{table}\"";
+
     protected override Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
         Task.FromResult(File.Exists(Db) && DuckDbQuery.Rows(Db, $"SELECT count(*) FROM information_schema.tables WHERE table_name = {DuckDbQuery.Literal(table)}")[0][0] is 1L
             ? DuckDbQuery.Rows(Db, $"SELECT * FROM {DuckDbSink.QuoteIdentifier(table)}")

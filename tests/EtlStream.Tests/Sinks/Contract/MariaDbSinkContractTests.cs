@@ -27,6 +27,18 @@ public class MariaDbSinkContractTests(MariaDbServer server) : SqlSinkContractTes
             MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
+    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
+        new MySqlSink(new MySqlSinkOptions
+        {
+            ConnectionString = server.ConnectionString(_database),
+            Table = table,
+            Mode = SqlWriteMode.Merge,
+            Key = key,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
+        });
+
+    protected override string Describe(string table) => $"MySQL table `{_database}`.`{table}`";
+
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
         (await TableNamesAsync()).Contains(table) ? await server.RowsAsync($"SELECT * FROM `{table}`", _database) : null;
 

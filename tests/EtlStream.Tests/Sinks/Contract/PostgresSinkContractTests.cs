@@ -27,6 +27,18 @@ public class PostgresSinkContractTests(PostgresServer server) : SqlSinkContractT
             MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });
 
+    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
+        new PostgresSink(new PostgresSinkOptions
+        {
+            ConnectionString = server.ConnectionString(_database),
+            Table = table,
+            Mode = SqlWriteMode.Merge,
+            Key = key,
+            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
+        });
+
+    protected override string Describe(string table) => $"PostgreSQL table \"public\".\"{table}\"";
+
     protected override async Task<List<object?[]>?> ReadRowsAsync(string table, Schema schema) =>
         (await server.RowsAsync($"SELECT to_regclass('public.\"{table}\"') IS NOT NULL", _database))[0][0] is true
             ? await server.RowsAsync($"SELECT * FROM public.\"{table}\"", _database)
