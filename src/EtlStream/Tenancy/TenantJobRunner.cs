@@ -173,14 +173,11 @@ public static partial class TenantJobRunner
             return new DuckDbSink(SinkOptions(tenant, table, mode) with { Ledger = ledger });
         }
 
-        // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so).
-        // A full refresh needs a staging table and ALTER TABLE ... SWAP WITH, which this sink does not do yet.
-        if (mode == StepMode.Replace)
-        {
-            throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode replace is not supported on {tenant.Sink.Kind} yet (append and merge are)");
-        }
-
-        return new Sinks.StarRocks.StarRocksSink(StreamLoadOptions(tenant, table), logger);
+        // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so);
+        // a full refresh loads a staging table and swaps it in.
+        return mode == StepMode.Replace
+            ? new Sinks.StarRocks.StarRocksReplaceSink(StreamLoadOptions(tenant, table), logger)
+            : new Sinks.StarRocks.StarRocksSink(StreamLoadOptions(tenant, table), logger);
     }
 
     /// <summary>The Stream Load options of a tenant's table: the sink target, the tenant's id in every label.</summary>

@@ -49,11 +49,12 @@ public sealed class StarRocksTenantTests(MariaDbServer mariaDb)
         """;
 
     [Fact]
-    public async Task A_starrocks_tenant_runs_its_job_through_stream_load_with_its_secret_password()
+    public async Task A_starrocks_tenant_runs_its_jobs_through_stream_load_with_its_secret_password()
     {
         await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        await using var fe = new FeMySqlProxy(mariaDb.Port, mariaDb.ConnectionString(), _ => null).Start();
         Environment.SetEnvironmentVariable(SecretName, MariaDbServer.Password);
-        var target = $"starrocks://{MariaDbServer.User}@127.0.0.1:{bed.Server.FePort}/{bed.Database}?mysql_port={mariaDb.Port}&state_dir={bed.Dir.Path}/state";
+        var target = $"starrocks://{MariaDbServer.User}@127.0.0.1:{bed.Server.FePort}/{bed.Database}?mysql_port={fe.Port}&state_dir={bed.Dir.Path}/state";
         var root = Configs(bed.Dir.Path, TenantYaml(bed.Dir.Path, target, bed.Database));
         Directory.CreateDirectory(Path.Combine(bed.Dir.Path, "incoming"));
         await InvoiceGenerator.WriteFileAsync(Path.Combine(bed.Dir.Path, "incoming", "invoices_2026-11-24.csv"), 2000, seed: 5, default);
@@ -71,8 +72,15 @@ public sealed class StarRocksTenantTests(MariaDbServer mariaDb)
         Assert.Equal(loaded, await bed.CountAsync("fact_invoice_secondary"));
         Assert.Equal(loaded, Convert.ToInt64(await mariaDb.ScalarAsync("SELECT COUNT(*) FROM fact_invoice_secondary WHERE tenant_id = 'acme'", bed.Database), System.Globalization.CultureInfo.InvariantCulture));
         Assert.All(bed.Server.Log.Where(l => l.Contains("transaction/begin", StringComparison.Ordinal)), l => Assert.Contains("etl_acme_", l, StringComparison.Ordinal));
-        var replace = Assert.Throws<NotSupportedException>(() => TenantJobRunner.CreateSink(tenant, table, StepMode.Replace));
-        Assert.Equal("acme: fact_invoice_secondary: mode replace is not supported on starrocks yet (append and merge are)", replace.Message);
+
+        // The evening refresh: the table holds exactly the day's rows afterwards, swapped in through the FE.
+        await InvoiceGenerator.WriteFileAsync(Path.Combine(bed.Dir.Path, "incoming", "invoices_2026-11-25.csv"), 700, seed: 6, default);
+        var evening = await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "evening", new DateOnly(2026, 11, 25), default),
+            new LoadOptions { RejectsPath = Path.Combine(bed.Dir.Path, "rejects") }, NullLogger.Instance, default);
+        var refreshed = Assert.Single(evening).Result.RowsLoaded;
+        Assert.InRange(refreshed, 600, 700);
+        Assert.Equal(refreshed, await bed.CountAsync("fact_invoice_secondary"));
+        Assert.Equal(["SWAP"], fe.Log.Where(l => l.StartsWith("SWAP ", StringComparison.Ordinal)).Select(l => l[..4]));
     }
 
     [Fact]
