@@ -48,12 +48,14 @@ public sealed class MariaDbServer : IAsyncLifetime
             """);
 
         Port = ServerProcess.FreePort();
+        // One server serves every MariaDB-backed test class; their connection pools (and the FE stand-in's upstream
+        // connections) stay open until idle-pruned, which went past 200 once the StarRocks contract classes came.
         _server = await ServerProcess.StartAsync("mariadb", mariadbd,
             [
                 "--no-defaults", $"--datadir={data}", $"--user={user}", $"--port={Port}", "--bind-address=127.0.0.1",
                 $"--socket={Path.Combine(folder, "mariadb.sock")}", $"--pid-file={Path.Combine(folder, "mariadb.pid")}",
                 $"--init-file={init}", "--skip-name-resolve", "--local-infile=1", "--innodb-buffer-pool-size=64M",
-                "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--max-connections=200",
+                "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--max-connections=1000",
             ],
             folder,
             async () =>
