@@ -278,20 +278,4 @@ public sealed class ExactlyOnceTests : IDisposable
         Assert.Equal((expected.Rows, expected.Rows, expected.Qty), Loaded());
         Assert.True(killedMidway >= 8, $"only {killedMidway} of 20 runs were killed before they finished: the kill window misses the load; runs that failed by themselves: {string.Join("; ", failures)}");
     }
-
-    /// <summary>Keeps formatted log messages, for asserting the warnings a user reads.</summary>
-    private sealed class ListLogger : ILogger
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => [.. _messages];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue(formatter(state, exception));
-    }
 }

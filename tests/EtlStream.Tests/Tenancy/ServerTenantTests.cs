@@ -321,22 +321,6 @@ public abstract class ServerTenantTests : IDisposable
         Assert.Equal(before, await InvoicesAsync(database));
     }
 
-    /// <summary>Keeps formatted log messages.</summary>
-    protected sealed class ListLogger : ILogger
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => [.. _messages];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue(formatter(state, exception));
-    }
-
     protected static string Text(object? value) => value switch
     {
         null => string.Empty,

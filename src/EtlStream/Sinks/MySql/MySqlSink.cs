@@ -150,19 +150,7 @@ public sealed class MySqlSink : SqlStagedSink
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        var row = new string?[reader.FieldCount];
-        for (var i = 0; i < row.Length; i++)
-        {
-            row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        return row;
+        return await FirstRowAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken)

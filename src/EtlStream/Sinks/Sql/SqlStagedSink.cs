@@ -370,6 +370,25 @@ public abstract class SqlStagedSink : IBatchSink
     /// <summary>Makes the staged rows the target's, by <see cref="Mode"/> and <see cref="TargetState"/>, then drops staging.</summary>
     protected abstract Task PublishAsync(CancellationToken cancellationToken);
 
+    /// <summary>The first row <paramref name="command"/> returns, each value as invariant text; null when there is none.</summary>
+    protected static async Task<IReadOnlyList<string?>?> FirstRowAsync(System.Data.Common.DbCommand command, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var row = new string?[reader.FieldCount];
+        for (var i = 0; i < row.Length; i++)
+        {
+            row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return row;
+    }
+
     /// <summary>An error of the database or its connection (not a bug), which cleanup after a failure may ignore.</summary>
     protected abstract bool IsDatabaseError(Exception error);
 }

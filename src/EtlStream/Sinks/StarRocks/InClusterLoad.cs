@@ -190,26 +190,14 @@ public static partial class InClusterLoad
 
     private static async Task<MySqlConnection> OpenAsync(StarRocksSinkOptions target, CancellationToken cancellationToken)
     {
-        var connection = new MySqlConnection(new MySqlConnectionStringBuilder
-        {
-            Server = target.Host,
-            Port = (uint)target.MySqlPort!.Value,
-            UserID = target.User,
-            Password = target.Password,
-            SslMode = target.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
-
-            // A connection that lost a reply must not return to a pool.
-            Pooling = false,
-        }.ConnectionString);
+        // Not pooled (a connection that lost a reply must not return to a pool); the refusal names no secret.
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            return connection;
+            return await StarRocksSink.OpenSqlAsync(target, cancellationToken).ConfigureAwait(false);
         }
-        catch (MySqlException e)
+        catch (StreamLoadException e)
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw new InClusterLoadException($"cannot reach {target.Host}:{target.MySqlPort} (MySQL protocol) as {target.User}: {Secrets.Redact(e.Message)}", e);
+            throw new InClusterLoadException(Secrets.Redact(e.Message), e);
         }
     }
 

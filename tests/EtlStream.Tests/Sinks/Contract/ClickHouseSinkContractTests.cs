@@ -22,7 +22,7 @@ public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContr
 
     public override async Task InitializeAsync() => _database = await server.CreateDatabaseAsync("contract");
 
-    protected override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
+    protected override IBatchSink CreateSink(string table, SqlWriteMode mode, IReadOnlyList<string> key, int concurrency) =>
         new ClickHouseSink(new ClickHouseSinkOptions
         {
             Endpoint = server.Endpoint,
@@ -30,19 +30,7 @@ public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContr
             Table = table,
             User = ClickHouseServer.User,
             Password = ClickHouseServer.Password,
-            Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
-            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
-        });
-
-    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
-        new ClickHouseSink(new ClickHouseSinkOptions
-        {
-            Endpoint = server.Endpoint,
-            Database = _database,
-            Table = table,
-            User = ClickHouseServer.User,
-            Password = ClickHouseServer.Password,
-            Mode = SqlWriteMode.Merge,
+            Mode = mode,
             Key = key,
             MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });

@@ -1,6 +1,7 @@
 using Apache.Arrow;
 using EtlStream.Sinks;
 using EtlStream.Sinks.DuckDb;
+using EtlStream.Sinks.Sql;
 using EtlStream.Tests.Support;
 
 namespace EtlStream.Tests.Sinks.Contract;
@@ -11,11 +12,14 @@ public sealed class DuckDbSinkContractTests : SqlSinkContractTests
 
     protected override string ExpectedAmountDrift => "column \"amount\" is DECIMAL(18,2) in the table but DECIMAL(20,4) in the data";
 
-    protected override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
-        new DuckDbSink(new DuckDbSinkOptions { DatabasePath = Db, Table = table, Mode = replace ? DuckDbWriteMode.Replace : DuckDbWriteMode.Append });
-
-    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
-        new DuckDbSink(new DuckDbSinkOptions { DatabasePath = Db, Table = table, Mode = DuckDbWriteMode.Merge, Key = key });
+    protected override IBatchSink CreateSink(string table, SqlWriteMode mode, IReadOnlyList<string> key, int concurrency) =>
+        new DuckDbSink(new DuckDbSinkOptions
+        {
+            DatabasePath = Db,
+            Table = table,
+            Mode = mode switch { SqlWriteMode.Replace => DuckDbWriteMode.Replace, SqlWriteMode.Merge => DuckDbWriteMode.Merge, _ => DuckDbWriteMode.Append },
+            Key = key,
+        });
 
     protected override string Describe(string table) => $"DuckDB table \"{table}\"";
 

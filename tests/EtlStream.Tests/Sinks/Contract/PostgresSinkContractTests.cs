@@ -18,21 +18,12 @@ public class PostgresSinkContractTests(PostgresServer server) : SqlSinkContractT
 
     public override async Task InitializeAsync() => _database = await server.CreateDatabaseAsync("contract");
 
-    protected override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
+    protected override IBatchSink CreateSink(string table, SqlWriteMode mode, IReadOnlyList<string> key, int concurrency) =>
         new PostgresSink(new PostgresSinkOptions
         {
             ConnectionString = server.ConnectionString(_database),
             Table = table,
-            Mode = replace ? SqlWriteMode.Replace : SqlWriteMode.Append,
-            MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
-        });
-
-    protected override IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
-        new PostgresSink(new PostgresSinkOptions
-        {
-            ConnectionString = server.ConnectionString(_database),
-            Table = table,
-            Mode = SqlWriteMode.Merge,
+            Mode = mode,
             Key = key,
             MaxConcurrency = OneLoadAtATime ? 1 : concurrency,
         });

@@ -18,8 +18,14 @@ public abstract class SqlSinkContractTests : SinkContractTests
     /// <summary>Every table name in the test's database or schema.</summary>
     protected abstract Task<List<string>> TableNamesAsync();
 
-    /// <summary>A sink merging into <paramref name="table"/> by <paramref name="key"/>.</summary>
-    protected abstract IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3);
+    /// <summary>The database's sink for <paramref name="table"/> in <paramref name="mode"/> (a merge by <paramref name="key"/>).</summary>
+    protected abstract IBatchSink CreateSink(string table, SqlWriteMode mode, IReadOnlyList<string> key, int concurrency);
+
+    protected sealed override IBatchSink CreateSink(string table, bool replace, int concurrency = 3) =>
+        CreateSink(table, replace ? SqlWriteMode.Replace : SqlWriteMode.Append, [], concurrency);
+
+    protected IBatchSink CreateMergeSink(string table, IReadOnlyList<string> key, int concurrency = 3) =>
+        CreateSink(table, SqlWriteMode.Merge, key, concurrency);
 
     /// <summary>How the sink's messages name <paramref name="table"/>: <c>PostgreSQL table "public"."t"</c>.</summary>
     protected abstract string Describe(string table);
