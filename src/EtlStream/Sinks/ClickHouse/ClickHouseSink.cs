@@ -32,6 +32,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     private readonly ConcurrentBag<StreamedInsert> _idleInserts = [];
     private readonly List<StreamedInsert> _inserts = [];
     private HttpClient? _http;
+    private Task? _stagingChecked;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
         : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
@@ -114,6 +115,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     /// </summary>
     protected override async Task BulkLoadAsync(SinkChunk chunk, CancellationToken cancellationToken)
     {
+        await LazyInitializer.EnsureInitialized(ref _stagingChecked, () => CheckStagingColumnsAsync(cancellationToken)).ConfigureAwait(false);
         if (!_idleInserts.TryTake(out var insert))
         {
             var body = new ChunkPipeStream(capacity: 4);
@@ -155,8 +157,24 @@ public sealed class ClickHouseSink : SqlStagedSink
         }
     }
 
+    /// <summary>
+    /// RowBinary carries no column names or types: bytes sent to a table of other columns would be read as other
+    /// values without an error. So the table the rows go into is read back once and must have exactly the data's
+    /// columns and types, in order, before the first byte is sent.
+    /// </summary>
+    private async Task CheckStagingColumnsAsync(CancellationToken cancellationToken)
+    {
+        var live = await ReadLiveColumnsAsync(StagingTable, cancellationToken).ConfigureAwait(false) ?? [];
+        static string Shape(IEnumerable<SqlColumn> columns) => string.Join(", ", columns.Select(c => c.Name + " " + c.Type));
+        if (Shape(live) != Shape(Columns))
+        {
+            throw new InvalidOperationException(
+                $"{Describe}: the staging table has columns ({Shape(live)}), the data has ({Shape(Columns)}); nothing was sent.");
+        }
+    }
+
     private string InsertUrl() =>
-        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} FORMAT RowBinary")
+        "?query=" + Uri.EscapeDataString($"INSERT INTO {Qualify(StagingTable)} ({string.Join(", ", Columns.Select(c => Dialect.Quote(c.Name)))}) FORMAT RowBinary")
         + "&max_insert_block_size=" + _options.MaxInsertBlockSize.ToString(CultureInfo.InvariantCulture)
         + "&input_format_allow_errors_num=0&input_format_allow_errors_ratio=0";
 

@@ -87,6 +87,29 @@ public class ClickHouseSinkContractTests(ClickHouseServer server) : SqlSinkContr
         Assert.Equal([table], await TableNamesAsync()); // no staging table left behind
     }
 
+    /// <summary>RowBinary has no names or types: a staging table that is not the data's shape is refused before a byte is sent.</summary>
+    [Fact]
+    public async Task A_staging_table_of_another_shape_is_refused_before_sending()
+    {
+        var table = NewTable("shape");
+        using var rows = Sequence(1, 10);
+        await LoadAsync(table, replace: false, [rows]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await using var sink = CreateSink(table, replace: false);
+            await sink.OpenAsync(AwkwardSchema, default);
+            var staging = (await TableNamesAsync()).Single(t => t.EndsWith("_stage", StringComparison.Ordinal));
+            await server.QueryAsync($"ALTER TABLE `{_database}`.`{staging}` MODIFY COLUMN i64 Nullable(Int32)");
+            await sink.WriteAsync(new SinkChunk([rows]), default);
+        });
+
+        Assert.Contains("the staging table has columns (", error.Message, StringComparison.Ordinal);
+        Assert.Contains("i64 Nullable(Int32)", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("); nothing was sent.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(CanonicalRows.Sorted(CanonicalRows.Of([rows])), CanonicalRows.Sorted(await ReadAsync(table, AwkwardSchema)));
+    }
+
     [Fact]
     public async Task WrongPassword_FailsOnOpen_WithoutPrintingIt()
     {
