@@ -47,6 +47,10 @@ public sealed class LoadLedger : IAsyncDisposable
                 CREATE TABLE IF NOT EXISTS watermarks (
                     tenant TEXT NOT NULL, target TEXT NOT NULL, file_date TEXT NOT NULL, updated_at TEXT NOT NULL,
                     PRIMARY KEY (tenant, target));
+                CREATE TABLE IF NOT EXISTS column_watermarks (
+                    tenant TEXT NOT NULL, target TEXT NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
+                    run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant, target, column_name));
                 """, cancellationToken, []).ConfigureAwait(false);
             return ledger;
         }
@@ -146,6 +150,22 @@ public sealed class LoadLedger : IAsyncDisposable
             [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
+
+    /// <summary>The largest value of <paramref name="column"/> loaded into <paramref name="target"/>, as the column's text; null before any.</summary>
+    public async Task<string?> ColumnWatermarkAsync(string tenant, string target, string column, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync("SELECT value FROM column_watermarks WHERE tenant = $tenant AND target = $target AND column_name = $column",
+            r => r.GetString(0), cancellationToken, [("$tenant", tenant), ("$target", target), ("$column", column)]).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <summary>Moves the column's watermark to <paramref name="value"/> (the caller passes only values above the old one).</summary>
+    public Task SetColumnWatermarkAsync(string tenant, string target, string column, string value, string runId, CancellationToken cancellationToken) =>
+        ExecuteAsync("""
+            INSERT INTO column_watermarks (tenant, target, column_name, value, run_id, updated_at) VALUES ($tenant, $target, $column, $value, $run, $at)
+            ON CONFLICT (tenant, target, column_name) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, updated_at = excluded.updated_at
+            """, cancellationToken,
+            [("$tenant", tenant), ("$target", target), ("$column", column), ("$value", value), ("$run", runId), ("$at", Time(DateTimeOffset.UtcNow))]);
 
     public ValueTask DisposeAsync() => _connection.DisposeAsync();
 

@@ -73,6 +73,12 @@ public sealed record TenantTable(string Name, string SchemaName, TableSpec Spec,
 
     /// <summary>What a run does with a re-uploaded file (same name, new version): <c>on_changed</c>.</summary>
     public State.ChangedFilePolicy OnChanged { get; init; } = State.ChangedFilePolicy.Skip;
+
+    /// <summary>
+    /// <c>watermark_column</c>: an integer, date or timestamp column whose largest loaded value is remembered; a later
+    /// append loads only rows above it (for sources that re-export what they exported before).
+    /// </summary>
+    public string? WatermarkColumn { get; init; }
 }
 
 public sealed record JobConfig(string Name, IReadOnlyList<JobStep> Steps);

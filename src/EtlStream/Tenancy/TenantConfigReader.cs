@@ -15,7 +15,7 @@ public static class TenantConfigReader
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
     private static readonly string[] SinkKeys = ["kind", "path", "password"];
-    private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed"];
+    private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
     private static readonly string[] SinkKinds = ["duckdb", "starrocks", "doris", "postgres", "mysql", "mariadb", "clickhouse", "parquet"];
@@ -333,7 +333,20 @@ public static class TenantConfigReader
                 "replace_partition" => ChangedFilePolicy.ReplacePartition,
                 var other => Invalid(r, $"{path}.on_changed", $"'{other}': expected skip or replace_partition"),
             };
-            tables[name] = new TenantTable(name, schemaName, spec with { Name = name }, files, spec.Key) { LateDays = lateDays, OnChanged = onChanged };
+            var watermarkColumn = r.String(t, path, "watermark_column");
+            if (watermarkColumn is not null && !spec.Columns.Any(c =>
+                    c.Name.Equals(watermarkColumn, StringComparison.Ordinal) && c.Computed is null
+                    && c.Type.Kind is ColumnKind.Int8 or ColumnKind.Int16 or ColumnKind.Int32 or ColumnKind.Int64 or ColumnKind.Date or ColumnKind.Timestamp))
+            {
+                r.Error($"{path}.watermark_column", $"'{watermarkColumn}': expected an integer, date or timestamp column read from the files");
+            }
+
+            tables[name] = new TenantTable(name, schemaName, spec with { Name = name }, files, spec.Key)
+            {
+                LateDays = lateDays,
+                OnChanged = onChanged,
+                WatermarkColumn = watermarkColumn,
+            };
         }
 
         return tables;

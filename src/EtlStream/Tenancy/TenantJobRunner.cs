@@ -110,6 +110,25 @@ public static partial class TenantJobRunner
             ? new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with { Ledger = stamp, ReplaceSources = [.. replaced.Select(f => f.FileName)] })
             : CreateSink(tenant, load.Table, load.Mode, logger, stamp);
 
+        // A column watermark filters what earlier runs loaded (a refresh reloads all and resets it).
+        var spec = load.Table.Spec;
+        State.ColumnWatermark? columnWatermark = null;
+        if (ledger is not null && load.Table.WatermarkColumn is { } watermarkColumn)
+        {
+            columnWatermark = new State.ColumnWatermark(spec.Columns.First(c => c.Name.Equals(watermarkColumn, StringComparison.Ordinal)));
+            if (load.Mode != StepMode.Replace)
+            {
+                var above = await ledger.Ledger.ColumnWatermarkAsync(tenant.Id, target, watermarkColumn, cancellationToken).ConfigureAwait(false);
+                spec = columnWatermark.FilterAbove(spec, above);
+                if (above is not null)
+                {
+                    LogColumnWatermark(logger, tenant.Id, load.Table.Name, watermarkColumn, above);
+                }
+            }
+
+            sink = columnWatermark.Track(sink);
+        }
+
         LoadResult result;
         await using (sink.ConfigureAwait(false))
         {
@@ -117,7 +136,7 @@ public static partial class TenantJobRunner
             var rejects = Path.Combine(options.RejectsPath ?? "rejects", tenant.Id, $"{runDate:yyyy-MM-dd}-{jobName}-{load.Table.Name}.parquet");
             var pipeline = new LoadPipeline(options with { TenantId = tenant.Id, LoadDate = runDate, RejectsPath = rejects }, logger);
             var toLoad = load with { Files = files };
-            Task<LoadResult> Run() => pipeline.RunAsync(files, load.Table.Spec, sink, cancellationToken);
+            Task<LoadResult> Run() => pipeline.RunAsync(files, spec, sink, cancellationToken);
             result = (await (observe is null ? Run() : observe(toLoad, pipeline, Run)).ConfigureAwait(false)).WithListing(files);
         }
 
@@ -130,6 +149,10 @@ public static partial class TenantJobRunner
                 [.. result.FileResults.Select(f => new LedgerEntry(tenant.Id, target, f.Name, versions[f.Name], f.RowsRead,
                     FileDates.Parse(load.Table.FilePattern, f.Name), ledger.RunId, now))],
                 cancellationToken).ConfigureAwait(false);
+            if (columnWatermark?.Highest is { } highest)
+            {
+                await ledger.Ledger.SetColumnWatermarkAsync(tenant.Id, target, load.Table.WatermarkColumn!, highest, ledger.RunId, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         LogTableLoaded(logger, tenant.Id, jobName, load.Table.Name, mode, result.RowsLoaded, result.Files);
@@ -288,6 +311,9 @@ public static partial class TenantJobRunner
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: {File} was re-uploaded with new content; on_changed: replace_partition replaces its rows")]
     private static partial void LogChangedReplaced(ILogger logger, string tenant, string table, string file);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Tenant}: {Table}: loading rows whose {Column} is above {Watermark}")]
+    private static partial void LogColumnWatermark(ILogger logger, string tenant, string table, string column, string watermark);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files were committed by a run that stopped before booking them; booked now from the table's own ledger")]
     private static partial void LogHealed(ILogger logger, string tenant, string target, int count);

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Apache.Arrow;
+using EtlStream.Sinks;
+using EtlStream.Sources;
+using EtlStream.Tables;
+using EtlStream.Transforms;
+
+namespace EtlStream.State;
+
+/// <summary>
+/// A table's column watermark (<c>watermark_column</c>): the largest value of an integer, date or timestamp column
+/// that was loaded. As text in the column's own format, it becomes a <c>column &gt; watermark</c> filter of the next
+/// append, so rows a source exports again are filtered, not loaded twice.
+/// </summary>
+public sealed class ColumnWatermark
+{
+    private readonly ColumnSpec _column;
+    private readonly DateTimePattern? _pattern;
+    private long? _max;
+
+    public ColumnWatermark(ColumnSpec column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        _column = column;
+        _pattern = column.Type.Kind is ColumnKind.Date or ColumnKind.Timestamp ? ValueParsers.PatternFor(column) : null;
+    }
+
+    /// <summary>The spec with <c>column &gt; <paramref name="watermark"/></c> added to its filters (unchanged without one).</summary>
+    public TableSpec FilterAbove(TableSpec spec, string? watermark)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return watermark is null ? spec : spec with { Filters = [.. spec.Filters, new FilterSpec(_column.Name, FilterOp.Greater, [watermark])] };
+    }
+
+    /// <summary>The largest value seen, in the column's format; null when no row had one.</summary>
+    public string? Highest
+    {
+        get
+        {
+            lock (this)
+            {
+                return _max is { } max ? Format(max) : null;
+            }
+        }
+    }
+
+    /// <summary>Wraps <paramref name="sink"/> so that every row written to it counts towards <see cref="Highest"/>.</summary>
+    public IBatchSink Track(IBatchSink sink) => new TrackingSink(sink, this);
+
+    private void Observe(RecordBatch batch)
+    {
+        var index = batch.Schema.GetFieldIndex(_column.Name);
+        long? max = null;
+        switch (batch.Column(index))
+        {
+            case Int64Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
+            case Int32Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
+            case Int16Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
+            case Int8Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
+            case Date32Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
+            case TimestampArray a:
+                var micros = ((Apache.Arrow.Types.TimestampType)a.Data.DataType).Unit switch
+                {
+                    Apache.Arrow.Types.TimeUnit.Second => 1_000_000L,
+                    Apache.Arrow.Types.TimeUnit.Millisecond => 1_000L,
+                    _ => 1L,
+                };
+                max = Max(a.Length, a.IsValid, i => a.Values[i] * micros);
+                break;
+        }
+
+        if (max is { } m)
+        {
+            lock (this)
+            {
+                _max = _max is { } old && old >= m ? old : m;
+            }
+        }
+    }
+
+    private static long? Max(int length, Func<int, bool> valid, Func<int, long> value)
+    {
+        long? max = null;
+        for (var i = 0; i < length; i++)
+        {
+            if (valid(i) && (max is not { } m || value(i) > m))
+            {
+                max = value(i);
+            }
+        }
+
+        return max;
+    }
+
+    /// <summary>The value as the column's parser reads it back: integers invariant, dates and timestamps in the column's format.</summary>
+    private string Format(long value)
+    {
+        if (_pattern is null)
+        {
+            return value.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (_column.Type.Kind == ColumnKind.Date)
+        {
+            return DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)value).ToString(_pattern.Text, CultureInfo.InvariantCulture);
+        }
+
+        var at = DateTime.UnixEpoch.AddTicks(value * 10);
+        var text = at.ToString(_pattern.Text, CultureInfo.InvariantCulture);
+
+        // The parser takes a fraction after the seconds even when the format has none; without it, rows later in
+        // the same second would fall at or below a watermark cut to the second.
+        return value % 1_000_000 != 0 && !_pattern.Text.Contains('f', StringComparison.Ordinal)
+            ? text + "." + (value % 1_000_000).ToString("D6", CultureInfo.InvariantCulture)
+            : text;
+    }
+
+    private sealed class TrackingSink(IBatchSink inner, ColumnWatermark watermark) : IBatchSink, IRejectingSink
+    {
+        public int MaxConcurrency => inner.MaxConcurrency;
+
+        public int PreferredChunkRows => inner.PreferredChunkRows;
+
+        public long PreferredChunkBytes => inner.PreferredChunkBytes;
+
+        public void ReceiveRejectsWith(Func<IReadOnlyList<Transforms.RejectedRow>, CancellationToken, ValueTask> receiver) =>
+            (inner as IRejectingSink)?.ReceiveRejectsWith(receiver);
+
+        public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken) => inner.OpenAsync(schema, cancellationToken);
+
+        public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
+        {
+            await inner.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            foreach (var batch in chunk.Batches)
+            {
+                watermark.Observe(batch);
+            }
+        }
+
+        public ValueTask FileCompleteAsync(SourceFile file, int chunks, CancellationToken cancellationToken) =>
+            inner.FileCompleteAsync(file, chunks, cancellationToken);
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => inner.CompleteAsync(cancellationToken);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+}
