@@ -112,8 +112,6 @@ public sealed partial class LoadPipeline
             rejecting.ReceiveRejectsWith(RecordSinkRejectsAsync);
         }
 
-        await sink.OpenAsync(transform.OutputSchema, cancellationToken).ConfigureAwait(false);
-
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = cts.Token;
         Exception? firstFault = null;
@@ -130,6 +128,24 @@ public sealed partial class LoadPipeline
             cts.Cancel();
         }
 
+        // The sink opens (connects, reads the live table back, begins) while the first files are read and parsed:
+        // nothing reaches it before it is open, and a failure to open stops the run as any fault does. Measured: a
+        // database client's start-up (JIT, connecting) had the server waiting ~1 s for its first row.
+        async Task OpenSinkAsync()
+        {
+            try
+            {
+                await sink.OpenAsync(transform.OutputSchema, token).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Fault(e);
+                throw;
+            }
+        }
+
+        var opened = OpenSinkAsync();
+
         // A file is complete for the sink once its end marker has arrived and every chunk before it was written;
         // chunks of a file may be written concurrently, so completion is counted, not assumed from order.
         var fileWrites = new System.Collections.Concurrent.ConcurrentDictionary<SourceFile, FileWrites>(ReferenceEqualityComparer.Instance);
@@ -138,6 +154,7 @@ public sealed partial class LoadPipeline
             {
                 try
                 {
+                    await opened.ConfigureAwait(false);
                     var writes = fileWrites.GetOrAdd(item.File, _ => new FileWrites());
                     if (item.Batches is null)
                     {
@@ -288,17 +305,19 @@ public sealed partial class LoadPipeline
         Volatile.Write(ref _transformQueue, transformBlock);
         Volatile.Write(ref _loadQueue, load);
         var queues = EtlStreamMetrics.TrackQueues(transform.Spec.Name, () => transformBlock.InputCount, () => load.InputCount);
-        for (var i = 0; i < files.Count; i++)
-        {
-            if (!await read.SendAsync((files[i], i), token).ConfigureAwait(false))
-            {
-                break;
-            }
-        }
-
-        read.Complete();
         try
         {
+            // A fault while files are still being handed out (a sink that failed to open, a corrupt file) cancels
+            // the sending too: that is reported below as the fault it is, after the blocks are drained.
+            for (var i = 0; i < files.Count; i++)
+            {
+                if (!await read.SendAsync((files[i], i), token).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+
+            read.Complete();
             await Task.WhenAll(read.Completion, transformBlock.Completion, chunker.Completion, load.Completion).ConfigureAwait(false);
         }
         catch (Exception) when (firstFault is not null || cancellationToken.IsCancellationRequested)
@@ -307,6 +326,10 @@ public sealed partial class LoadPipeline
         }
         finally
         {
+            // Never leave with a block still running or the sink still opening: the caller disposes the sink next.
+            read.Complete();
+            await Task.WhenAll(read.Completion, transformBlock.Completion, chunker.Completion, load.Completion, opened)
+                .ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
             queues.Dispose();
             Volatile.Write(ref _transformQueue, null);
             Volatile.Write(ref _loadQueue, null);

@@ -78,6 +78,70 @@ public sealed class ChunkingTests : IDisposable
         Assert.Equal([30, 30, 30, 10], sink.Chunks.OrderBy(c => c.Index).Select(c => c.Ids.Count));
     }
 
+    /// <summary>
+    /// The sink opens while the first files are read; nothing is written before it is open, and a sink that fails to
+    /// open fails the run with its own error, having been given no row.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_sink_opens_while_files_are_read_and_gets_no_row_before_it_is_open(bool openFails)
+    {
+        var files = Files(95, 230, 10);
+        var sink = new SlowOpeningSink(openFails);
+        var pipeline = new LoadPipeline(new LoadOptions { ParallelFiles = 2, LoadDate = new DateOnly(2026, 11, 24) });
+
+        if (openFails)
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.RunAsync(files, Spec, sink, default));
+            Assert.Equal("the table drifted", error.Message);
+            Assert.Equal(0, sink.Writes);
+            return;
+        }
+
+        var result = await pipeline.RunAsync(files, Spec, sink, default);
+        Assert.Equal(335, result.RowsLoaded);
+        Assert.Equal(335, sink.RowsWritten);
+        Assert.False(sink.WroteBeforeOpen);
+    }
+
+    private sealed class SlowOpeningSink(bool fail) : IBatchSink
+    {
+        private volatile bool _open;
+
+        public int Writes;
+
+        public long RowsWritten;
+
+        public bool WroteBeforeOpen { get; private set; }
+
+        public int MaxConcurrency => 2;
+
+        public int PreferredChunkRows => 1;
+
+        public async ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
+        {
+            await Task.Delay(300, cancellationToken); // a database client connecting and reading the table back
+            _open = !fail;
+            if (fail)
+            {
+                throw new InvalidOperationException("the table drifted");
+            }
+        }
+
+        public ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
+        {
+            WroteBeforeOpen |= !_open;
+            Interlocked.Increment(ref Writes);
+            Interlocked.Add(ref RowsWritten, chunk.Rows);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     /// <summary>Records every call, with a clock that orders writes against completions.</summary>
     private sealed class RecordingSink(int concurrency, int chunkRows) : IBatchSink
     {
