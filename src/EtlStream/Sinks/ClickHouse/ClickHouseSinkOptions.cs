@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.ClickHouse;
 
 /// <summary>Where and how <see cref="ClickHouseSink"/> loads.</summary>
-public sealed record ClickHouseSinkOptions
+public sealed record ClickHouseSinkOptions : ISqlSinkOptions
 {
     /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:8123/</c>.</summary>
     public required Uri Endpoint { get; init; }
@@ -68,25 +68,7 @@ public sealed record ClickHouseSinkOptions
             errors.Add("clickhouse.database: required");
         }
 
-        if (string.IsNullOrWhiteSpace(Table))
-        {
-            errors.Add("clickhouse.table: required");
-        }
-
-        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
-        {
-            errors.Add("clickhouse.key: merge needs key columns");
-        }
-
-        if (MaxConcurrency is < 1 or > 64)
-        {
-            errors.Add($"clickhouse.concurrency: must be 1..64, got {MaxConcurrency}");
-        }
-
-        if (ChunkRows < 1)
-        {
-            errors.Add($"clickhouse.chunk_rows: must be positive, got {ChunkRows}");
-        }
+        this.AddLoadErrors("clickhouse", errors);
 
         if (MaxInsertBlockSize < 1)
         {

@@ -33,7 +33,7 @@ public sealed class MySqlSink : SqlStagedSink
     private ArrayBufferWriter<byte>? _directBody;
 
     public MySqlSink(MySqlSinkOptions options)
-        : base(MySqlDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
+        : base(MySqlDialect.Instance, options)
     {
         _ledger = options.Ledger;
         var builder = new MySqlConnectionStringBuilder(options.ConnectionString) { AllowLoadLocalInfile = true };
@@ -45,13 +45,6 @@ public sealed class MySqlSink : SqlStagedSink
 
         MySqlDialect.Instance.ValidateIdentifier(_database);
         _connectionString = builder.ConnectionString;
-    }
-
-    private static MySqlSinkOptions Checked(MySqlSinkOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
-        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
     }
 
     protected override string Qualify(string table) => Dialect.Quote(_database) + "." + Dialect.Quote(table);

@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.MySql;
 
 /// <summary>Where and how <see cref="MySqlSink"/> loads.</summary>
-public sealed record MySqlSinkOptions
+public sealed record MySqlSinkOptions : ISqlSinkOptions
 {
     /// <summary>A MySqlConnector connection string naming the database. It may hold a password: it is never printed.</summary>
     public required string ConnectionString { get; init; }
@@ -40,25 +40,7 @@ public sealed record MySqlSinkOptions
             errors.Add("mysql.connection_string: required");
         }
 
-        if (string.IsNullOrWhiteSpace(Table))
-        {
-            errors.Add("mysql.table: required");
-        }
-
-        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
-        {
-            errors.Add("mysql.key: merge needs key columns");
-        }
-
-        if (MaxConcurrency is < 1 or > 64)
-        {
-            errors.Add($"mysql.concurrency: must be 1..64, got {MaxConcurrency}");
-        }
-
-        if (ChunkRows < 1)
-        {
-            errors.Add($"mysql.chunk_rows: must be positive, got {ChunkRows}");
-        }
+        this.AddLoadErrors("mysql", errors);
 
         return errors;
     }

@@ -32,17 +32,10 @@ public sealed class PostgresSink : SqlStagedSink
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
 
     public PostgresSink(PostgresSinkOptions options)
-        : base(PostgresDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
+        : base(PostgresDialect.Instance, options)
     {
         _options = options;
         PostgresDialect.Instance.ValidateIdentifier(options.Schema);
-    }
-
-    private static PostgresSinkOptions Checked(PostgresSinkOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
-        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
     }
 
     protected override string Qualify(string table) => Dialect.Quote(_options.Schema) + "." + Dialect.Quote(table);

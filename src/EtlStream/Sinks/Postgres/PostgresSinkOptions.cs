@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary>Where and how <see cref="PostgresSink"/> loads.</summary>
-public sealed record PostgresSinkOptions
+public sealed record PostgresSinkOptions : ISqlSinkOptions
 {
     /// <summary>An Npgsql connection string. It may hold a password: it is never printed.</summary>
     public required string ConnectionString { get; init; }
@@ -43,30 +43,12 @@ public sealed record PostgresSinkOptions
             errors.Add("postgres.connection_string: required");
         }
 
-        if (string.IsNullOrWhiteSpace(Table))
-        {
-            errors.Add("postgres.table: required");
-        }
-
         if (string.IsNullOrWhiteSpace(Schema))
         {
             errors.Add("postgres.schema: required");
         }
 
-        if (Mode == SqlWriteMode.Merge && Key.Count == 0)
-        {
-            errors.Add("postgres.key: merge needs key columns");
-        }
-
-        if (MaxConcurrency is < 1 or > 64)
-        {
-            errors.Add($"postgres.concurrency: must be 1..64, got {MaxConcurrency}");
-        }
-
-        if (ChunkRows < 1)
-        {
-            errors.Add($"postgres.chunk_rows: must be positive, got {ChunkRows}");
-        }
+        this.AddLoadErrors("postgres", errors);
 
         return errors;
     }

@@ -56,29 +56,23 @@ public abstract class SqlStagedSink : IBatchSink
 
     /// <param name="key">The table's key columns: required for <see cref="SqlWriteMode.Merge"/>; with any mode, a table the
     /// sink creates gets it (<see cref="SqlDialect.KeyConstraint"/>) and the run's rows must hold each key once.</param>
-    protected SqlStagedSink(SqlDialect dialect, string table, SqlWriteMode mode, int maxConcurrency, int chunkRows, IReadOnlyList<string>? key = null)
+    /// <param name="options">Validated here: every problem fails construction in one <see cref="ArgumentException"/>.</param>
+    protected SqlStagedSink(SqlDialect dialect, ISqlSinkOptions options)
     {
         ArgumentNullException.ThrowIfNull(dialect);
-        ArgumentException.ThrowIfNullOrWhiteSpace(table);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrency, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1);
-        dialect.ValidateIdentifier(table);
-        Key = key is null ? [] : [.. key];
+        SqlSinkOptions.Checked(options);
+        dialect.ValidateIdentifier(options.Table);
+        Key = [.. options.Key];
         foreach (var column in Key)
         {
             dialect.ValidateIdentifier(column);
         }
 
-        if (mode == SqlWriteMode.Merge && Key.Count == 0)
-        {
-            throw new ArgumentException($"{dialect.Name} table \"{table}\": merge needs key columns", nameof(key));
-        }
-
         Dialect = dialect;
-        Table = table;
-        Mode = mode;
-        MaxConcurrency = maxConcurrency;
-        PreferredChunkRows = chunkRows;
+        Table = options.Table;
+        Mode = options.Mode;
+        MaxConcurrency = options.MaxConcurrency;
+        PreferredChunkRows = options.ChunkRows;
 
         // Unique per run, so concurrent runs into one table never share a staging table; short enough for any dialect.
         var run = Guid.NewGuid().ToString("N")[..12];
