@@ -77,17 +77,18 @@ public sealed class ClickHouseServer : IAsyncLifetime
         return name;
     }
 
-    /// <summary>Runs a statement over HTTP and returns its output text; a refusal fails with ClickHouse's message.</summary>
-    public async Task<string> QueryAsync(string sql)
+    /// <summary>Runs a statement over HTTP (in <paramref name="database"/>, if given) and returns its output text; a refusal fails with ClickHouse's message.</summary>
+    public async Task<string> QueryAsync(string sql, string? database = null)
     {
-        using var response = await _http.PostAsync(Endpoint, new StringContent(sql, Encoding.UTF8));
+        var url = database is null ? Endpoint : new Uri(Endpoint, "?database=" + Uri.EscapeDataString(database));
+        using var response = await _http.PostAsync(url, new StringContent(sql, Encoding.UTF8));
         var text = await response.Content.ReadAsStringAsync();
         return response.IsSuccessStatusCode ? text : throw new InvalidOperationException($"ClickHouse: {text}");
     }
 
     /// <summary>Rows of a query as TabSeparated fields (escapes left as ClickHouse writes them).</summary>
-    public async Task<List<string[]>> RowsAsync(string sql) =>
-        (await QueryAsync(sql + " FORMAT TabSeparated")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
+    public async Task<List<string[]>> RowsAsync(string sql, string? database = null) =>
+        (await QueryAsync(sql + " FORMAT TabSeparated", database)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToList();
 
     public async Task DisposeAsync()
     {

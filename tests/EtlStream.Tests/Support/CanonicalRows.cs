@@ -142,28 +142,6 @@ public static class CanonicalRows
         "\\N" => null,
         "0000-00-00" => "1970-01-01",
         "0000-00-00 00:00:00" => "1970-01-01 00:00:00",
-        _ => UnescapeTsv(field),
+        _ => EtlStream.Sinks.ClickHouse.ClickHouseDialect.UnescapeTabSeparated(field),
     };
-
-    private static string UnescapeTsv(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var sb = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] != '\\' || i + 1 == field.Length)
-            {
-                sb.Append(field[i]);
-                continue;
-            }
-
-            sb.Append(field[++i] switch { 't' => '\t', 'n' => '\n', 'r' => '\r', '0' => '\0', 'b' => '\b', 'f' => '\f', var other => other });
-        }
-
-        return sb.ToString();
-    }
 }

@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text;
 using EtlStream.Generation;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
@@ -24,16 +22,8 @@ public sealed class ClickHouseTenantTests(ClickHouseServer server) : ServerTenan
 
     protected override string Target(string database) => $"clickhouse://{ClickHouseServer.User}@127.0.0.1:{server.HttpPort}/{database}";
 
-    protected override async Task<List<string>> QueryAsync(string database, string sql)
-    {
-        using var http = new HttpClient();
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ClickHouseServer.User}:{ClickHouseServer.Password}")));
-        using var response = await http.PostAsync(new Uri(server.Endpoint, "?database=" + Uri.EscapeDataString(database)), new StringContent(sql + " FORMAT TabSeparated", Encoding.UTF8));
-        var text = await response.Content.ReadAsStringAsync();
-        return response.IsSuccessStatusCode
-            ? [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace('\t', '|'))]
-            : throw new InvalidOperationException($"ClickHouse: {text}");
-    }
+    protected override async Task<List<string>> QueryAsync(string database, string sql) =>
+        [.. (await server.RowsAsync(sql, database)).Select(r => string.Join('|', r))];
 
     protected override string BoolAsInt(string column) => column;
 

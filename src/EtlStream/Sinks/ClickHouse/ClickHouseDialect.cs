@@ -59,4 +59,28 @@ public sealed class ClickHouseDialect : SqlDialect
         };
         return field.IsNullable ? "Nullable(" + type + ")" : type;
     }
+
+    /// <summary>A field of ClickHouse's TabSeparated output, its escapes undone: <c>\t \n \r \0 \b \f</c> and a backslash before any other character.</summary>
+    public static string UnescapeTabSeparated(string field)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+
+        var sb = new System.Text.StringBuilder(field.Length);
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] != '\\' || i + 1 == field.Length)
+            {
+                sb.Append(field[i]);
+                continue;
+            }
+
+            sb.Append(field[++i] switch { 't' => '\t', 'n' => '\n', 'r' => '\r', '0' => '\0', 'b' => '\b', 'f' => '\f', var other => other });
+        }
+
+        return sb.ToString();
+    }
 }

@@ -35,17 +35,10 @@ public sealed class ClickHouseSink : SqlStagedSink
     private Task? _stagingChecked;
 
     public ClickHouseSink(ClickHouseSinkOptions options)
-        : base(ClickHouseDialect.Instance, Checked(options).Table, options.Mode, options.MaxConcurrency, options.ChunkRows, options.Key)
+        : base(ClickHouseDialect.Instance, options)
     {
         _options = options;
         ClickHouseDialect.Instance.ValidateIdentifier(options.Database);
-    }
-
-    private static ClickHouseSinkOptions Checked(ClickHouseSinkOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
-        return errors.Count == 0 ? options : throw new ArgumentException(string.Join("; ", errors), nameof(options));
     }
 
     protected override string Qualify(string table) => Dialect.Quote(_options.Database) + "." + Dialect.Quote(table);
@@ -90,8 +83,8 @@ public sealed class ClickHouseSink : SqlStagedSink
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var tab = line.IndexOf('\t', StringComparison.Ordinal);
-            var type = Unescape(line[(tab + 1)..]);
-            columns.Add(new SqlColumn(Unescape(line[..tab]), type, type.StartsWith("Nullable(", StringComparison.Ordinal)));
+            var type = ClickHouseDialect.UnescapeTabSeparated(line[(tab + 1)..]);
+            columns.Add(new SqlColumn(ClickHouseDialect.UnescapeTabSeparated(line[..tab]), type, type.StartsWith("Nullable(", StringComparison.Ordinal)));
         }
 
         return columns.Count == 0 ? null : columns;
@@ -104,7 +97,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     {
         var text = await QueryAsync(sql + " FORMAT TabSeparated", cancellationToken).ConfigureAwait(false);
         var line = text.Split('\n', 2)[0];
-        return line.Length == 0 ? null : [.. line.Split('\t').Select(f => f == "\\N" ? null : Unescape(f))];
+        return line.Length == 0 ? null : [.. line.Split('\t').Select(f => f == "\\N" ? null : ClickHouseDialect.UnescapeTabSeparated(f))];
     }
 
     /// <summary>
@@ -287,7 +280,7 @@ public sealed class ClickHouseSink : SqlStagedSink
             foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 var f = line.Split('\t');
-                rows.Add(new LedgerRow(Unescape(f[0]), Unescape(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), Unescape(f[3])));
+                rows.Add(new LedgerRow(ClickHouseDialect.UnescapeTabSeparated(f[0]), ClickHouseDialect.UnescapeTabSeparated(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), ClickHouseDialect.UnescapeTabSeparated(f[3])));
             }
 
             return rows;
@@ -330,7 +323,7 @@ public sealed class ClickHouseSink : SqlStagedSink
         var ids = await QueryAsync(
             $"SELECT DISTINCT partition_id FROM system.parts WHERE database = {Dialect.Literal(_options.Database)} AND table = {Dialect.Literal(StagingTable)} AND active FORMAT TabSeparated",
             cancellationToken).ConfigureAwait(false);
-        return [.. ids.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Unescape)];
+        return [.. ids.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(ClickHouseDialect.UnescapeTabSeparated)];
     }
 
     protected override bool IsDatabaseError(Exception error) =>
@@ -416,28 +409,5 @@ public sealed class ClickHouseSink : SqlStagedSink
                 content.Dispose();
             }
         }
-    }
-
-    /// <summary>TabSeparated output escapes: <c>\t \n \\</c> and friends.</summary>
-    private static string Unescape(string field)
-    {
-        if (!field.Contains('\\', StringComparison.Ordinal))
-        {
-            return field;
-        }
-
-        var sb = new StringBuilder(field.Length);
-        for (var i = 0; i < field.Length; i++)
-        {
-            if (field[i] != '\\' || i + 1 == field.Length)
-            {
-                sb.Append(field[i]);
-                continue;
-            }
-
-            sb.Append(field[++i] switch { 't' => '\t', 'n' => '\n', 'r' => '\r', '0' => '\0', var other => other });
-        }
-
-        return sb.ToString();
     }
 }
