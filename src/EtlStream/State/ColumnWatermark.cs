@@ -16,6 +16,7 @@ public sealed class ColumnWatermark
 {
     private readonly ColumnSpec _column;
     private readonly DateTimePattern? _pattern;
+    private readonly Lock _gate = new();
     private long? _max;
 
     public ColumnWatermark(ColumnSpec column)
@@ -37,7 +38,7 @@ public sealed class ColumnWatermark
     {
         get
         {
-            lock (this)
+            lock (_gate)
             {
                 return _max is { } max ? Format(max) : null;
             }
@@ -49,43 +50,42 @@ public sealed class ColumnWatermark
 
     private void Observe(RecordBatch batch)
     {
-        var index = batch.Schema.GetFieldIndex(_column.Name);
-        long? max = null;
-        switch (batch.Column(index))
+        var max = batch.Column(batch.Schema.GetFieldIndex(_column.Name)) switch
         {
-            case Int64Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
-            case Int32Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
-            case Int16Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
-            case Int8Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
-            case Date32Array a: max = Max(a.Length, a.IsValid, i => a.Values[i]); break;
-            case TimestampArray a:
-                var micros = ((Apache.Arrow.Types.TimestampType)a.Data.DataType).Unit switch
-                {
-                    Apache.Arrow.Types.TimeUnit.Second => 1_000_000L,
-                    Apache.Arrow.Types.TimeUnit.Millisecond => 1_000L,
-                    _ => 1L,
-                };
-                max = Max(a.Length, a.IsValid, i => a.Values[i] * micros);
-                break;
-        }
+            Int64Array a => Max(a, 1),
+            Int32Array a => Max(a, 1),
+            Int16Array a => Max(a, 1),
+            Int8Array a => Max(a, 1),
+            Date32Array a => Max(a, 1),
+            TimestampArray a => Max(a, ((Apache.Arrow.Types.TimestampType)a.Data.DataType).Unit switch
+            {
+                Apache.Arrow.Types.TimeUnit.Second => 1_000_000L,
+                Apache.Arrow.Types.TimeUnit.Millisecond => 1_000L,
+                _ => 1L,
+            }),
+            _ => null,
+        };
 
         if (max is { } m)
         {
-            lock (this)
+            lock (_gate)
             {
                 _max = _max is { } old && old >= m ? old : m;
             }
         }
     }
 
-    private static long? Max(int length, Func<int, bool> valid, Func<int, long> value)
+    /// <summary>The largest valid value, times <paramref name="scale"/> (timestamps in microseconds); null when all are null.</summary>
+    private static long? Max<T>(PrimitiveArray<T> array, long scale)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
+        var values = array.Values;
         long? max = null;
-        for (var i = 0; i < length; i++)
+        for (var i = 0; i < values.Length; i++)
         {
-            if (valid(i) && (max is not { } m || value(i) > m))
+            if (array.IsValid(i) && long.CreateTruncating(values[i]) * scale is var v && (max is not { } m || v > m))
             {
-                max = value(i);
+                max = v;
             }
         }
 

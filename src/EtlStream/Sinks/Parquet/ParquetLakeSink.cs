@@ -62,12 +62,7 @@ public sealed class ParquetLakeSink : IBatchSink
             ?? throw new InvalidOperationException($"{_folder}: a Parquet lake names each file after its source file; this chunk has none.");
         if (!_open.TryGetValue(source, out var writer))
         {
-            writer = new ParquetSink(new ParquetSinkOptions
-            {
-                Path = PendingPathOf(source),
-                Compression = _options.Compression,
-                RowGroupRows = _options.RowGroupRows,
-            });
+            writer = NewWriter(source);
             _open.Add(source, writer);
             await writer.OpenAsync(schema, cancellationToken).ConfigureAwait(false);
         }
@@ -82,7 +77,7 @@ public sealed class ParquetLakeSink : IBatchSink
         var schema = _schema ?? throw new InvalidOperationException("The Parquet lake sink is not open.");
         if (!_open.Remove(file, out var writer))
         {
-            writer = new ParquetSink(new ParquetSinkOptions { Path = PendingPathOf(file), Compression = _options.Compression });
+            writer = NewWriter(file);
             await writer.OpenAsync(schema, cancellationToken).ConfigureAwait(false);
         }
 
@@ -174,6 +169,13 @@ public sealed class ParquetLakeSink : IBatchSink
         ArgumentNullException.ThrowIfNull(file);
         return SourcePrefixOf(file) + Hash(file.Version) + ".parquet";
     }
+
+    private ParquetSink NewWriter(SourceFile file) => new(new ParquetSinkOptions
+    {
+        Path = PendingPathOf(file),
+        Compression = _options.Compression,
+        RowGroupRows = _options.RowGroupRows,
+    });
 
     private string PendingPathOf(SourceFile file) => Path.Combine(_writeFolder!, $"{FileNameOf(file)}.{_run}.pending");
 
