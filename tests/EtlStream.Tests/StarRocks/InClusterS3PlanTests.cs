@@ -15,6 +15,8 @@ namespace EtlStream.Tests.StarRocks;
 [Collection(S3Collection.Name)]
 public sealed class InClusterS3PlanTests(S3Server s3) : IDisposable
 {
+    private const string PasswordSecret = "ETLSTREAM_TEST_INCLUSTER_S3_PW";
+
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -40,7 +42,8 @@ public sealed class InClusterS3PlanTests(S3Server s3) : IDisposable
 
         Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
         Environment.SetEnvironmentVariable("ETLSTREAM_TEST_INCLUSTER_S3_SECRET", S3Server.SecretKey);
-        Environment.SetEnvironmentVariable(InClusterTestBed.PasswordSecret, "not-used-pw");
+        // Its own variable: the Azure in-cluster tests, running at the same time in another collection, read theirs.
+        Environment.SetEnvironmentVariable(PasswordSecret, "not-used-pw");
         await File.WriteAllTextAsync(Path.Combine(root, "tenants", "acme", "tenant.yaml"), $$"""
             tenant: acme
             database: datawiz_acme
@@ -54,7 +57,7 @@ public sealed class InClusterS3PlanTests(S3Server s3) : IDisposable
             sink:
               kind: starrocks
               path: "starrocks://etl@fe.example:8030/datawiz_acme?mysql_port=9030"
-              password: "${{{InClusterTestBed.PasswordSecret}}}"
+              password: "${{{PasswordSecret}}}"
             tables:
               fact_invoice_secondary: { schema: fact_invoice_secondary, files: "invoices_{date}.csv.gz" }
             jobs:
