@@ -513,7 +513,7 @@ public sealed partial class LoadPipeline
                 }
 
                 columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Source = source, Optional = true, Trim = columns.Any(c => c.Trim) });
-                LogEvolved(_logger, entry, name);
+                LogEvolved(_logger, entry, PrintableText.Escape(name));
             }
         }
 

@@ -107,6 +107,17 @@ public sealed class CsvHeaderTests : IDisposable
     }
 
     [Fact]
+    public void Names_made_from_one_file_never_read_a_field_twice_in_a_file_whose_duplicates_differ_in_order()
+    {
+        // Without a spec, the first file names the columns (ID, id_2); the second has the same two headers swapped.
+        var transform = new TableTransform(TableSpec.AllStrings("t", ["ID", "id"]), new DateOnly(2026, 11, 24));
+
+        var e = Assert.Throws<SourceSchemaException>(() => transform.Bind("b.csv", ["id", "ID"]));
+
+        Assert.Equal("b.csv: 'id_2' and 'ID' would both read column 2 'ID' (its duplicate headers differ in order or case from the first file's; give them distinct names); it has: id, ID", e.Message);
+    }
+
+    [Fact]
     public async Task Evolve_adds_a_header_differing_only_in_case_as_a_column_of_its_own()
     {
         const string Spec = "table: t\nschema_drift: evolve\ncolumns:\n  - { name: id, type: int64 }\n";
