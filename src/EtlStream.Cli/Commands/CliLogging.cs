@@ -1,3 +1,4 @@
+using EtlStream.Formats.Csv;
 using System.CommandLine;
 using EtlStream.Tenancy;
 using Microsoft.Extensions.Logging;
@@ -117,7 +118,7 @@ internal sealed class StderrLoggerFactory(LogLevel consoleLevel, TenantLogFile? 
             if (logLevel >= consoleLevel)
             {
                 var label = logLevel switch { LogLevel.Information => "info", LogLevel.Warning => "warn", LogLevel.Error => "fail", LogLevel.Critical => "crit", _ => "dbug" };
-                Console.Error.WriteLine($"{label}: {Secrets.Redact(formatter(state, exception))}");
+                Console.Error.WriteLine($"{label}: {PrintableText.EscapeMessage(Secrets.Redact(formatter(state, exception)))}");
             }
         }
     }

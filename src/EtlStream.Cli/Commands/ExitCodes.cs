@@ -1,3 +1,4 @@
+using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
 
@@ -11,6 +12,9 @@ internal static class ExitCodes
     public const int Usage = 2;
     public const int Cancelled = 130;
 
+    /// <summary>A message as printed: secrets redacted, and control characters escaped so none reaches the terminal raw.</summary>
+    private static string Printable(string message) => PrintableText.EscapeMessage(Secrets.Redact(message));
+
     /// <summary>Runs a command body, turning known failures into one clear line on stderr and the right exit code.</summary>
     public static async Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken cancellationToken)
     {
@@ -22,14 +26,14 @@ internal static class ExitCodes
         {
             foreach (var line in e.Errors)
             {
-                Console.Error.WriteLine($"error: {Secrets.Redact(line)}");
+                Console.Error.WriteLine($"error: {Printable(line)}");
             }
 
             return Usage;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ArgumentException)
         {
-            Console.Error.WriteLine($"error: {Secrets.Redact(e.Message)}");
+            Console.Error.WriteLine($"error: {Printable(e.Message)}");
             return Usage;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -39,7 +43,7 @@ internal static class ExitCodes
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: {Secrets.Redact(e.Message)}");
+            Console.Error.WriteLine($"error: {Printable(e.Message)}");
             return Failed;
         }
     }

@@ -401,6 +401,11 @@ public sealed partial class LoadPipeline
         }
 
         var bound = transform.Bind(name, header);
+        if (bound.RenamedHeaders.Count > 0)
+        {
+            LogRenamedHeaders(_logger, name, string.Join(", ", bound.RenamedHeaders));
+        }
+
         if (bound.Drift.Count > 0)
         {
             LogDrift(_logger, name, string.Join("; ", bound.Drift));
@@ -487,14 +492,16 @@ public sealed partial class LoadPipeline
     private async Task<TableSpec> EvolveAsync(IReadOnlyList<SourceFile> files, TableSpec spec, CancellationToken token)
     {
         var columns = spec.Columns.ToList();
-        var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.OrdinalIgnoreCase);
+        var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.Ordinal);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
         await foreach (var (entry, header) in HeadersAsync(files, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
-            foreach (var h in header)
+            // Fields no column reads yet, by binding (not by name): a header repeated or differing only in case is a
+            // field of its own. Empty headers stay unread, as before.
+            var resolved = CsvHeader.Resolve(header);
+            foreach (var (index, source) in TableTransform.UnreadFields(columns, resolved))
             {
-                var source = h.Trim();
-                if (source.Length == 0 || !known.Add(source))
+                if (resolved.Raw[index].Length == 0 || !known.Add(source))
                 {
                     continue;
                 }
@@ -506,7 +513,7 @@ public sealed partial class LoadPipeline
                 }
 
                 columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Source = source, Optional = true, Trim = columns.Any(c => c.Trim) });
-                LogEvolved(_logger, entry, name);
+                LogEvolved(_logger, entry, PrintableText.Escape(name));
             }
         }
 
@@ -672,6 +679,9 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: new column {Column} added to the table (schema_drift: evolve)")]
     private static partial void LogEvolved(ILogger logger, string file, string column);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: header names made unique: {Renamed}")]
+    private static partial void LogRenamedHeaders(ILogger logger, string file, string renamed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
     private static partial void LogDrift(ILogger logger, string file, string drift);

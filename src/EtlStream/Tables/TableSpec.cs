@@ -29,13 +29,17 @@ public sealed record TableSpec
     /// <summary>Decompression bomb limits for this table's files (<c>decompression:</c>); null: the load's own.</summary>
     public Compression.DecompressionLimits? Decompression { get; init; }
 
-    /// <summary>The spec with every column a nullable string named and sourced from <paramref name="header"/>.</summary>
+    /// <summary>
+    /// The spec with every column a nullable string named and sourced from <paramref name="header"/>, by its unique
+    /// names (<see cref="CsvHeader"/>): an empty or repeated header is a column of its own, never another's values.
+    /// </summary>
     public static TableSpec AllStrings(string name, IReadOnlyList<string> header)
     {
-        var columns = new ColumnSpec[header.Count];
-        for (var i = 0; i < header.Count; i++)
+        var names = CsvHeader.Resolve(header).Names;
+        var columns = new ColumnSpec[names.Count];
+        for (var i = 0; i < names.Count; i++)
         {
-            columns[i] = new ColumnSpec { Name = header[i], Type = ColumnType.String };
+            columns[i] = new ColumnSpec { Name = names[i], Type = ColumnType.String };
         }
 
         return new TableSpec { Name = name, Columns = columns };

@@ -1,3 +1,5 @@
+using EtlStream.Formats.Csv;
+
 namespace EtlStream.Transforms;
 
 /// <summary>A value that does not fit its column, with where it came from: file, line, field number, column and value.</summary>
@@ -19,8 +21,9 @@ public sealed class DataConversionException(string file, long line, int field, s
 
     private static string Describe(string file, long line, int field, string column, string header, string value, string type, string reason)
     {
-        var shown = value.Length > 200 ? value[..200] + "…" : value;
-        var source = string.Equals(column, header, StringComparison.OrdinalIgnoreCase) ? "" : $" (source '{header}')";
+        var shown = PrintableText.Escape(value.Length > 200 ? value[..200] + "…" : value);
+        var source = string.Equals(column, header, StringComparison.OrdinalIgnoreCase) ? "" : $" (source '{PrintableText.Escape(header)}')";
+        column = PrintableText.Escape(column);
         return reason.StartsWith("NULL", StringComparison.Ordinal)
             ? $"{file}:{line}:{field}: column '{column}'{source}: {reason}"
             : $"{file}:{line}:{field}: column '{column}'{source}: cannot convert '{shown}' to {type}: {reason}";

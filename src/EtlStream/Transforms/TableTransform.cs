@@ -48,17 +48,19 @@ public sealed class TableTransform
 
     public Apache.Arrow.Schema OutputSchema { get; }
 
-    /// <summary>Binds the spec to one file's header; fails naming every spec column the header lacks.</summary>
+    /// <summary>
+    /// Binds the spec to one file's header; fails naming every spec column the header lacks, and every column only
+    /// case-insensitively matching headers that differ in case. The header's names are made unique first
+    /// (<see cref="CsvHeader"/>), so duplicate and empty headers are columns of their own.
+    /// </summary>
     public BoundTransform Bind(string source, IReadOnlyList<string> header)
     {
-        var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        for (var i = header.Count - 1; i >= 0; i--)
-        {
-            index[header[i].Trim()] = i; // the first of duplicate headers wins
-        }
-
+        var names = CsvHeader.Resolve(header);
         var sources = new Dictionary<string, SourceColumnReader>(StringComparer.OrdinalIgnoreCase);
+        var byRawName = new Dictionary<int, string>();
+        var byMadeName = new Dictionary<int, string>();
         var missing = new List<string>();
+        var ambiguous = new List<string>();
         foreach (var c in _spec.Columns)
         {
             if (c.Computed is not null)
@@ -66,26 +68,51 @@ public sealed class TableTransform
                 continue;
             }
 
-            if (!index.TryGetValue(c.SourceName, out var i))
+            var i = Find(names, c.SourceName, out var made, out var clash);
+            if (clash is not null)
+            {
+                ambiguous.Add($"'{PrintableText.Escape(c.SourceName)}' matches {clash} only by case (name one exactly{(c.Source is null ? " with source:" : "")})");
+                continue;
+            }
+
+            if (i < 0)
             {
                 if (c.Optional)
                 {
                     continue; // read as NULL below
                 }
 
-                missing.Add(c.Source is null ? $"'{c.Name}'" : $"'{c.Name}' (source '{c.Source}')");
+                missing.Add(c.Source is null ? $"'{PrintableText.Escape(c.Name)}'" : $"'{PrintableText.Escape(c.Name)}' (source '{PrintableText.Escape(c.Source)}')");
                 continue;
             }
 
-            sources[c.Name] = CreateSourceReader(c, i, header[i]);
+            (made ? byMadeName : byRawName)[i] = c.Name;
+            sources[c.Name] = CreateSourceReader(c, i, names.Names[i]);
         }
 
-        if (missing.Count > 0)
+        // A made name (id_2) read by one spec column and the same field's own name by another: the file's
+        // duplicates came in another order or case than where the spec's names came from, and one would be loaded twice.
+        foreach (var (i, name) in byMadeName)
         {
-            throw new SourceSchemaException(source, $"the header has no column for {string.Join(", ", missing)}; it has: {string.Join(", ", header)}");
+            if (byRawName.TryGetValue(i, out var other))
+            {
+                ambiguous.Add($"'{PrintableText.Escape(name)}' and '{PrintableText.Escape(other)}' would both read column {i + 1} '{PrintableText.Escape(names.Raw[i])}' (its duplicate headers differ in order or case from the first file's; give them distinct names)");
+            }
         }
 
-        var drift = Drift(header);
+        if (missing.Count > 0 || ambiguous.Count > 0)
+        {
+            var problems = new List<string>();
+            if (missing.Count > 0)
+            {
+                problems.Add($"the header has no column for {string.Join(", ", missing)}");
+            }
+
+            problems.AddRange(ambiguous);
+            throw new SourceSchemaException(source, $"{string.Join("; ", problems)}; it has: {Listed(names.Raw)}");
+        }
+
+        var drift = Drift(names);
         if (drift.Count > 0 && _spec.SchemaDrift == SchemaDrift.Strict)
         {
             throw new SourceSchemaException(source, $"schema drift (schema_drift: strict): {string.Join("; ", drift)}");
@@ -111,37 +138,148 @@ public sealed class TableTransform
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
         var checks = _spec.Columns.Where(c => c.Rules.Any && sources.ContainsKey(c.Name)).Select(c => new ColumnRuleCheck(sources[c.Name], c.Rules, _uniqueSeen.GetOrAdd(c.Name, _ => new HashSet<string>(StringComparer.Ordinal)))).ToArray();
-        return new BoundTransform(drift, OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
+        return new BoundTransform(drift, names.Renamed, OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
+    }
+
+    /// <summary>
+    /// The field a spec column reads: the header written exactly so (the first, if repeated), else the column of that
+    /// unique name (<c>id_2</c>, <c>column3</c>; <paramref name="made"/>), else the one header equal ignoring case.
+    /// Headers equal to it ignoring case that differ from each other are a clash: no guess is made between them.
+    /// </summary>
+    private static int Find(CsvHeader header, string name, out bool made, out string? clash)
+    {
+        made = false;
+        clash = null;
+        for (var i = 0; i < header.Count; i++)
+        {
+            if (string.Equals(header.Raw[i], name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        for (var i = 0; i < header.Count; i++)
+        {
+            if (header.IsGenerated(i) && string.Equals(header.Names[i], name, StringComparison.Ordinal))
+            {
+                made = true;
+                return i;
+            }
+        }
+
+        var found = -1;
+        for (var i = 0; i < header.Count; i++)
+        {
+            if (!string.Equals(header.Raw[i], name, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (found < 0)
+            {
+                found = i;
+            }
+            else if (!string.Equals(header.Raw[i], header.Raw[found], StringComparison.Ordinal))
+            {
+                clash = $"column {found + 1} '{PrintableText.Escape(header.Raw[found])}' and column {i + 1} '{PrintableText.Escape(header.Raw[i])}'";
+                return -1;
+            }
+        }
+
+        if (found >= 0)
+        {
+            return found;
+        }
+
+        for (var i = 0; i < header.Count; i++)
+        {
+            if (header.IsGenerated(i) && string.Equals(header.Names[i], name, StringComparison.OrdinalIgnoreCase))
+            {
+                made = true;
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The fields of <paramref name="header"/> no column of <paramref name="columns"/> reads, and for each the source
+    /// name that would read it: its header as written, or its unique name when an earlier field is written the same.
+    /// </summary>
+    internal static List<(int Index, string Source)> UnreadFields(IReadOnlyList<ColumnSpec> columns, CsvHeader header)
+    {
+        var unread = new List<(int, string)>();
+        foreach (var i in Unread(columns, header))
+        {
+            unread.Add((i, Find(header, header.Raw[i], out _, out _) == i ? header.Raw[i] : header.Names[i]));
+        }
+
+        return unread;
+    }
+
+    private static List<int> Unread(IReadOnlyList<ColumnSpec> columns, CsvHeader header)
+    {
+        var read = new bool[header.Count];
+        foreach (var c in columns)
+        {
+            if (c.Computed is null && Find(header, c.SourceName, out _, out _) is var i and >= 0)
+            {
+                read[i] = true;
+            }
+        }
+
+        var unread = new List<int>();
+        for (var i = 0; i < read.Length; i++)
+        {
+            if (!read[i])
+            {
+                unread.Add(i);
+            }
+        }
+
+        return unread;
+    }
+
+    private static string Listed(IReadOnlyList<string> names)
+    {
+        var shown = new string[names.Count];
+        for (var i = 0; i < shown.Length; i++)
+        {
+            shown[i] = names[i].Length == 0 ? "(empty)" : PrintableText.Escape(names[i]);
+        }
+
+        return string.Join(", ", shown);
     }
 
     /// <summary>How a header differs from the spec's source columns: new columns, case changes, another order.</summary>
-    private List<string> Drift(IReadOnlyList<string> header)
+    private List<string> Drift(CsvHeader header)
     {
         var drift = new List<string>();
         var wanted = _spec.Columns.Where(c => c.Computed is null).Select(c => c.SourceName).ToList();
         var known = new HashSet<string>(wanted, StringComparer.OrdinalIgnoreCase);
-        var added = header.Where(h => !known.Contains(h.Trim())).ToList();
+        var added = Unread(_spec.Columns, header).Select(i => header.Names[i]).ToList();
         if (added.Count > 0)
         {
-            drift.Add($"new columns {string.Join(", ", added)}");
+            drift.Add($"new columns {Listed(added)}");
         }
 
         // Case counts only where the spec names the exact header (source:); a column's own name matches any case.
         var exact = _spec.Columns.Where(c => c.Computed is null && c.Source is not null).Select(c => c.Source!).ToList();
-        var renamed = header.Select(h => h.Trim())
+        var renamed = header.Names
             .Where(h => !exact.Contains(h, StringComparer.Ordinal) && exact.Contains(h, StringComparer.OrdinalIgnoreCase))
-            .Select(h => $"{exact.First(w => string.Equals(w, h, StringComparison.OrdinalIgnoreCase))} is now {h}")
+            .Select(h => $"{PrintableText.Escape(exact.First(w => string.Equals(w, h, StringComparison.OrdinalIgnoreCase)))} is now {PrintableText.Escape(h)}")
             .ToList();
         if (renamed.Count > 0)
         {
             drift.Add($"renamed case: {string.Join(", ", renamed)}");
         }
 
-        var order = header.Select(h => h.Trim()).Where(known.Contains).ToList();
+        var order = header.Names.Where(known.Contains).ToList();
         var expected = wanted.Where(w => order.Contains(w, StringComparer.OrdinalIgnoreCase)).ToList();
         if (!order.SequenceEqual(expected, StringComparer.OrdinalIgnoreCase))
         {
-            drift.Add($"reordered: {string.Join(", ", order)} (the spec reads {string.Join(", ", expected)})");
+            drift.Add($"reordered: {Listed(order)} (the spec reads {Listed(expected)})");
         }
 
         return drift;
@@ -184,10 +322,14 @@ public sealed class BoundTransform
     /// <summary>How this file's header differs from the spec (loaded anyway under <c>ignore_new</c>: columns bind by name).</summary>
     public IReadOnlyList<string> Drift { get; }
 
-    internal BoundTransform(IReadOnlyList<string> drift, Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter, ColumnRuleCheck[] checks)
+    /// <summary>The header's empty, duplicate and case-colliding names and the unique names they were given (<see cref="CsvHeader.Renamed"/>).</summary>
+    public IReadOnlyList<string> RenamedHeaders { get; }
+
+    internal BoundTransform(IReadOnlyList<string> drift, IReadOnlyList<string> renamedHeaders, Apache.Arrow.Schema schema, ColumnReader[] readers, RowFilter[] filters, BatchContext context, OnError onError, byte delimiter, ColumnRuleCheck[] checks)
     {
         _checks = checks;
         Drift = drift;
+        RenamedHeaders = renamedHeaders;
         _onError = onError;
         _delimiter = delimiter;
         _schema = schema;

@@ -77,14 +77,22 @@ internal readonly struct DoubleParser : IValueParser<double>
     public bool TryParse(ReadOnlySpan<byte> text, out double value, out string? reason)
     {
         text = Text.TrimSpaces(text);
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
         {
-            reason = null;
-            return true;
+            reason = "not a number";
+            return false;
         }
 
-        reason = "not a number";
-        return false;
+        // .NET rounds a finite number beyond double's range to ±Infinity; only an explicit "Infinity" may be one.
+        if (double.IsInfinity(value) && text.IndexOfAnyInRange((byte)'0', (byte)'9') >= 0)
+        {
+            value = 0;
+            reason = "float out of range (beyond ±1.7976931348623157E+308)";
+            return false;
+        }
+
+        reason = null;
+        return true;
     }
 }
 

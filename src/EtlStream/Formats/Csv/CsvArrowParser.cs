@@ -15,7 +15,9 @@ public sealed class CsvArrowParser : IDisposable
 {
     private const int InitialBufferBytes = 1024 * 1024;
 
-    private readonly Stream _stream;
+    private Stream _stream;
+    private Stream? _transcoder;
+    private Encoding? _encoding;
     private readonly string _source;
     private readonly CsvOptions _options;
     private readonly byte _delimiter;
@@ -121,6 +123,7 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         _columns = [];
+        _transcoder?.Dispose();
         if (_lines.Length > 0)
         {
             BufferPool.Longs.Return(_lines);
@@ -142,14 +145,23 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         _started = true;
-        while (_end < 3 && !_eof)
+        while (_end < CsvTextEncoding.PeekBytes && !_eof)
         {
             await FillAsync(cancellationToken).ConfigureAwait(false);
         }
-        if (_end - _pos >= 3 && _buffer[_pos] == 0xEF && _buffer[_pos + 1] == 0xBB && _buffer[_pos + 2] == 0xBF)
+
+        // Told once from the first bytes: UTF-8 input goes on as it is, other encodings through a transcoder.
+        var encoding = CsvTextEncoding.Detect(_buffer.AsSpan(_pos, _end - _pos), _source, out var bom);
+        if (encoding is null)
         {
-            _pos += 3;
-            _consumedBytes += 3;
+            _pos += bom;
+            _consumedBytes += bom;
+        }
+        else
+        {
+            _encoding = encoding;
+            _stream = _transcoder = CsvTextEncoding.ToUtf8(_buffer.AsSpan(_pos + bom, _end - _pos - bom).ToArray(), _stream, encoding);
+            (_pos, _end, _eof) = (0, 0, false);
         }
 
         // The first record is read with a growing column set: it fixes the column count.
@@ -224,7 +236,15 @@ public sealed class CsvArrowParser : IDisposable
             _buffer = bigger;
         }
 
-        var read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        int read;
+        try
+        {
+            read = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DecoderFallbackException) when (_encoding is not null)
+        {
+            throw new CsvFormatException(_source, _line, 1, $"not valid {_encoding.WebName.ToUpperInvariant()} text at or after this line (an unpaired surrogate or a cut last character)");
+        }
         if (read == 0)
         {
             _eof = true;
