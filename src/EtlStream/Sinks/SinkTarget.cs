@@ -127,9 +127,20 @@ public static class SinkTarget
         return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    /// <summary>The database's own variable first, then ours; never from the target string, which gets printed.</summary>
-    private static string? Password(string databaseVariable) =>
-        Environment.GetEnvironmentVariable(databaseVariable) ?? Environment.GetEnvironmentVariable("ETLSTREAM_DB_PASSWORD");
+    /// <summary>
+    /// The database's own variable first, then ours; never from the target string, which gets printed. The value is
+    /// registered with <see cref="Tenancy.Secrets"/> so that a server or proxy echoing it back is scrubbed too.
+    /// </summary>
+    private static string? Password(string databaseVariable)
+    {
+        var password = Environment.GetEnvironmentVariable(databaseVariable) ?? Environment.GetEnvironmentVariable("ETLSTREAM_DB_PASSWORD");
+        if (!string.IsNullOrEmpty(password))
+        {
+            Tenancy.Secrets.Protect(password);
+        }
+
+        return password;
+    }
 
     /// <summary><c>scheme://user@host:port/database?table=…&amp;mode=…&amp;concurrency=…</c>, the form every database target shares.</summary>
     private sealed record DatabaseAddress(
@@ -234,9 +245,9 @@ public static class SinkTarget
     {
         var question = rest.IndexOf('?', StringComparison.Ordinal);
         var file = question >= 0 ? rest[..question] : rest;
-        if (file.Length == 0)
+        if (DuckDbSinkOptions.CheckPath(file) is { } notAPath)
         {
-            throw Invalid(target, "the DuckDB file is empty");
+            throw Invalid(target, notAPath);
         }
 
         var table = defaultTable;
@@ -279,8 +290,8 @@ public static class SinkTarget
     private static ArgumentException Invalid(string target, string reason) =>
         new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
 
-    /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error prints it.</summary>
-    private static string Redacted(string target)
+    /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>
+    public static string Redacted(string target)
     {
         var scheme = target.IndexOf("://", StringComparison.Ordinal);
         var at = target.IndexOf('@', StringComparison.Ordinal);
