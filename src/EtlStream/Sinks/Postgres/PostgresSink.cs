@@ -72,7 +72,7 @@ public sealed class PostgresSink : SqlStagedSink
             }
         }
 
-        if (b.RequireAuth == "!Password" && error.Message.Contains("'Password' authentication method is not allowed", StringComparison.Ordinal))
+        if (b.RequireAuth == "!Password" && error.Message.Contains("\"Password\" authentication method is not allowed", StringComparison.Ordinal))
         {
             return new IOException(
                 $"{server}: the server asked for the password in cleartext over an unencrypted connection; it was not sent, as anything on the network could read it. " +
