@@ -41,7 +41,7 @@ internal static class LoadCommand
             var target = parse.GetRequiredValue(to);
             using var loggers = CliLogging.Create(parse);
             var result = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress, loggers.CreateLogger("etlstream"));
-            Console.WriteLine(json ? RunReport.From(result.Result, inputText, target, result.Table).ToJson() : Summary(result.Result));
+            Console.WriteLine(json ? Redacted(RunReport.From(result.Result, inputText, target, result.Table)).ToJson() : Summary(result.Result));
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -53,46 +53,59 @@ internal static class LoadCommand
 
     public static Option<bool> NoProgressOption() => new("--no-progress") { Description = "No live progress display (it is also off when stderr is redirected and with NO_COLOR)." };
 
-    /// <summary>The load itself, shared with <c>demo</c>: lists inputs, validates everything before touching the sink, runs, reports.</summary>
+    /// <summary>
+    /// The load itself, shared with <c>demo</c>: checks the report can be written, lists inputs, validates everything
+    /// before touching the sink, runs, reports.
+    /// </summary>
     public static async Task<(LoadResult Result, string Table)> LoadAsync(string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token, ProgressDisplay? progress = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        if (reportPath is not null)
+        {
+            CheckReportPath(reportPath);
+        }
+
         var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
         var pipeline = new LoadPipeline(options, logger);
         var files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token);
         var counted = progress?.Count(files) ?? files;
         var defaultTable = spec?.Name ?? Path.GetFileName(files[0].Name).Split('.')[0];
+        LoadResult result;
         try
         {
             var sink = SinkTarget.Create(target, defaultTable);
             await using (sink)
             {
-                var result = (progress is null
+                result = (progress is null
                     ? await pipeline.RunAsync(files, spec, sink, token)
                     : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(counted, spec, sink, token))).WithListing(files);
-                if (reportPath is not null)
-                {
-                    await WriteReportAsync(reportPath, RunReport.From(result, input, target, spec?.Name ?? defaultTable));
-                }
-
-                return (result, spec?.Name ?? defaultTable);
             }
         }
         catch (Exception e) when (reportPath is not null && e is not OperationCanceledException)
         {
             var soFar = pipeline.Progress;
-            await WriteReportAsync(reportPath, new RunReport
+            await TryWriteReportAsync(reportPath, new RunReport
             {
                 Status = "failed",
-                Error = Tenancy.Secrets.Redact(e.Message),
+                Error = e.Message,
                 Input = input,
                 Target = target,
                 Table = spec?.Name ?? defaultTable,
                 Files = files.Count,
                 RowsRead = soFar.RowsRead,
                 BytesRead = soFar.BytesRead,
-            });
+            }, "the load failed (see the error below) and nothing was committed");
             throw;
         }
+
+        if (reportPath is not null)
+        {
+            // The rows are committed: a report that cannot be written must not turn the run into a failure (a retry
+            // would load them twice), so it is a warning and the exit code stays 0.
+            await TryWriteReportAsync(reportPath, RunReport.From(result, input, target, spec?.Name ?? defaultTable),
+                string.Create(CultureInfo.InvariantCulture, $"the load itself succeeded: {result.RowsLoaded:N0} rows are committed, do not load them again"));
+        }
+
+        return (result, spec?.Name ?? defaultTable);
     }
 
     public static string Summary(LoadResult r)
@@ -104,16 +117,72 @@ internal static class LoadCommand
             $"loaded {r.RowsLoaded:N0} rows ({r.RowsRead:N0} read{filtered}) from {r.Files} file{(r.Files == 1 ? "" : "s")} in {seconds:F2} s: {r.BytesRead / 1e6:N0} MB at {mbps:N0} MB/s, peak memory {r.PeakWorkingSetBytes / 1e6:N0} MB");
     }
 
-    private static async Task WriteReportAsync(string path, RunReport report)
+    /// <summary>
+    /// Fails the run as bad usage, before anything is read or loaded, when the report could not be written there
+    /// (a folder that cannot be made, a path that is a folder, no permission, a read-only file system).
+    /// </summary>
+    private static void CheckReportPath(string path)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
+        try
         {
-            Directory.CreateDirectory(folder);
-        }
+            var full = Path.GetFullPath(path);
+            if (Directory.Exists(full))
+            {
+                throw new IOException("it is a folder");
+            }
 
-        await File.WriteAllTextAsync(path, report.ToJson());
+            var folder = Path.GetDirectoryName(full);
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            var existed = File.Exists(full);
+            using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+            {
+                // opened for writing without truncating: an earlier report stays until this run's replaces it
+            }
+
+            if (!existed)
+            {
+                File.Delete(full);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new ConfigException([$"--report {path}: the report cannot be written there ({e.Message}); nothing was loaded"]);
+        }
     }
+
+    /// <summary>Writes the report; a failure to write it is a warning on stderr saying what became of the load.</summary>
+    private static async Task TryWriteReportAsync(string path, RunReport report, string loadOutcome)
+    {
+        try
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
+
+            await File.WriteAllTextAsync(path, Redacted(report).ToJson());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync(Tenancy.Secrets.Redact($"warning: --report {path}: the report was not written ({e.Message}); {loadOutcome}"));
+        }
+    }
+
+    /// <summary>
+    /// The report with every text that can carry a credential scrubbed: the target as typed (a refused
+    /// <c>user:password@</c> target), the input, and an error whose text may echo a server's reply.
+    /// </summary>
+    internal static RunReport Redacted(RunReport report) => report with
+    {
+        Input = Tenancy.Secrets.Redact(report.Input),
+        Target = Tenancy.Secrets.Redact(SinkTarget.Redacted(report.Target)),
+        Error = report.Error is null ? null : Tenancy.Secrets.Redact(report.Error),
+    };
 
     private static DateOnly ParseDate(string? text) =>
         text is null ? DateOnly.FromDateTime(DateTime.Today)

@@ -17,10 +17,17 @@ public static class SinkTarget
 {
     public const string SupportedForms =
         "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], " +
-        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD), " +
+        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n][&sslmode=require|verify-full] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD), " +
         "mysql://<user>@<host>[:port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from MYSQL_PWD or ETLSTREAM_DB_PASSWORD), " +
         "clickhouse://<user>@<host>[:http port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD), " +
-        "starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>";
+        "starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>; " +
+        "every database server target also takes &connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600: the longest wait for a statement's answer)";
+
+    /// <summary>Seconds to connect, log in and get the first answer, unless the target says <c>connect_timeout=</c>.</summary>
+    public const int DefaultConnectTimeoutSeconds = 15;
+
+    /// <summary>Seconds to wait for any statement's answer, unless the target says <c>timeout=</c>.</summary>
+    public const int DefaultTimeoutSeconds = 600;
 
     /// <summary>
     /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
@@ -79,14 +86,31 @@ public static class SinkTarget
     /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
     internal static PostgresSinkOptions ParsePostgres(string target, string defaultTable, string? password = null)
     {
-        var a = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema"]);
+        var a = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema", "sslmode"]);
+        var ssl = a.Extra.GetValueOrDefault("sslmode")?.ToLowerInvariant() switch
+        {
+            null => SslMode.Prefer,
+            "require" => SslMode.Require,
+            "verify-ca" => SslMode.VerifyCA,
+            "verify-full" => SslMode.VerifyFull,
+            var other => throw Invalid(target, $"unknown sslmode '{other}' (expected require, verify-ca or verify-full)"),
+        };
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = a.Host, Port = a.Port, Username = a.User, Database = a.Database,
+            Password = Protected(password) ?? Password("PGPASSWORD"), ApplicationName = "etlstream",
+            SslMode = ssl, Timeout = a.ConnectTimeout, CommandTimeout = a.Timeout,
+        };
+        if (ssl < SslMode.Require)
+        {
+            // Without an encrypted connection a server (or anything in between) asking for the password in cleartext
+            // would get it readable on the wire: only challenge-response methods are accepted then.
+            builder.RequireAuth = "!Password";
+        }
+
         var options = new PostgresSinkOptions
         {
-            ConnectionString = new NpgsqlConnectionStringBuilder
-            {
-                Host = a.Host, Port = a.Port, Username = a.User, Database = a.Database,
-                Password = password ?? Password("PGPASSWORD"), ApplicationName = "etlstream",
-            }.ConnectionString,
+            ConnectionString = builder.ConnectionString,
             Table = a.Table,
             Schema = a.Extra.GetValueOrDefault("schema") ?? "public",
             Mode = a.Mode,
@@ -103,7 +127,8 @@ public static class SinkTarget
             ConnectionString = new MySqlConnectionStringBuilder
             {
                 Server = a.Host, Port = (uint)a.Port, UserID = a.User, Database = a.Database,
-                Password = password ?? Password("MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
+                Password = Protected(password) ?? Password("MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
+                ConnectionTimeout = (uint)a.ConnectTimeout, DefaultCommandTimeout = (uint)a.Timeout,
             }.ConnectionString,
             Table = a.Table,
             Mode = a.Mode,
@@ -121,19 +146,35 @@ public static class SinkTarget
             Database = a.Database,
             Table = a.Table,
             User = a.User,
-            Password = password ?? Password("CLICKHOUSE_PASSWORD"),
+            Password = Protected(password) ?? Password("CLICKHOUSE_PASSWORD"),
             Mode = a.Mode,
+            ConnectTimeout = TimeSpan.FromSeconds(a.ConnectTimeout),
+            Timeout = TimeSpan.FromSeconds(a.Timeout),
         };
         return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    /// <summary>The database's own variable first, then ours; never from the target string, which gets printed.</summary>
+    /// <summary>
+    /// The database's own variable first, then ours; never from the target string, which gets printed. The value is
+    /// registered with <see cref="Tenancy.Secrets"/> so that a server or proxy echoing it back is scrubbed too.
+    /// </summary>
     private static string? Password(string databaseVariable) =>
-        Environment.GetEnvironmentVariable(databaseVariable) ?? Environment.GetEnvironmentVariable("ETLSTREAM_DB_PASSWORD");
+        Protected(Environment.GetEnvironmentVariable(databaseVariable) ?? Environment.GetEnvironmentVariable("ETLSTREAM_DB_PASSWORD"));
+
+    private static string? Protected(string? password)
+    {
+        if (!string.IsNullOrEmpty(password))
+        {
+            Tenancy.Secrets.Protect(password);
+        }
+
+        return password;
+    }
 
     /// <summary><c>scheme://user@host:port/database?table=…&amp;mode=…&amp;concurrency=…</c>, the form every database target shares.</summary>
     private sealed record DatabaseAddress(
-        string User, string Host, int Port, string Database, string Table, SqlWriteMode Mode, int? Concurrency, Dictionary<string, string> Extra)
+        string User, string Host, int Port, string Database, string Table, SqlWriteMode Mode, int? Concurrency, Dictionary<string, string> Extra,
+        int ConnectTimeout, int Timeout)
     {
         public static DatabaseAddress Parse(string target, string defaultTable, int defaultPort, string[] extraKeys)
         {
@@ -162,6 +203,8 @@ public static class SinkTarget
             var table = defaultTable;
             var mode = SqlWriteMode.Append;
             int? concurrency = null;
+            var connectTimeout = DefaultConnectTimeoutSeconds;
+            var timeout = DefaultTimeoutSeconds;
             var extra = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
             {
@@ -186,10 +229,16 @@ public static class SinkTarget
                             ? n
                             : throw Invalid(target, $"concurrency must be 1..64, got '{value}'");
                         break;
+                    case "connect_timeout":
+                        connectTimeout = Seconds(target, key, value);
+                        break;
+                    case "timeout":
+                        timeout = Seconds(target, key, value);
+                        break;
                     default:
                         if (!extraKeys.Contains(key, StringComparer.OrdinalIgnoreCase))
                         {
-                            throw Invalid(target, $"unknown option '{key}' (expected table, mode, concurrency{string.Concat(extraKeys.Select(k => ", " + k))})");
+                            throw Invalid(target, $"unknown option '{key}' (expected table, mode, concurrency, connect_timeout, timeout{string.Concat(extraKeys.Select(k => ", " + k))})");
                         }
 
                         extra[key] = value;
@@ -202,8 +251,13 @@ public static class SinkTarget
                 throw Invalid(target, "no table name (give ?table=<name>)");
             }
 
-            return new DatabaseAddress(user, uri.Host, uri.IsDefaultPort || uri.Port < 0 ? defaultPort : uri.Port, database, table, mode, concurrency, extra);
+            return new DatabaseAddress(user, uri.Host, uri.IsDefaultPort || uri.Port < 0 ? defaultPort : uri.Port, database, table, mode, concurrency, extra, connectTimeout, timeout);
         }
+
+        private static int Seconds(string target, string key, string value) =>
+            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 86_400
+                ? n
+                : throw Invalid(target, $"{key} must be whole seconds from 1 to 86400, got '{value}'");
     }
 
     /// <summary><c>csv:&lt;path&gt;</c>: comma separated with a header row, NULL as <c>\N</c> (unambiguous, as in Stream Load bodies); <c>?separator=tab</c> for TSV.</summary>
@@ -234,9 +288,9 @@ public static class SinkTarget
     {
         var question = rest.IndexOf('?', StringComparison.Ordinal);
         var file = question >= 0 ? rest[..question] : rest;
-        if (file.Length == 0)
+        if (DuckDbSinkOptions.CheckPath(file) is { } notAPath)
         {
-            throw Invalid(target, "the DuckDB file is empty");
+            throw Invalid(target, notAPath);
         }
 
         var table = defaultTable;
@@ -279,8 +333,8 @@ public static class SinkTarget
     private static ArgumentException Invalid(string target, string reason) =>
         new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
 
-    /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error prints it.</summary>
-    private static string Redacted(string target)
+    /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>
+    public static string Redacted(string target)
     {
         var scheme = target.IndexOf("://", StringComparison.Ordinal);
         var at = target.IndexOf('@', StringComparison.Ordinal);

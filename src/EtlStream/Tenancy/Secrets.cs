@@ -68,19 +68,23 @@ public sealed partial class Secrets
     public static bool References(string text) => Reference().IsMatch(text);
 
     /// <summary>
-    /// Scrubs every secret value handed out in this process from <paramref name="text"/>, and the signature of any
-    /// SAS URL or token in it (<c>sig=…</c>), known or not.
+    /// Scrubs every secret value handed out or read in this process from <paramref name="text"/>, whatever echoed
+    /// it (an SDK, a server's error body, a proxy), and, known or not, the signature of any SAS URL or token in it
+    /// (<c>sig=…</c>) and the password of any <c>scheme://user:password@host</c> URL.
     /// </summary>
     public static string Redact(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         lock (Gate)
         {
-            foreach (var secret in Known)
+            // Longest first: a secret that contains another must go whole, not leave its remainder.
+            foreach (var secret in Known.OrderByDescending(s => s.Length))
             {
                 text = text.Replace(secret, "***", StringComparison.Ordinal);
             }
         }
 
+        text = UrlPassword().Replace(text, "${head}***@");
         return SasSignature().Replace(text, "${name}***");
     }
 
@@ -121,4 +125,8 @@ public sealed partial class Secrets
 
     [GeneratedRegex(@"(?<name>(?:^|[?&\s;])sig=)[^&\s""';]+", RegexOptions.IgnoreCase)]
     private static partial Regex SasSignature();
+
+    // The userinfo of a URL ends at the last '@' before the path; a password may itself hold '@' or ':'.
+    [GeneratedRegex(@"(?<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", RegexOptions.CultureInvariant)]
+    private static partial Regex UrlPassword();
 }

@@ -84,7 +84,10 @@ public sealed class SinkTargetTests
 
     [Theory]
     [InlineData("postgres://u@h/d?mode=merge", "unknown mode 'merge'")]
-    [InlineData("mysql://u@h/d?schema=x", "unknown option 'schema' (expected table, mode, concurrency)")]
+    [InlineData("mysql://u@h/d?schema=x", "unknown option 'schema' (expected table, mode, concurrency, connect_timeout, timeout)")]
+    [InlineData("postgres://u@h/d?timeout=0", "timeout must be whole seconds from 1 to 86400, got '0'")]
+    [InlineData("clickhouse://u@h/d?connect_timeout=2.5", "connect_timeout must be whole seconds from 1 to 86400, got '2.5'")]
+    [InlineData("postgres://u@h/d?sslmode=disable", "unknown sslmode 'disable' (expected require, verify-ca or verify-full)")]
     [InlineData("clickhouse://u@h/", "no database")]
     [InlineData("postgres://h/d", "no user")]
     [InlineData("mysql://u@h/d?concurrency=0", "concurrency must be 1..64, got '0'")]
@@ -101,5 +104,53 @@ public sealed class SinkTargetTests
 
         Assert.Contains("Invalid target 'postgres://loader:***@h/d?table=t': a password does not belong in the target", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret-pw", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DatabaseTargets_TakeConnectAndStatementTimeouts_DefaultingTo15And600Seconds()
+    {
+        var pg = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d?connect_timeout=3&timeout=40", "t").ConnectionString);
+        var my = new MySqlConnectionStringBuilder(SinkTarget.ParseMySql("mysql://u@h/d", "t").ConnectionString);
+        var ch = SinkTarget.ParseClickHouse("clickhouse://u@h/d?timeout=7&connect_timeout=2", "t");
+
+        Assert.Equal((3, 40), (pg.Timeout, pg.CommandTimeout));
+        Assert.Equal((15u, 600u), (my.ConnectionTimeout, my.DefaultCommandTimeout));
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(7)), (ch.ConnectTimeout, ch.Timeout));
+    }
+
+    [Fact]
+    public void Postgres_RefusesCleartextPasswordAuthentication_UnlessTheConnectionMustBeEncrypted()
+    {
+        var plain = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d", "t").ConnectionString);
+        var tls = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d?sslmode=verify-full", "t").ConnectionString);
+
+        Assert.Equal(("!Password", SslMode.Prefer), (plain.RequireAuth, plain.SslMode));
+        Assert.Equal((null, SslMode.VerifyFull), (tls.RequireAuth, tls.SslMode));
+    }
+
+    [Theory]
+    [InlineData("duckdb:a;b.duckdb?table=t", "a;b.duckdb")]
+    [InlineData("duckdb:it's \"q\" = 1.duckdb", "it's \"q\" = 1.duckdb")]
+    public void DuckDb_APathWithConnectionStringCharacters_IsOneQuotedDataSource(string target, string file)
+    {
+        var options = SinkTarget.ParseDuckDb(target, target["duckdb:".Length..], "t");
+        var parsed = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = DuckDbSinkOptions.ConnectionString(options.DatabasePath) };
+
+        Assert.Equal(file, options.DatabasePath);
+        Assert.Equal([Path.GetFullPath(file)], parsed.Values.Cast<object>().Select(v => v.ToString()));
+    }
+
+    [Theory]
+    [InlineData("duckdb:w.duckdb;DataSource=x.duckdb", "holds connection-string text (';DataSource=')")]
+    [InlineData("duckdb:Data Source=x.duckdb", "holds connection-string text ('Data Source=')")]
+    [InlineData("duckdb:w.duckdb; access_mode = READ_ONLY", "holds connection-string text ('; access_mode =')")]
+    [InlineData("duckdb:w\n.duckdb", "holds a control character (U+000A); a file path cannot")]
+    [InlineData("duckdb:s3://bucket/w.duckdb", "starts with 's3://', which DuckDB reads as a remote or special database")]
+    [InlineData("duckdb::MEMORY:", "is DuckDB's in-memory database")]
+    public void DuckDb_TextThatIsNotAPath_IsRefusedSayingWhy(string target, string reason)
+    {
+        var error = Assert.Throws<ArgumentException>(() => SinkTarget.Create(target, "t"));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new DuckDbSink(new DuckDbSinkOptions { DatabasePath = target["duckdb:".Length..], Table = "t" }));
     }
 }

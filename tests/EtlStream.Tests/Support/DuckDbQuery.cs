@@ -50,7 +50,7 @@ public static class DuckDbQuery
 
     private static DuckDBConnection Open(string? databasePath)
     {
-        var connection = new DuckDBConnection(databasePath is null ? "Data Source=:memory:" : $"Data Source={databasePath};ACCESS_MODE=READ_ONLY");
+        var connection = new DuckDBConnection(databasePath is null ? "Data Source=:memory:" : new DuckDBConnectionStringBuilder { DataSource = databasePath, ["ACCESS_MODE"] = "READ_ONLY" }.ConnectionString);
         connection.Open();
         return connection;
     }

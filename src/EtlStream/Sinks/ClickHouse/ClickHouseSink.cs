@@ -46,11 +46,21 @@ public sealed class ClickHouseSink : SqlStagedSink
     protected override async Task ConnectAsync(CancellationToken cancellationToken)
     {
         // No client-wide timeout: a whole run's INSERT lasts as long as the run; statements get Options.Timeout each.
-        _http = new HttpClient { BaseAddress = _options.Endpoint, Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = _options.ConnectTimeout }) { BaseAddress = _options.Endpoint, Timeout = Timeout.InfiniteTimeSpan };
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.User + ":" + (_options.Password ?? string.Empty)));
+        if (!string.IsNullOrEmpty(_options.Password))
+        {
+            Tenancy.Secrets.Protect(credentials); // a proxy echoing the Authorization header is scrubbed too
+        }
+
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);
-        await QueryAsync("SELECT 1", cancellationToken).ConfigureAwait(false); // a bad address or password fails now
+
+        // A bad address or password fails now, and a server that accepts and never answers within the connect timeout.
+        await SendAsync(string.Empty, new StringContent("SELECT 1", Encoding.UTF8, "text/plain"), cancellationToken, dispose: true, timeout: _options.ConnectTimeout, waitingFor: "while connecting").ConfigureAwait(false);
     }
+
+    /// <summary>Where the server is, for messages: <c>clickhouse 127.0.0.1:8123</c>.</summary>
+    private string Server => string.Create(CultureInfo.InvariantCulture, $"clickhouse {_options.Endpoint.Host}:{_options.Endpoint.Port}");
 
     protected override async ValueTask DisconnectAsync()
     {
@@ -112,7 +122,7 @@ public sealed class ClickHouseSink : SqlStagedSink
         if (!_idleInserts.TryTake(out var insert))
         {
             var body = new ChunkPipeStream(capacity: 4);
-            insert = new StreamedInsert(body, SendAsync(InsertUrl(), new StreamContent(body), CancellationToken.None, dispose: true, timeout: false));
+            insert = new StreamedInsert(body, SendAsync(InsertUrl(), new StreamContent(body), CancellationToken.None, dispose: true, timeout: Timeout.InfiniteTimeSpan));
             lock (_inserts)
             {
                 _inserts.Add(insert);
@@ -178,7 +188,17 @@ public sealed class ClickHouseSink : SqlStagedSink
         try
         {
             inserts.ForEach(insert => insert.Body.Complete());
-            await Task.WhenAll(inserts.Select(insert => insert.Request)).ConfigureAwait(false);
+
+            // The INSERTs stream for the whole run, so only now, with every byte sent, can their answer be timed.
+            var answered = Task.WhenAll(inserts.Select(insert => insert.Request));
+            try
+            {
+                await answered.WaitAsync(_options.Timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new TimeoutException(NoAnswer(_options.Timeout, $"to the INSERT into {Describe} after its data was sent"));
+            }
         }
         finally
         {
@@ -327,7 +347,7 @@ public sealed class ClickHouseSink : SqlStagedSink
     }
 
     protected override bool IsDatabaseError(Exception error) =>
-        error is ClickHouseException or HttpRequestException or IOException or TaskCanceledException;
+        error is ClickHouseException or HttpRequestException or IOException or TaskCanceledException or TimeoutException;
 
     /// <summary>
     /// ClickHouse 18.16 would not store these values as sent (DateTime has whole seconds from 1970, Date starts in
@@ -377,18 +397,19 @@ public sealed class ClickHouseSink : SqlStagedSink
     private Task<string> QueryAsync(string sql, CancellationToken cancellationToken)
     {
         var content = new StringContent(sql, Encoding.UTF8, "text/plain");
-        return SendAsync(string.Empty, content, cancellationToken, dispose: true);
+        return SendAsync(string.Empty, content, cancellationToken, dispose: true, timeout: _options.Timeout, waitingFor: "for " + Describe);
     }
 
-    private async Task<string> SendAsync(string url, HttpContent content, CancellationToken cancellationToken, bool dispose = false, bool timeout = true)
+    private string NoAnswer(TimeSpan timeout, string waitingFor) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Server}: no answer within {timeout.TotalSeconds:0.###} s {waitingFor}");
+
+    /// <param name="timeout">The longest wait for the whole answer; infinite for the run's streamed INSERTs (timed once their data is sent).</param>
+    /// <param name="waitingFor">What the request was for, in the timeout's message.</param>
+    private async Task<string> SendAsync(string url, HttpContent content, CancellationToken cancellationToken, bool dispose, TimeSpan timeout, string waitingFor = "")
     {
         var http = _http ?? throw new InvalidOperationException("The ClickHouse sink is not open.");
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeout)
-        {
-            limit.CancelAfter(_options.Timeout);
-        }
-
+        limit.CancelAfter(timeout);
         try
         {
             using var response = await http.PostAsync(url, content, limit.Token).ConfigureAwait(false);
@@ -401,6 +422,15 @@ public sealed class ClickHouseSink : SqlStagedSink
             }
 
             return text;
+        }
+        catch (OperationCanceledException e) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException(NoAnswer(timeout, waitingFor), e);
+        }
+        catch (HttpRequestException e)
+        {
+            // The handler's own text names neither the server nor, on a connect timeout, how long it waited.
+            throw new HttpRequestException($"{Server}: {e.Message}", e, e.StatusCode);
         }
         finally
         {

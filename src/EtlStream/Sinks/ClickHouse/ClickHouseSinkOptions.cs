@@ -48,7 +48,11 @@ public sealed record ClickHouseSinkOptions : ISqlSinkOptions
     /// </summary>
     public int MaxInsertBlockSize { get; init; } = 1024 * 1024;
 
+    /// <summary>The longest wait for any statement's answer (and for the run's INSERTs to answer once their data is sent).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The longest wait to connect and get the first answer: a server that accepts and never answers fails the run.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Every problem with these options, each naming its option; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()

@@ -6,15 +6,30 @@ namespace EtlStream.Sinks.Csv;
 
 /// <summary>
 /// Writes batches as one CSV file with the same encoder the Stream Load sinks use for their bodies. Like the
-/// Parquet sink it writes to a temp file beside the target and moves it into place only on completion.
+/// Parquet sink it writes to a temp file beside the target and moves it into place only on completion, so the
+/// target must be a regular file or a new path (see <see cref="FileTargetKind"/>).
 /// </summary>
-public sealed class CsvFileSink(string path, CsvWriteOptions options) : IBatchSink
+public sealed class CsvFileSink : IBatchSink
 {
-    private readonly CsvArrowWriter _writer = new(options);
+    private readonly string _path;
+    private readonly CsvWriteOptions _options;
+    private readonly CsvArrowWriter _writer;
     private readonly ArrayBufferWriter<byte> _buffer = new(4 * 1024 * 1024);
     private FileStream? _file;
     private string? _tempPath;
     private bool _completed;
+
+    public CsvFileSink(string path, CsvWriteOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        _path = path;
+        _options = options;
+        _writer = new CsvArrowWriter(options);
+        if (FileTargetKind.WhyNotReplaceable(_path) is { } why)
+        {
+            throw new ArgumentException($"csv:{_path}: {why}."); // bad usage: nothing has run yet
+        }
+    }
 
     public int MaxConcurrency => 1;
 
@@ -22,11 +37,12 @@ public sealed class CsvFileSink(string path, CsvWriteOptions options) : IBatchSi
 
     public async ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
     {
-        var target = Path.GetFullPath(path);
+        CheckTarget();
+        var target = Path.GetFullPath(_path);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         _tempPath = $"{target}.{Guid.NewGuid():N}.tmp";
         _file = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
-        if (options.Header)
+        if (_options.Header)
         {
             _writer.WriteHeader(schema, _buffer);
             await FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -49,7 +65,8 @@ public sealed class CsvFileSink(string path, CsvWriteOptions options) : IBatchSi
         await file.FlushAsync(cancellationToken).ConfigureAwait(false);
         await file.DisposeAsync().ConfigureAwait(false);
         _file = null;
-        File.Move(_tempPath!, Path.GetFullPath(path), overwrite: true);
+        CheckTarget(); // again: the path may have been replaced while the run wrote
+        File.Move(_tempPath!, Path.GetFullPath(_path), overwrite: true);
         _completed = true;
     }
 
@@ -63,6 +80,14 @@ public sealed class CsvFileSink(string path, CsvWriteOptions options) : IBatchSi
         if (!_completed && _tempPath is not null)
         {
             File.Delete(_tempPath);
+        }
+    }
+
+    private void CheckTarget()
+    {
+        if (FileTargetKind.WhyNotReplaceable(_path) is { } why)
+        {
+            throw new IOException($"csv:{_path}: {why}.");
         }
     }
 

@@ -32,7 +32,7 @@ public static class DuckDbSecureViews
 
     private static DuckDBConnection Open(string databasePath)
     {
-        var connection = new DuckDBConnection($"Data Source={Path.GetFullPath(databasePath)}");
+        var connection = new DuckDBConnection(DuckDbSinkOptions.ConnectionString(databasePath));
         connection.Open();
         return connection;
     }

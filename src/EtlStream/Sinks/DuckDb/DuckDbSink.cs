@@ -38,6 +38,10 @@ public sealed class DuckDbSink : IBatchSink
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.DatabasePath, nameof(options) + "." + nameof(options.DatabasePath));
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Table, nameof(options) + "." + nameof(options.Table));
+        if (DuckDbSinkOptions.CheckPath(options.DatabasePath) is { } notAPath)
+        {
+            throw new ArgumentException(notAPath + ".", nameof(options));
+        }
         if (options.Mode == DuckDbWriteMode.Merge && options.Key.Count == 0)
         {
             throw new ArgumentException($"DuckDB table \"{options.Table}\": merge needs key columns", nameof(options));
@@ -93,7 +97,7 @@ public sealed class DuckDbSink : IBatchSink
             Directory.CreateDirectory(directory);
         }
 
-        _connection = new DuckDBConnection($"Data Source={databasePath}");
+        _connection = new DuckDBConnection(DuckDbSinkOptions.ConnectionString(databasePath));
         _connection.Open();
         _transaction = _connection.BeginTransaction();
 
@@ -415,7 +419,7 @@ public sealed class DuckDbSink : IBatchSink
             return [];
         }
 
-        using var connection = new DuckDBConnection($"Data Source={Path.GetFullPath(databasePath)}");
+        using var connection = new DuckDBConnection(DuckDbSinkOptions.ConnectionString(databasePath));
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT count(*) FROM information_schema.tables WHERE table_name = '{LedgerTable}'";

@@ -1,3 +1,6 @@
+using System.Text.RegularExpressions;
+using DuckDB.NET.Data;
+
 namespace EtlStream.Sinks.DuckDb;
 
 /// <summary>What a run does to rows already in the target table.</summary>
@@ -14,8 +17,61 @@ public enum DuckDbWriteMode
 }
 
 /// <summary>Where and how <see cref="DuckDbSink"/> loads.</summary>
-public sealed record DuckDbSinkOptions
+public sealed partial record DuckDbSinkOptions
 {
+    /// <summary>
+    /// Why <paramref name="path"/> cannot be a DuckDB database file, or null when it can. A target is a path, never
+    /// connection-string text: the path is passed as one quoted value (<see cref="ConnectionString"/>), so <c>;</c>
+    /// and quotes in it are just characters, but text that only means something to a connection string
+    /// (<c>;Data Source=…</c>) or to DuckDB itself (<c>:memory:</c>, <c>md:</c>, URLs) is refused rather than
+    /// loading somewhere the user did not name.
+    /// </summary>
+    public static string? CheckPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0)
+        {
+            return "the DuckDB file is empty";
+        }
+
+        foreach (var c in path)
+        {
+            if (char.IsControl(c))
+            {
+                return $"the DuckDB file '{path}' holds a control character (U+{(int)c:X4}); a file path cannot";
+            }
+        }
+
+        if (ConnectionStringOption().Match(path) is { Success: true } option)
+        {
+            return $"the DuckDB file '{path}' holds connection-string text ('{option.Value}'): a target is a file path, never connection-string options (table and mode go after '?')";
+        }
+
+        if (path.StartsWith(":memory:", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"'{path}' is DuckDB's in-memory database, whose rows are gone when the run ends: give a file";
+        }
+
+        if (DuckDbSpecialPrefix().Match(path) is { Success: true } prefix)
+        {
+            return $"the DuckDB file '{path}' starts with '{prefix.Value}', which DuckDB reads as a remote or special database: give a local file path";
+        }
+
+        return null;
+    }
+
+    /// <summary>The connection string for a database file: the full path as one properly quoted Data Source value.</summary>
+    public static string ConnectionString(string path) =>
+        new DuckDBConnectionStringBuilder { DataSource = Path.GetFullPath(path) }.ConnectionString;
+
+    // `;name=` is how a connection string sets an option, and a leading `Data Source=` names one; no file name needs either.
+    [GeneratedRegex(@";\s*[A-Za-z][A-Za-z _]*\s*=|^\s*data\s*source\s*=", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ConnectionStringOption();
+
+    // MotherDuck (md:, motherduck:) and URL schemes (s3://, http://…) open something other than a local file.
+    [GeneratedRegex(@"^(?:md:|motherduck:|[A-Za-z][A-Za-z0-9+.-]+://)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex DuckDbSpecialPrefix();
+
     /// <summary>DuckDB database file; created, with its folders, when missing.</summary>
     public required string DatabasePath { get; init; }
 

@@ -352,10 +352,35 @@ public sealed class MySqlSink : SqlStagedSink
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && (IsDatabaseError(e) || e is OperationCanceledException))
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw ConnectFailure(_connectionString, e);
+        }
         catch
         {
             await connection.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A failure to connect, naming the server as <c>mysql host:port</c> (<c>Unable to connect to any of the specified
+    /// MySQL hosts</c> names neither) and never the password; a timeout says how long it waited.
+    /// </summary>
+    internal static Exception ConnectFailure(string connectionString, Exception error)
+    {
+        var b = new MySqlConnectionStringBuilder(connectionString);
+        var server = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"mysql {b.Server}:{b.Port}");
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException or OperationCanceledException || e.Message.StartsWith("Connect Timeout expired", StringComparison.Ordinal))
+            {
+                return new TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{server}: no answer within {b.ConnectionTimeout} s while connecting (connect_timeout={b.ConnectionTimeout})"), error);
+            }
+        }
+
+        return new IOException($"{server}: cannot connect as {b.UserID} to database {b.Database}: {error.Message}", error);
     }
 }

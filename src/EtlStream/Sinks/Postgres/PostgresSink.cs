@@ -45,7 +45,41 @@ public sealed class PostgresSink : SqlStagedSink
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
 
         // Fail on a bad address or password now, before anything else happens.
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && (IsDatabaseError(e) || e is OperationCanceledException))
+        {
+            throw ConnectFailure(_options.ConnectionString, e);
+        }
+    }
+
+    /// <summary>
+    /// A failure to connect, naming the server as <c>postgres host:port</c> (the driver's text names neither) and never
+    /// the password: a timeout says how long it waited, a refused cleartext password says why it was refused.
+    /// </summary>
+    internal static Exception ConnectFailure(string connectionString, Exception error)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connectionString);
+        var server = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"postgres {b.Host}:{b.Port}");
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is TimeoutException or OperationCanceledException)
+            {
+                return new TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{server}: no answer within {b.Timeout} s while connecting (connect_timeout={b.Timeout})"), error);
+            }
+        }
+
+        if (b.RequireAuth == "!Password" && error.Message.Contains("\"Password\" authentication method is not allowed", StringComparison.Ordinal))
+        {
+            return new IOException(
+                $"{server}: the server asked for the password in cleartext over an unencrypted connection; it was not sent, as anything on the network could read it. " +
+                "Have the server use scram-sha-256 or md5 (pg_hba.conf), or connect with &sslmode=require.", error);
+        }
+
+        return new IOException($"{server}: cannot connect as {b.Username} to database {b.Database}: {error.Message}", error);
     }
 
     /// <summary>
