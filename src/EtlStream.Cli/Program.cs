@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using EtlStream.Cli.Commands;
 
 var root = new RootCommand("EtlStream: streaming ETL from compressed CSV files into analytic databases, in constant memory.")
@@ -27,4 +28,16 @@ if (parsed.Errors.Count > 0)
     return ExitCodes.Usage;
 }
 
-return await parsed.InvokeAsync();
+// SIGINT (Ctrl+C) and SIGTERM (kill, systemd, Kubernetes) both cancel the run, which then stops every stage, commits
+// nothing and exits 130. System.CommandLine's own handler would end the process 2 s after SIGTERM whatever was still
+// running (a rollback, a temporary file); a second signal still ends it at once.
+using var cancellation = new CancellationTokenSource();
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancellation.Token);
+
+void Cancel(PosixSignalContext context)
+{
+    context.Cancel = !cancellation.IsCancellationRequested;
+    cancellation.Cancel();
+}

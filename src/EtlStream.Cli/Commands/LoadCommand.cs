@@ -66,7 +66,7 @@ internal static class LoadCommand
 
         var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
         var pipeline = new LoadPipeline(options, logger);
-        var files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token);
+        var files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token, logger);
         var counted = progress?.Count(files) ?? files;
         var defaultTable = spec?.Name ?? Path.GetFileName(files[0].Name).Split('.')[0];
         LoadResult result;

@@ -59,10 +59,17 @@ public sealed partial class LoadPipeline
     public async Task<LoadResult> RunAsync(IReadOnlyList<SourceFile> files, TableSpec? spec, IBatchSink sink, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
-        if (spec.SchemaDrift == SchemaDrift.Evolve)
+        if (spec is null || spec.SchemaDrift == SchemaDrift.Evolve)
         {
-            spec = await EvolveAsync(files, spec, cancellationToken).ConfigureAwait(false);
+            // Reading headers first swaps each read-once input (a pipe) for one that reads the same bytes again.
+            var reread = files.ToArray();
+            spec ??= await InferSpecAsync(reread, cancellationToken).ConfigureAwait(false);
+            if (spec.SchemaDrift == SchemaDrift.Evolve)
+            {
+                spec = await EvolveAsync(reread, spec, cancellationToken).ConfigureAwait(false);
+            }
+
+            files = reread;
         }
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
@@ -227,7 +234,7 @@ public sealed partial class LoadPipeline
                     TransformedBatch transformed;
                     using (_transform.Measure())
                     {
-                        transformed = work.Bound!.Apply(work.Batch);
+                        transformed = work.Bound!.Apply(work.Batch, token);
                     }
 
                     var rejected = transformed.Rejected.Count;
@@ -489,12 +496,12 @@ public sealed partial class LoadPipeline
     /// each source column the spec does not read as an optional nullable string column, in first-seen order, so the
     /// sink can add it to the table before the first row.
     /// </summary>
-    private async Task<TableSpec> EvolveAsync(IReadOnlyList<SourceFile> files, TableSpec spec, CancellationToken token)
+    private async Task<TableSpec> EvolveAsync(SourceFile[] files, TableSpec spec, CancellationToken token)
     {
         var columns = spec.Columns.ToList();
         var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.Ordinal);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
-        await foreach (var (entry, header) in HeadersAsync(files, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync(files, files.Length, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             // Fields no column reads yet, by binding (not by name): a header repeated or differing only in case is a
             // field of its own. Empty headers stay unread, as before.
@@ -520,14 +527,14 @@ public sealed partial class LoadPipeline
         return spec with { Columns = columns };
     }
 
-    private async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
+    private async Task<TableSpec> InferSpecAsync(SourceFile[] files, CancellationToken token)
     {
-        if (files.Count == 0)
+        if (files.Length == 0)
         {
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (_, header) in HeadersAsync([files[0]], CsvOptions.Default, _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (_, header) in HeadersAsync(files, 1, CsvOptions.Default, _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
@@ -538,13 +545,25 @@ public sealed partial class LoadPipeline
         throw new SourceSchemaException(files[0].Name, "the first file has no header to name the columns from; pass --table");
     }
 
-    /// <summary>Each entry's header, file by file, reading no further than the header (an empty entry gives an empty one).</summary>
+    /// <summary>
+    /// Each entry's header, file by file (the first <paramref name="count"/> files), reading no further than the
+    /// header (an empty entry gives an empty one). A read-once file in <paramref name="files"/> is replaced by one
+    /// that reads again what the header took, then the rest: a pipe or FIFO is never opened twice.
+    /// </summary>
     private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header)> HeadersAsync(
-        IEnumerable<SourceFile> files, CsvOptions csv, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        SourceFile[] files, int count, CsvOptions csv, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
     {
-        foreach (var file in files)
+        for (var i = 0; i < count; i++)
         {
+            var file = files[i];
             var raw = await file.Open(token).ConfigureAwait(false);
+            if (file.ReadOnce)
+            {
+                var replay = new ReplayReadStream(raw, file.Name, Math.Max(csv.MaxRecordBytes, 1L << 20));
+                files[i] = file with { Open = _ => ValueTask.FromResult(replay.Replay()) };
+                raw = replay;
+            }
+
             await using (raw.ConfigureAwait(false))
             {
                 await foreach (var entry in Decompression.OpenAsync(raw, file.Name, limits, token).ConfigureAwait(false))

@@ -12,4 +12,10 @@ public sealed record SourceFile(string Name, long Length, string Version, Func<C
 
     /// <summary>When the object was last written, as its store reports it (UTC).</summary>
     public DateTimeOffset? LastModified { get; init; }
+
+    /// <summary>
+    /// The content can be read only once, as it comes (standard input, a pipe, a FIFO): whatever reads a header
+    /// first must hand the same bytes on (<see cref="ReplayReadStream"/>) instead of opening it again.
+    /// </summary>
+    public bool ReadOnce { get; init; }
 }

@@ -28,11 +28,11 @@ public static class SourceStores
     /// prefix or glob whose credentials come from <paramref name="environment"/> (README: object-store inputs).
     /// Fails with <see cref="FileNotFoundException"/> when nothing matches.
     /// </summary>
-    public static async Task<IReadOnlyList<SourceFile>> ListInputAsync(string input, Func<string, string?> environment, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<SourceFile>> ListInputAsync(string input, Func<string, string?> environment, CancellationToken cancellationToken, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         if (!IsObjectUrl(input))
         {
-            return LocalFileSource.List(input);
+            return LocalFileSource.List(input, logger);
         }
 
         var (store, pattern) = FromUrl(input, environment);

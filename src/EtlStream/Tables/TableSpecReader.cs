@@ -1,7 +1,6 @@
 using System.Globalization;
 using EtlStream.Formats.Csv;
 using EtlStream.Transforms;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EtlStream.Tables;
@@ -50,18 +49,13 @@ public static class TableSpecReader
 
     private static TableSpec? Parse(string yaml, string file, List<string> errors)
     {
-        var stream = new YamlStream();
-        try
+        var node = YamlFile.LoadRoot(yaml, file, errors, out var failed);
+        if (failed)
         {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            errors.Add($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.Message}");
             return null;
         }
 
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        if (node is not YamlMappingNode root)
         {
             errors.Add($"{file}: a table spec is a mapping with 'table' and 'columns'");
             return null;
@@ -370,7 +364,7 @@ public static class TableSpecReader
         {
             try
             {
-                _ = new System.Text.RegularExpressions.Regex(regex);
+                _ = Transforms.ColumnRuleCheck.CreateRegex(regex);
             }
             catch (ArgumentException e)
             {

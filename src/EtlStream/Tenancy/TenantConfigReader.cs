@@ -1,6 +1,5 @@
 using EtlStream.State;
 using EtlStream.Tables;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EtlStream.Tenancy;
@@ -95,21 +94,15 @@ public static class TenantConfigReader
             return null;
         }
 
-        YamlMappingNode root;
-        try
+        var node = YamlFile.LoadRoot(File.ReadAllText(file), file, errors, out var failed);
+        if (failed)
         {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(File.ReadAllText(file)));
-            root = stream.Documents.Count > 0 && stream.Documents[0].RootNode is YamlMappingNode m ? m : throw new ConfigException([$"{file}: a tenant is a mapping"]);
-        }
-        catch (YamlException e)
-        {
-            errors.Add($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.Message}");
             return null;
         }
-        catch (ConfigException e)
+
+        if (node is not YamlMappingNode root)
         {
-            errors.AddRange(e.Errors);
+            errors.Add($"{file}: a tenant is a mapping");
             return null;
         }
 

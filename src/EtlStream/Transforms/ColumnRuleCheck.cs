@@ -27,13 +27,34 @@ internal sealed class ColumnRuleCheck
         _reader = reader;
         _rules = rules;
         _accepted = rules.AcceptedValues is { } values ? [.. values.Select(Encoding.UTF8.GetBytes)] : [];
-        _regex = rules.Regex is { } pattern ? new Regex(pattern, RegexOptions.CultureInvariant) : null;
+        _regex = rules.Regex is { } pattern ? CreateRegex(pattern) : null;
         _min = rules.RangeMin is { } min ? RowFilter.Create(new FilterSpec(reader.Column.Name, FilterOp.GreaterOrEqual, [min]), reader) : null;
         _max = rules.RangeMax is { } max ? RowFilter.Create(new FilterSpec(reader.Column.Name, FilterOp.LessOrEqual, [max]), reader) : null;
         _seen = rules.Unique ? seen : null;
     }
 
-    public void Check(CsvBatch batch, ReadOnlySpan<int> rows, RowErrors errors)
+    /// <summary>How long the backtracking engine may look at one value before the row is rejected.</summary>
+    internal static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A rule's regex. The non-backtracking engine answers in time linear in the value, so no value can stall a
+    /// batch (<c>^([a-zA-Z0-9]+\s?)+$</c> backtracks for minutes on 35 characters); it refuses backreferences,
+    /// lookarounds and atomic groups, and a pattern using them runs on the backtracking engine under
+    /// <see cref="RegexTimeout"/>. Throws <see cref="ArgumentException"/> for an invalid pattern.
+    /// </summary>
+    internal static Regex CreateRegex(string pattern)
+    {
+        try
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex(pattern, RegexOptions.CultureInvariant, RegexTimeout);
+        }
+    }
+
+    public void Check(CsvBatch batch, ReadOnlySpan<int> rows, RowErrors errors, CancellationToken cancellationToken = default)
     {
         ref readonly var src = ref batch.Data(_reader.SourceIndex);
         var chars = ArrayPool<char>.Shared.Rent(1024);
@@ -68,8 +89,21 @@ internal sealed class ColumnRuleCheck
                         chars = ArrayPool<char>.Shared.Rent(text.Length);
                     }
 
+                    // A backtracking pattern may take its whole timeout on each of a batch's rows: stop when asked.
+                    cancellationToken.ThrowIfCancellationRequested();
                     var n = Encoding.UTF8.GetChars(text, chars);
-                    if (!_regex.IsMatch(chars.AsSpan(0, n)))
+                    bool matched;
+                    try
+                    {
+                        matched = _regex.IsMatch(chars.AsSpan(0, n));
+                    }
+                    catch (RegexMatchTimeoutException)
+                    {
+                        Fail(batch, row, text, Rules.Regex, $"/{_rules.Regex}/ gave no answer within {RegexTimeout.TotalSeconds:0} s", errors);
+                        continue;
+                    }
+
+                    if (!matched)
                     {
                         Fail(batch, row, text, Rules.Regex, $"does not match /{_rules.Regex}/", errors);
                         continue;

@@ -338,7 +338,8 @@ public sealed class BoundTransform
         _context = context;
     }
 
-    public TransformedBatch Apply(CsvBatch batch)
+    /// <param name="cancellationToken">Observed between rows where a row can take long (a backtracking regex rule).</param>
+    public TransformedBatch Apply(CsvBatch batch, CancellationToken cancellationToken = default)
     {
         var selection = ArrayPool<int>.Shared.Rent(Math.Max(batch.RowCount, 1));
         var memory = new BatchMemory();
@@ -359,7 +360,7 @@ public sealed class BoundTransform
 
             foreach (var check in _checks)
             {
-                check.Check(batch, rows[..kept], errors);
+                check.Check(batch, rows[..kept], errors, cancellationToken);
             }
 
             var arrays = Read(batch, rows[..kept], memory, errors);

@@ -2,9 +2,10 @@ namespace EtlStream.Sources.Local;
 
 /// <summary>
 /// A local folder as a source store: object names are paths relative to <see cref="Location"/> with <c>/</c>
-/// between folders; a listed file's <see cref="SourceFile.Name"/> is its path. Files starting with <c>.</c> are skipped.
+/// between folders; a listed file's <see cref="SourceFile.Name"/> is its path. Files starting with <c>.</c> are skipped,
+/// and links as <see cref="LocalFileSource"/> says: the listing never leaves the folder.
 /// </summary>
-public sealed class LocalFolderStore(string folder) : ISourceStore
+public sealed class LocalFolderStore(string folder, Microsoft.Extensions.Logging.ILogger? logger = null) : ISourceStore
 {
     public string Location { get; } = folder;
 
@@ -19,7 +20,7 @@ public sealed class LocalFolderStore(string folder) : ISourceStore
         IReadOnlyList<SourceFile> files = [];
         if (Directory.Exists(start))
         {
-            files = [.. Directory.EnumerateFiles(start, "*", SearchOption.AllDirectories)
+            files = [.. LocalFileSource.FilesUnder(start, recursive: true, logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, root)
                 .Select(p => (Path: p, Relative: Path.GetRelativePath(root, p).Replace(Path.DirectorySeparatorChar, '/')))
                 .Where(f => !Path.GetFileName(f.Path).StartsWith('.') && selector.IsMatch(f.Relative, dates))
                 .OrderBy(f => f.Relative, StringComparer.Ordinal)
