@@ -364,9 +364,10 @@ public static class Decompression
         {
             return await step().ConfigureAwait(false);
         }
-        catch (NotSupportedException ex) when (ex.Message.Contains("encrypted", StringComparison.OrdinalIgnoreCase))
+        catch (Exception ex) when (ex.Message.Contains("encrypt", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase))
         {
-            // SharpCompress refuses a streamed encrypted entry before it names it.
+            // SharpCompress's forward reader asks for a password (or refuses a streamed encrypted entry) as it moves
+            // to the entry, before the entry can be named.
             throw SourceReadStream.Named($"{name}: an entry is encrypted; encrypted archives are not supported", ex);
         }
         catch (Exception ex) when (SourceReadStream.IsDataError(ex) || ex is NotSupportedException)
