@@ -304,6 +304,21 @@ public sealed class HostileArchiveTests
         Assert.Equal(["many.zip", "out.parquet", "run.json"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order());
     }
 
+    // ---- the fuzzer's seeds ------------------------------------------------------------------------------------------
+
+    public static TheoryData<string> HostileSeeds() =>
+        new(Directory.GetFiles(Path.Combine(RepoPaths.Root, "perf", "EtlStream.Fuzz", "seeds"), "hostile-*").Select(Path.GetFileName).Order()!);
+
+    [Theory]
+    [MemberData(nameof(HostileSeeds))]
+    public async Task Each_hostile_fuzzer_seed_fails_naming_the_file_and_the_reason(string seed)
+    {
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(RepoPaths.Root, "perf", "EtlStream.Fuzz", "seeds", seed));
+        var fuzzLimits = new DecompressionLimits { MaxBytes = 16 << 20, MaxRatio = 100, RatioCheckAfterBytes = 1 << 20 };
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => ReadAllAsync(bytes, seed, seekable: true, fuzzLimits));
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(seed)}(![^:]+)?: (corrupt|.*encrypted|.*decompression bomb)", e.Message);
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------------------
 
     private static async Task<List<(string Name, byte[] Bytes)>> ReadAllAsync(byte[] data, string name, bool seekable, DecompressionLimits? limits = null)
