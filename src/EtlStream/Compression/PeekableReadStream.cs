@@ -12,8 +12,15 @@ internal sealed class PeekableReadStream : ForwardReadStream
     private readonly byte[] _buffer;
     private int _start;
 
-    /// <summary>Bytes read from the raw stream so far: the compressed side of a decompression ratio.</summary>
+    /// <summary>Bytes read from the raw stream so far, including what waits in the buffer.</summary>
     public long RawBytesRead { get; private set; }
+
+    /// <summary>
+    /// Bytes handed to the reader so far: the compressed side of a decompression ratio. Not <see cref="RawBytesRead"/>,
+    /// which runs up to a buffer ahead: a bomb of 1 MiB read at once would otherwise be checked against all of it and
+    /// pass the 1,000:1 check until a GiB came out.
+    /// </summary>
+    public long BytesConsumed { get; private set; }
 
     private int Counted(int n)
     {
@@ -84,7 +91,7 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
             if (buffer.Length >= _buffer.Length)
             {
-                return Counted(_inner.Read(buffer));
+                return Consumed(Counted(_inner.Read(buffer)));
             }
 
             _start = 0;
@@ -118,7 +125,7 @@ internal sealed class PeekableReadStream : ForwardReadStream
 
             if (buffer.Length >= _buffer.Length)
             {
-                return Counted(await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+                return Consumed(Counted(await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)));
             }
 
             _start = 0;
@@ -138,6 +145,40 @@ internal sealed class PeekableReadStream : ForwardReadStream
         int n = Math.Min(destination.Length, _end - _start);
         _buffer.AsSpan(_start, n).CopyTo(destination);
         _start += n;
+        return Consumed(n);
+    }
+
+    private int Consumed(int n)
+    {
+        BytesConsumed += n;
         return n;
+    }
+
+    /// <summary>Whether the input holds no byte past what was read (it reads ahead to find out; nothing is consumed).</summary>
+    public bool AtEnd()
+    {
+        if (_start < _end || _innerEnded)
+        {
+            return _start == _end;
+        }
+
+        _start = 0;
+        _end = Counted(_inner.Read(_buffer));
+        _innerEnded = _end == 0;
+        return _innerEnded;
+    }
+
+    /// <inheritdoc cref="AtEnd"/>
+    public async ValueTask<bool> AtEndAsync(CancellationToken cancellationToken)
+    {
+        if (_start < _end || _innerEnded)
+        {
+            return _start == _end;
+        }
+
+        _start = 0;
+        _end = Counted(await _inner.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false));
+        _innerEnded = _end == 0;
+        return _innerEnded;
     }
 }

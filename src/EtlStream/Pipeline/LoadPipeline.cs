@@ -386,7 +386,21 @@ public sealed partial class LoadPipeline
                     var input = new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
                     await using (input.ConfigureAwait(false))
                     {
-                        await ParseEntryAsync(file, entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
+                        try
+                        {
+                            await ParseEntryAsync(file, entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when (e is not InvalidDataException and not OperationCanceledException)
+                        {
+                            // Altered bytes come out before the check that covers them (a bzip2 block's CRC, a zip
+                            // entry's): report the corruption, not the CSV error it caused.
+                            if (await Decompression.FindCorruptionAsync(input, token).ConfigureAwait(false) is { } corrupt)
+                            {
+                                throw corrupt;
+                            }
+
+                            throw;
+                        }
                     }
                 }
             }
