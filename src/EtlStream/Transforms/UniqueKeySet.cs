@@ -11,7 +11,7 @@ namespace EtlStream.Transforms;
 /// </summary>
 internal sealed class UniqueKeySet
 {
-    private const int ArenaBytes = 1024 * 1024;
+    private const int MaxArenaBytes = 1024 * 1024;
     private const int LengthPrefix = sizeof(int);
 
     private readonly List<byte[]> _arenas = [];
@@ -23,9 +23,14 @@ internal sealed class UniqueKeySet
     private long[] _positions = new long[1024];
     private long _arenaTotal;
 
+    private readonly int _arenaBytes;
+
     public UniqueKeySet(long limitBytes)
     {
         LimitBytes = limitBytes;
+
+        // Small limits get small arenas, so that the last one opened does not waste most of the limit.
+        _arenaBytes = (int)Math.Clamp(limitBytes / 64, 4096, MaxArenaBytes);
     }
 
     /// <summary>Bytes the set may take: its table and its arenas together.</summary>
@@ -101,7 +106,7 @@ internal sealed class UniqueKeySet
         var needed = key.Length + LengthPrefix;
         if (_arenaUsed + needed > _arenaSize)
         {
-            var size = Math.Max(ArenaBytes, needed);
+            var size = Math.Max(_arenaBytes, needed);
             if (Bytes + size > LimitBytes)
             {
                 position = 0;

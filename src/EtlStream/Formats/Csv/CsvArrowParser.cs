@@ -49,7 +49,6 @@ public sealed class CsvArrowParser : IDisposable
     // the next record would have taken the batch past BatchBytes (the batch is then closed without it).
     private int _rowCap = 1;
     private long _rowBytes;
-    private int _initialValueBytes = MaxInitialValueBytes;
     private bool _full;
 
     public CsvArrowParser(Stream stream, string source, CsvOptions? options = null)
@@ -213,11 +212,10 @@ public sealed class CsvArrowParser : IDisposable
         // Sized before the first batch from the column count (a 2,048-column file gets far fewer than batch_rows);
         // every later batch is sized from the bytes per row the previous one really had.
         _rowBytes = FixedRowBytes(_columns.Length);
-        _initialValueBytes = (int)Math.Clamp(_options.BatchBytes / _columns.Length / 2, 256, MaxInitialValueBytes);
         SetRowCap(_options.BatchBytes / (_rowBytes + ((long)_columns.Length * CellValueEstimate)));
         foreach (var c in _columns)
         {
-            c.EnsureValueBytes(_initialValueBytes);
+            c.EnsureValueBytes((int)Math.Min((long)_rowCap * CellValueEstimate, MaxInitialValueBytes));
         }
         if (_options.HasHeader)
         {
@@ -553,7 +551,7 @@ public sealed class CsvArrowParser : IDisposable
         var data = new CsvColumnData[_columns.Length];
         for (var c = 0; c < data.Length; c++)
         {
-            data[c] = _columns[c].Detach(_rows, memory, (int)nextCap, _initialValueBytes);
+            data[c] = _columns[c].Detach(_rows, memory, (int)nextCap);
         }
 
         var lines = _lines;
@@ -672,7 +670,7 @@ public sealed class CsvArrowParser : IDisposable
             Array.Clear(_validity, 0, (_batchRows + 7) / 8);
         }
 
-        public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows, int initialValueBytes)
+        public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows)
         {
             var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
@@ -680,7 +678,7 @@ public sealed class CsvArrowParser : IDisposable
             owner.Adopt(_validity);
 
             // The next batch is likely the same size: start it with this one's capacity.
-            _values = BufferPool.Rent(Math.Max(_length, initialValueBytes));
+            _values = BufferPool.Rent(Math.Max(_length, 256));
             _batchRows = nextRows;
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;
