@@ -23,8 +23,9 @@ internal static class LoadCommand
         var metrics = Telemetry.MetricsOption();
         var rejects = new Option<string?>("--rejects") { Description = "Parquet file for rejected rows; default rejects/<table>-<time>.parquet (written only when rows are rejected)." };
         var rejectsTable = new Option<string?>("--rejects-table") { Description = "Also append rejected rows to a table, e.g. duckdb:<file>?table=etl_rejects." };
+        var memoryBudget = TenantCommands.MemoryBudgetOption();
 
-        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable };
+        var command = new Command("load", "Load files into a sink through the streaming pipeline.") { input, table, to, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable, memoryBudget };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             using var telemetry = Telemetry.Start(parse.GetValue(metrics));
@@ -34,6 +35,7 @@ internal static class LoadCommand
                 LoadDate = ParseDate(parse.GetValue(loadDate)),
                 RejectsPath = parse.GetValue(rejects),
                 RejectsTable = parse.GetValue(rejectsTable),
+                MemoryBudget = parse.GetValue(memoryBudget),
             };
             var json = parse.GetValue(output) == "json";
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);

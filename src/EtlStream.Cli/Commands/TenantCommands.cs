@@ -25,12 +25,35 @@ internal static class TenantCommands
         yield return StateCommands.Backfill();
     }
 
+    /// <summary><c>--memory-budget 256MiB</c>: what the mesh may hold at once (see <see cref="MemoryPlan"/>).</summary>
+    public static Option<long> MemoryBudgetOption()
+    {
+        var option = new Option<long>("--memory-budget")
+        {
+            Description = "Bytes the mesh may hold at once (batches, chunks, read-ahead, unique keys), e.g. 256MiB or 1GiB; the runtime adds ~120 MB.",
+            DefaultValueFactory = _ => LoadOptions.DefaultMemoryBudget,
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (ByteSize.TryParse(text, out var bytes))
+                {
+                    return bytes;
+                }
+
+                r.AddError($"--memory-budget: expected a size such as 256MiB or 1GiB, got '{text}'");
+                return 0;
+            },
+        };
+        return option;
+    }
+
     private static Command Explain()
     {
         var config = ConfigOption();
         var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
         var job = new Option<string>("--job") { Description = "Job name.", Required = true };
-        var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory bound.") { config, tenant, job };
+        var budget = MemoryBudgetOption();
+        var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory budget and bound.") { config, tenant, job, budget };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
         {
             var t = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
@@ -40,7 +63,7 @@ internal static class TenantCommands
                 throw new ConfigException([$"tenant '{t.Id}' has no job '{jobName}' (jobs: {string.Join(", ", t.Jobs.Keys)})"]);
             }
 
-            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions())));
+            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions { MemoryBudget = parse.GetValue(budget) })));
             return Task.FromResult(ExitCodes.Success);
         }, ct));
         return command;
@@ -61,7 +84,7 @@ internal static class TenantCommands
                     ? TenantJobRunner.CreateSink(tenant, t, step.Mode)
                     : new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
                 sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
-                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"{(tenant.Sink.IsServer ? tenant.Sink.Kind : "duckdb")} {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows));
+                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"{(tenant.Sink.IsServer ? tenant.Sink.Kind : "duckdb")} {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows, sink.PreferredChunkBytes, t.Spec.Columns.Count(c => c.Rules.Unique)));
             }
         }
 

@@ -17,6 +17,17 @@ public sealed record LoadOptions
 
     public int ReadAheadBufferBytes { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// Bytes the mesh may hold at once in read-ahead buffers, batches, chunks and <c>unique</c> key sets
+    /// (<see cref="MemoryPlan"/> splits it); the runtime and native writers add ~120 MB. 256 MiB keeps the standard
+    /// job's batches at their 65,536 rows and its peak near 250 MB.
+    /// </summary>
+    public long MemoryBudget { get; init; } = DefaultMemoryBudget;
+
+    public const long DefaultMemoryBudget = 256L * 1024 * 1024;
+
+    public const long MinMemoryBudget = 16L * 1024 * 1024;
+
     /// <summary>The tenant computed <c>tenant</c> columns get: the engine stamps it, the file cannot.</summary>
     public string TenantId { get; init; } = "";
 
@@ -48,6 +59,11 @@ public sealed record LoadOptions
         if (ReadAheadBuffers is < 1 or > 64 || ReadAheadBufferBytes is < 4096 or > 64 * 1024 * 1024)
         {
             errors.Add("read-ahead: 1..64 buffers of 4 KiB..64 MiB");
+        }
+
+        if (MemoryBudget < MinMemoryBudget)
+        {
+            errors.Add($"--memory-budget: must be at least 16 MiB, got {Tables.ByteSize.Format(MemoryBudget)}");
         }
 
         return errors;

@@ -71,14 +71,26 @@ public sealed partial class LoadPipeline
 
             files = reread;
         }
-        var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId);
+        // The budget sizes batches and chunks for this run's files and sink; a batch_rows it cannot hold is refused
+        // here, before the sink is touched, rather than found as an OutOfMemoryException mid-file.
+        var uniqueColumns = spec.Columns.Count(c => c.Rules.Unique);
+        var plan = MemoryPlan.For(_options, files.Count, sink.MaxConcurrency, sink.PreferredChunkRows, sink.PreferredChunkBytes, uniqueColumns);
+        var planErrors = plan.Validate(spec.Csv);
+        if (planErrors.Count > 0)
+        {
+            throw new ConfigException(planErrors);
+        }
+
+        spec = spec with { Csv = spec.Csv with { BatchBytes = plan.BatchBytes } };
+        Plan = plan;
+        var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId, uniqueColumns > 0 ? plan.UniqueKeyBytes / uniqueColumns : 0);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
         _rejects = _options.RejectsPath is not null || _options.RejectsTable is not null
             ? new RejectsWriter(_options.RejectsPath, _options.RejectsTable, spec.Name)
             : null;
         try
         {
-            return await RunMeshAsync(files, transform, sink, metrics, started, cancellationToken).ConfigureAwait(false);
+            return await RunMeshAsync(files, transform, sink, plan, metrics, started, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -91,6 +103,9 @@ public sealed partial class LoadPipeline
             }
         }
     }
+
+    /// <summary>How the memory budget was split for the last run (null before one starts).</summary>
+    public MemoryPlan? Plan { get; private set; }
 
     /// <summary>Progress so far, for a live display: files done, rows read and loaded, uncompressed bytes parsed.</summary>
     public (long FilesDone, long RowsRead, long RowsLoaded, long BytesRead) Progress =>
@@ -112,7 +127,7 @@ public sealed partial class LoadPipeline
         ["load"] = Volatile.Read(ref _loadQueue)?.InputCount ?? 0,
     };
 
-    private async Task<LoadResult> RunMeshAsync(IReadOnlyList<SourceFile> files, TableTransform transform, IBatchSink sink, PipelineMetrics metrics, long started, CancellationToken cancellationToken)
+    private async Task<LoadResult> RunMeshAsync(IReadOnlyList<SourceFile> files, TableTransform transform, IBatchSink sink, MemoryPlan plan, PipelineMetrics metrics, long started, CancellationToken cancellationToken)
     {
         if (sink is IRejectingSink rejecting)
         {
@@ -198,8 +213,9 @@ public sealed partial class LoadPipeline
 
                 if (item.Batches is not null)
                 {
-                    chunk.Add(item.Batches[0], sink.PreferredChunkBytes != long.MaxValue);
-                    if (chunk.Rows < sink.PreferredChunkRows && chunk.Bytes < sink.PreferredChunkBytes)
+                    // Closed at the sink's rows or at the plan's bytes (the sink's own bytes when it has them), whichever first.
+                    chunk.Add(item.Batches[0]);
+                    if (chunk.Rows < sink.PreferredChunkRows && chunk.Bytes < plan.ChunkBytes)
                     {
                         return;
                     }
@@ -634,14 +650,11 @@ public sealed partial class LoadPipeline
         /// <summary>The index the next chunk of this file gets.</summary>
         public int Index { get; private set; }
 
-        public void Add(TransformedBatch batch, bool countBytes)
+        public void Add(TransformedBatch batch)
         {
             Batches.Add(batch);
             Rows += batch.Batch.Length;
-            if (countBytes)
-            {
-                Bytes += ArrowBytes(batch.Batch);
-            }
+            Bytes += ArrowBytes(batch.Batch);
         }
 
         public List<TransformedBatch> Take()

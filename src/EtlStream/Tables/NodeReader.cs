@@ -92,20 +92,9 @@ internal sealed class NodeReader(string file, List<string> errors)
             return null;
         }
 
-        (string Unit, long Factor)[] units = [("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000)];
-        var (number, factor) = (s, 1L);
-        foreach (var (unit, f) in units)
+        if (ByteSize.TryParse(s, out var n))
         {
-            if (s.EndsWith(unit, StringComparison.OrdinalIgnoreCase))
-            {
-                (number, factor) = (s[..^unit.Length].TrimEnd(), f);
-                break;
-            }
-        }
-
-        if (long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / factor)
-        {
-            return n * factor;
+            return n;
         }
 
         Error(Join(path, key), $"expected a size such as 64MiB or 1TiB, got '{s}'");
@@ -164,4 +153,37 @@ internal sealed class NodeReader(string file, List<string> errors)
     }
 
     private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+}
+
+/// <summary>Sizes as people write them in configs and options: a whole number of bytes, optionally with a unit.</summary>
+public static class ByteSize
+{
+    private static readonly (string Unit, long Factor)[] Units = [("KiB", 1L << 10), ("MiB", 1L << 20), ("GiB", 1L << 30), ("TiB", 1L << 40), ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000)];
+
+    /// <summary>Reads <c>256MiB</c>, <c>1 GB</c>, <c>1048576</c> (KiB, MiB, GiB, TiB; KB, MB, GB, TB; any case).</summary>
+    public static bool TryParse(string text, out long bytes)
+    {
+        var s = text.Trim();
+        var (number, factor) = (s, 1L);
+        foreach (var (unit, f) in Units)
+        {
+            if (s.EndsWith(unit, StringComparison.OrdinalIgnoreCase))
+            {
+                (number, factor) = (s[..^unit.Length].TrimEnd(), f);
+                break;
+            }
+        }
+
+        if (long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / factor)
+        {
+            bytes = n * factor;
+            return true;
+        }
+
+        bytes = 0;
+        return false;
+    }
+
+    /// <summary>A size in MiB with one decimal (<c>12.5 MiB</c>), for messages.</summary>
+    public static string Format(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:N1} MiB");
 }

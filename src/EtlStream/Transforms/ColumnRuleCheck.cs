@@ -19,10 +19,10 @@ internal sealed class ColumnRuleCheck
     private readonly Regex? _regex;
     private readonly RowFilter? _min;
     private readonly RowFilter? _max;
-    private readonly HashSet<string>? _seen;
+    private readonly UniqueKeySet? _seen;
 
     /// <param name="seen">The values seen so far in the load, shared by every file's check of this column (for <c>unique</c>).</param>
-    public ColumnRuleCheck(SourceColumnReader reader, ColumnRules rules, HashSet<string>? seen)
+    public ColumnRuleCheck(SourceColumnReader reader, ColumnRules rules, UniqueKeySet? seen)
     {
         _reader = reader;
         _rules = rules;
@@ -123,16 +123,20 @@ internal sealed class ColumnRuleCheck
 
                 if (_seen is not null)
                 {
-                    bool added;
-                    var key = Encoding.UTF8.GetString(text);
+                    UniqueAdd added;
                     lock (_seen)
                     {
-                        added = _seen.Add(key);
+                        added = _seen.Add(text);
                     }
 
-                    if (!added)
+                    if (added == UniqueAdd.Duplicate)
                     {
                         Fail(batch, row, text, Rules.Unique, "duplicate within the load", errors);
+                    }
+                    else if (added == UniqueAdd.Full)
+                    {
+                        // Failing the run beats a set that grows until the process dies; the limit is stated.
+                        throw new UniqueLimitException(batch.Source, batch.LineOf(row), _reader.Column.Name, _seen.Count, _seen.LimitBytes);
                     }
                 }
             }

@@ -17,10 +17,13 @@ public sealed class TableTransform
     private readonly string _tenantId;
 
     // "unique within the load": one set per column for every file the load binds.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _uniqueSeen = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UniqueKeySet> _uniqueSeen = new(StringComparer.OrdinalIgnoreCase);
+    private readonly long _uniqueKeyBytes;
 
-    public TableTransform(TableSpec spec, DateOnly loadDate, string tenantId = "")
+    /// <param name="uniqueKeyBytes">Bytes each <c>unique</c> column's key set may take (0: a quarter of the default memory budget).</param>
+    public TableTransform(TableSpec spec, DateOnly loadDate, string tenantId = "", long uniqueKeyBytes = 0)
     {
+        _uniqueKeyBytes = uniqueKeyBytes > 0 ? uniqueKeyBytes : Pipeline.LoadOptions.DefaultMemoryBudget / 4;
         _spec = spec;
         _tenantId = tenantId;
         _loadDateDays = loadDate.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
@@ -137,7 +140,7 @@ public sealed class TableTransform
         }
 
         var filters = _spec.Filters.Select(f => RowFilter.Create(f, sources[f.Column])).ToArray();
-        var checks = _spec.Columns.Where(c => c.Rules.Any && sources.ContainsKey(c.Name)).Select(c => new ColumnRuleCheck(sources[c.Name], c.Rules, _uniqueSeen.GetOrAdd(c.Name, _ => new HashSet<string>(StringComparer.Ordinal)))).ToArray();
+        var checks = _spec.Columns.Where(c => c.Rules.Any && sources.ContainsKey(c.Name)).Select(c => new ColumnRuleCheck(sources[c.Name], c.Rules, _uniqueSeen.GetOrAdd(c.Name, _ => new UniqueKeySet(_uniqueKeyBytes)))).ToArray();
         return new BoundTransform(drift, names.Renamed, OutputSchema, readers, filters, new BatchContext(Path.GetFileName(source), _loadDateDays, _tenantId), _spec.OnError, _spec.Csv.Delimiter, checks);
     }
 

@@ -64,9 +64,10 @@ public sealed class ObservabilityCliTests : IDisposable
         Assert.Equal("  steps, in order: dimensions -> facts", lines[1]);
         Assert.Equal("  dimensions / dealers (merge) <- data/tenants/pidilite/incoming/dealers_{date}.csv.gz", lines[2]);
         Assert.Contains("  facts / fact_invoice_secondary (append) <- data/tenants/pidilite/incoming/invoices_{date}.csv.gz", lines);
-        Assert.Contains(lines, l => l.StartsWith("    parse      CSV → Arrow     65,536-row batches", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("    parse      CSV → Arrow     65,536-row batches of at most ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("    load       ActionBlock     duckdb datawiz_pidilite.fact_invoice_secondary (parallelism 1, capacity 1)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("    batch      chunker         gathers 65,536 rows per write", StringComparison.Ordinal));
         Assert.Equal(5, lines.Count(l => l.StartsWith("    memory bound ≈ ", StringComparison.Ordinal)));
+        Assert.Equal(5, lines.Count(l => l.StartsWith("    memory budget 256.0 MiB (--memory-budget): read-ahead 10.0 MiB, ", StringComparison.Ordinal)));
     }
 }

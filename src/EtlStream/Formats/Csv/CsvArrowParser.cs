@@ -9,11 +9,18 @@ namespace EtlStream.Formats.Csv;
 /// <summary>
 /// Reads RFC 4180 CSV from a stream straight into Arrow UTF-8 column buffers, one <see cref="CsvBatch"/> at a
 /// time. Quoted fields may hold delimiters, doubled quotes and line breaks; records end with LF, CRLF or CR.
-/// Memory is bounded by one batch plus the longest record (<see cref="CsvOptions.MaxRecordBytes"/>).
+/// Memory is bounded by one batch (<see cref="CsvOptions.BatchBytes"/>, or one record when a record alone is larger)
+/// plus the longest record (<see cref="CsvOptions.MaxRecordBytes"/>).
 /// </summary>
 public sealed class CsvArrowParser : IDisposable
 {
     private const int InitialBufferBytes = 1024 * 1024;
+
+    /// <summary>Value bytes per cell assumed before the first batch shows the real ones: sizes a wide file's first batch.</summary>
+    private const int CellValueEstimate = 8;
+
+    /// <summary>A column's values buffer starts at most this big; a wide file's columns start smaller.</summary>
+    private const int MaxInitialValueBytes = 64 * 1024;
 
     private Stream _stream;
     private Stream? _transcoder;
@@ -39,6 +46,12 @@ public sealed class CsvArrowParser : IDisposable
     private int _rows;
     private long _batchBytes;
     private IReadOnlyList<string>? _header;
+
+    // Batch bounds: rows the column buffers are rented for, Arrow bytes a row costs besides its values, and whether
+    // the next record would have taken the batch past BatchBytes (the batch is then closed without it).
+    private int _rowCap = 1;
+    private long _rowBytes;
+    private bool _full;
 
     public CsvArrowParser(Stream stream, string source, CsvOptions? options = null)
     {
@@ -84,7 +97,19 @@ public sealed class CsvArrowParser : IDisposable
         return _header ?? [];
     }
 
-    /// <summary>The next batch of at most <see cref="CsvOptions.BatchRows"/> records, or null at the end of the input.</summary>
+    /// <summary>
+    /// Arrow bytes a row of <paramref name="columns"/> columns takes besides its values: its line number, an offset
+    /// per column and (rounded up to a byte) a validity bit per column; with one more row's worth it bounds a batch.
+    /// </summary>
+    public static long FixedRowBytes(int columns) => sizeof(long) + ((long)columns * (sizeof(int) + 1));
+
+    /// <summary>Rows the next batch may hold at most: <see cref="CsvOptions.BatchRows"/>, lowered for wide or long records.</summary>
+    public int RowCap => _rowCap;
+
+    /// <summary>
+    /// The next batch of at most <see cref="CsvOptions.BatchRows"/> records and at most
+    /// <see cref="CsvOptions.BatchBytes"/> Arrow bytes (one record when it alone is larger), or null at the end of the input.
+    /// </summary>
     public async ValueTask<CsvBatch?> ReadBatchAsync(CancellationToken cancellationToken = default)
     {
         await StartAsync(cancellationToken).ConfigureAwait(false);
@@ -93,7 +118,7 @@ public sealed class CsvArrowParser : IDisposable
             return null;
         }
 
-        while (_rows < _options.BatchRows)
+        while (_rows < _rowCap && !_full)
         {
             if (_pos >= _end)
             {
@@ -106,7 +131,7 @@ public sealed class CsvArrowParser : IDisposable
                 continue;
             }
 
-            if (!ParseRecords(_options.BatchRows))
+            if (!ParseRecords(_rowCap))
             {
                 await FillAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -166,7 +191,7 @@ public sealed class CsvArrowParser : IDisposable
 
         // The first record is read with a growing column set: it fixes the column count.
         _columns = [];
-        _lines = BufferPool.Longs.Rent(_options.BatchRows);
+        _lines = BufferPool.Longs.Rent(1);
         while (_rows == 0)
         {
             if (_pos >= _end)
@@ -195,6 +220,15 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         _header = names;
+
+        // Sized before the first batch from the column count (a 2,048-column file gets far fewer than batch_rows);
+        // every later batch is sized from the bytes per row the previous one really had.
+        _rowBytes = FixedRowBytes(_columns.Length);
+        SetRowCap(_options.BatchBytes / (_rowBytes + ((long)_columns.Length * CellValueEstimate)));
+        foreach (var c in _columns)
+        {
+            c.EnsureValueBytes((int)Math.Min((long)_rowCap * CellValueEstimate, MaxInitialValueBytes));
+        }
         if (_options.HasHeader)
         {
             foreach (var c in _columns)
@@ -204,6 +238,28 @@ public sealed class CsvArrowParser : IDisposable
 
             _rows = 0;
             _batchBytes = 0;
+        }
+    }
+
+    /// <summary>
+    /// Sets the rows the next batch's buffers hold, rounded down to a power of two: the exact-size offsets pool keeps
+    /// a list per size, so a handful of sizes instead of one per batch.
+    /// </summary>
+    private void SetRowCap(long rows)
+    {
+        var cap = rows >= _options.BatchRows ? _options.BatchRows : (int)Math.Max(1, System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)rows + 1) / 2);
+        _rowCap = Math.Max(cap, _rows);
+        foreach (var c in _columns)
+        {
+            c.EnsureRows(_rowCap, _rows);
+        }
+
+        if (_lines.Length < _rowCap)
+        {
+            var lines = BufferPool.Longs.Rent(_rowCap);
+            _lines.AsSpan(0, _rows).CopyTo(lines);
+            BufferPool.Longs.Return(_lines);
+            _lines = lines;
         }
     }
 
@@ -297,7 +353,18 @@ public sealed class CsvArrowParser : IDisposable
                 break;
             }
 
-            CommitRow(lineBreaks, pos - recordStart);
+            // A record that would take the batch past batch_bytes starts the next one, unless the batch is empty:
+            // then it is a batch of its own (bounded by max_record_bytes). Re-parsed once per batch, at its boundary.
+            var bytes = pos - recordStart;
+            if (_rows > 0 && _batchBytes + bytes + ((_rows + 2) * _rowBytes) > _options.BatchBytes)
+            {
+                RollBack();
+                pos = recordStart;
+                _full = true;
+                break;
+            }
+
+            CommitRow(lineBreaks, bytes);
         }
 
         _consumedBytes += pos - _pos;
@@ -453,7 +520,7 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         // Copying the array per column is quadratic, but only up to max_columns and only for the first record.
-        _columns = [.. _columns, new ColumnBuilder(_options.BatchRows)];
+        _columns = [.. _columns, new ColumnBuilder(1, 256)];
     }
 
     private bool IsNullToken(ReadOnlySpan<byte> value)
@@ -496,19 +563,25 @@ public sealed class CsvArrowParser : IDisposable
 
     private CsvBatch TakeBatch()
     {
+        // The next batch is sized from this one's real bytes per row: long records shrink it, short ones grow it back.
+        var perRow = Math.Max(1, (_batchBytes + ((_rows + 1) * _rowBytes)) / _rows);
+        var nextCap = _options.BatchBytes / perRow;
+        nextCap = nextCap >= _options.BatchRows ? _options.BatchRows : (int)Math.Max(1, System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)nextCap + 1) / 2);
         var memory = new BatchMemory();
         var data = new CsvColumnData[_columns.Length];
         for (var c = 0; c < data.Length; c++)
         {
-            data[c] = _columns[c].Detach(_rows, memory);
+            data[c] = _columns[c].Detach(_rows, memory, (int)nextCap);
         }
 
         var lines = _lines;
         memory.Adopt(lines);
-        _lines = BufferPool.Longs.Rent(_options.BatchRows);
+        _rowCap = (int)nextCap;
+        _lines = BufferPool.Longs.Rent(_rowCap);
         var batch = new CsvBatch(_source, _header!, data, lines, _rows, _batchBytes, memory);
         _rows = 0;
         _batchBytes = 0;
+        _full = false;
         return batch;
     }
 
@@ -520,16 +593,16 @@ public sealed class CsvArrowParser : IDisposable
     /// <summary>A column's buffers while a batch is being filled; detached into the batch when it is full.</summary>
     private sealed class ColumnBuilder
     {
-        private readonly int _batchRows;
+        private int _batchRows;
         private byte[] _values;
         private byte[] _offsets;
         private byte[] _validity;
         private int _length;
 
-        public ColumnBuilder(int batchRows)
+        public ColumnBuilder(int batchRows, int valueBytes)
         {
             _batchRows = batchRows;
-            _values = BufferPool.Rent(64 * 1024);
+            _values = BufferPool.Rent(valueBytes);
             (_offsets, _validity) = RentRowBuffers(batchRows);
         }
 
@@ -587,13 +660,37 @@ public sealed class CsvArrowParser : IDisposable
             _validity[rows >> 3] &= (byte)~(1 << (rows & 7));
         }
 
+        /// <summary>Holds <paramref name="rows"/> rows from now on, keeping the <paramref name="filled"/> rows already parsed.</summary>
+        public void EnsureRows(int rows, int filled)
+        {
+            if (rows == _batchRows)
+            {
+                return;
+            }
+
+            var (offsets, validity) = RentRowBuffers(rows);
+            _offsets.AsSpan(0, (filled + 1) * sizeof(int)).CopyTo(offsets);
+            _validity.AsSpan(0, (filled + 7) / 8).CopyTo(validity);
+            BufferPool.ReturnExact(_offsets);
+            BufferPool.Return(_validity);
+            (_offsets, _validity, _batchRows) = (offsets, validity, rows);
+        }
+
+        public void EnsureValueBytes(int bytes)
+        {
+            if (_values.Length < bytes)
+            {
+                Grow(bytes - _length);
+            }
+        }
+
         public void Reset()
         {
             _length = 0;
             Array.Clear(_validity, 0, (_batchRows + 7) / 8);
         }
 
-        public CsvColumnData Detach(int rows, BatchMemory owner)
+        public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows)
         {
             var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
@@ -601,7 +698,8 @@ public sealed class CsvArrowParser : IDisposable
             owner.Adopt(_validity);
 
             // The next batch is likely the same size: start it with this one's capacity.
-            _values = BufferPool.Rent(Math.Max(_length, 64 * 1024));
+            _values = BufferPool.Rent(Math.Max(_length, 256));
+            _batchRows = nextRows;
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;
             return data;

@@ -12,15 +12,22 @@ public sealed record CsvOptions
     /// <summary>Unquoted field texts read as NULL. A quoted field is never NULL: <c>""</c> is an empty string.</summary>
     public IReadOnlyList<string> NullTokens { get; init; } = [""];
 
-    /// <summary>Rows per Arrow record batch.</summary>
+    /// <summary>Rows per Arrow record batch at most; fewer when <see cref="BatchBytes"/> comes first.</summary>
     public int BatchRows { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// Arrow bytes per batch at most (values, offsets, validity, line numbers): the parser closes a batch before a
+    /// record would take it past this, and a wide file gets fewer rows. A single record larger than this is a batch of
+    /// one row. Not read from a spec: the pipeline sets it from the memory budget (<c>MemoryPlan</c>).
+    /// </summary>
+    public long BatchBytes { get; init; } = 32 * 1024 * 1024;
 
     /// <summary>The longest record (all its fields, in bytes) the parser will buffer before failing the file.</summary>
     public int MaxRecordBytes { get; init; } = 64 * 1024 * 1024;
 
     /// <summary>
-    /// The most fields a record may have. Every column holds a batch's buffers (~330 KB at the default batch_rows),
-    /// so a header of a million commas would otherwise be a memory bomb; lower batch_rows for very wide files.
+    /// The most fields a record may have. Every column holds a batch's buffers, which <see cref="BatchBytes"/> shrinks
+    /// for wide files; past this a header of a million commas is refused as the memory bomb it is.
     /// </summary>
     public int MaxColumns { get; init; } = 2048;
 
@@ -43,6 +50,11 @@ public sealed record CsvOptions
         if (BatchRows is < 1 or > 16 * 1024 * 1024)
         {
             errors.Add($"csv.batch_rows: must be 1..16777216, got {BatchRows}");
+        }
+
+        if (BatchBytes < 1024)
+        {
+            errors.Add($"csv.batch_bytes: must be at least 1024, got {BatchBytes}");
         }
 
         if (MaxColumns is < 1 or > 65536)
