@@ -51,6 +51,9 @@ public sealed class LoadLedger : IAsyncDisposable
                     tenant TEXT NOT NULL, target TEXT NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
                     run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
                     PRIMARY KEY (tenant, target, column_name));
+                CREATE TABLE IF NOT EXISTS forgotten_files (
+                    tenant TEXT NOT NULL, target TEXT NOT NULL, source_name TEXT NOT NULL, run_id TEXT NOT NULL, forgotten_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant, target, source_name, run_id));
                 """, cancellationToken, []).ConfigureAwait(false);
             return ledger;
         }
@@ -180,8 +183,13 @@ public sealed class LoadLedger : IAsyncDisposable
         await using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         foreach (var e in entries)
         {
-            await ExecuteAsync("DELETE FROM committed_files WHERE tenant = $tenant AND target = $target AND source_name = $name", cancellationToken,
-                [("$tenant", e.Tenant), ("$target", e.Target), ("$name", e.SourceName)], transaction).ConfigureAwait(false);
+            // Remembered with the run that loaded it, so the heal from the target's own ledger does not book that
+            // load back; a reload is another run, whose entry the heal takes as usual.
+            await ExecuteAsync("""
+                DELETE FROM committed_files WHERE tenant = $tenant AND target = $target AND source_name = $name;
+                INSERT OR REPLACE INTO forgotten_files (tenant, target, source_name, run_id, forgotten_at) VALUES ($tenant, $target, $name, $run, $at);
+                """, cancellationToken,
+                [("$tenant", e.Tenant), ("$target", e.Target), ("$name", e.SourceName), ("$run", e.RunId), ("$at", Time(DateTimeOffset.UtcNow))], transaction).ConfigureAwait(false);
         }
 
         foreach (var (tenant, target) in entries.Select(e => (e.Tenant, e.Target)).Distinct())
@@ -200,6 +208,11 @@ public sealed class LoadLedger : IAsyncDisposable
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return entries;
     }
+
+    /// <summary>The (source name, run id) loads of <paramref name="target"/> that were forgotten: not to be booked back from the target.</summary>
+    public async Task<IReadOnlySet<(string SourceName, string RunId)>> ForgottenAsync(string tenant, string target, CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT source_name, run_id FROM forgotten_files WHERE tenant = $tenant AND target = $target",
+            r => (r.GetString(0), r.GetString(1)), cancellationToken, [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false)).ToHashSet();
 
     /// <summary>The latest file date committed into <paramref name="target"/>; null before its first load.</summary>
     public async Task<DateOnly?> WatermarkAsync(string tenant, string target, CancellationToken cancellationToken)

@@ -341,7 +341,10 @@ public static partial class TenantJobRunner
                 break;
         }
 
+        // A load `etlstream ledger forget` un-booked stays forgotten: its rows were deleted by hand, or are to be.
+        var forgotten = await ledger.Ledger.ForgottenAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
         var missing = own
+            .Where(t => !forgotten.Contains((t.SourceName, t.RunId)))
             .Where(t => !committed.TryGetValue(t.SourceName, out var e) || e.SourceVersion != t.SourceVersion)
             .GroupBy(t => t.SourceName).Select(g => g.Last())
             .Select(t => new LedgerEntry(tenant.Id, target, t.SourceName, t.SourceVersion, t.Rows, FileDates.Parse(table.FilePattern, t.SourceName), t.RunId, DateTimeOffset.UtcNow))
@@ -363,13 +366,13 @@ public static partial class TenantJobRunner
             return committed;
         }
 
-        LogLost(logger, tenant.Id, target, lost.Count, own.Count == 0 ? "has no _etlstream_ledger rows for it (missing, dropped or re-created)" : "does not list them in its _etlstream_ledger");
+        LogLost(logger, tenant.Id, target, lost.Count);
         await ledger.Ledger.ForgetAsync(lost, cancellationToken).ConfigureAwait(false);
         return await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: the load ledger has {Count} files booked that the target {Why}: treating them as not loaded, so they load again")]
-    private static partial void LogLost(ILogger logger, string tenant, string target, int count, string why);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files booked in the load ledger are not in the target's own _etlstream_ledger (its database or table was dropped or re-created?): they load again")]
+    private static partial void LogLost(ILogger logger, string tenant, string target, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: --reload: loading {Count} files of {Date:yyyy-MM-dd} again")]
     private static partial void LogReloading(ILogger logger, string tenant, string table, int count, DateOnly date);
