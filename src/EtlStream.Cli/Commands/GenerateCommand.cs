@@ -29,15 +29,16 @@ internal static class GenerateCommand
     /// <summary><c>etlstream generate tenant --tenant &lt;id&gt; --date &lt;d&gt;</c>: one day's files in the tenant's source folder, to try its jobs.</summary>
     private static Command Tenant()
     {
-        var config = new Option<string>("--config") { Description = "The configs folder.", DefaultValueFactory = _ => "configs" };
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
         var date = new Option<string>("--date") { Description = "The day (yyyy-MM-dd) the files are named for.", Required = true };
         var rows = new Option<long>("--rows") { Description = "Invoice rows.", DefaultValueFactory = _ => 20_000 };
         var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
-        var command = new Command("tenant", "One day's invoices and dimension snapshots in a tenant's source folder.") { config, tenant, date, rows, seed };
+        var command = new Command("tenant", "One day's invoices and dimension snapshots in a tenant's source folder.") { tenant, date, rows, seed };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            var t = EtlStream.Tenancy.TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var t = EtlStream.Tenancy.TenantConfigReader.Read(roots.Find(parse).Configs, parse.GetRequiredValue(tenant));
             if (!DateOnly.TryParseExact(parse.GetRequiredValue(date), "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var day))
             {
                 throw new ArgumentException("--date must be yyyy-MM-dd");

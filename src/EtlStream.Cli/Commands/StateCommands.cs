@@ -11,8 +11,13 @@ namespace EtlStream.Cli.Commands;
 /// <summary><c>runs</c> and <c>backfill</c>: the load ledger's commands, and what <c>run</c> shares with them.</summary>
 internal static class StateCommands
 {
-    public static Option<string> StateOption() =>
-        new("--state") { Description = "The load ledger (SQLite) that makes runs exactly-once and resumable.", DefaultValueFactory = _ => Path.Combine("state", "ledger.db") };
+    public static Option<string?> StateOption() =>
+        new("--state") { Description = "The load ledger (SQLite) that makes runs exactly-once and resumable (default: state/ledger.db under the config root)." };
+
+    public static Option<bool> ReloadOption() => new("--reload")
+    {
+        Description = "Load the date's files again even though the ledger has them. Refused where rows would double: an append step, except into a Parquet lake or a DuckDB table with a source_file column (their earlier rows are replaced).",
+    };
 
     /// <summary>The tenant, job and date a <c>run</c> is for: from <c>--resume</c>'s run, or from the options.</summary>
     public static async Task<(string Tenant, string Job, DateOnly Date)> RunTargetAsync(LoadLedger ledger, string? resume, string? tenant, string? job, string? date, CancellationToken token)
@@ -39,12 +44,14 @@ internal static class StateCommands
     public static Command Runs()
     {
         var state = StateOption();
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string?>("--tenant") { Description = "Only this tenant's runs." };
         var limit = new Option<int>("--limit") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20 };
         var command = new Command("runs", "List past runs from the load ledger: id, tenant, job, date, status, rows.") { state, tenant, limit };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            await using var ledger = await LoadLedger.OpenAsync(parse.GetValue(state) ?? roots.Find(parse).Ledger, token);
             var runs = await ledger.RunsAsync(parse.GetValue(tenant), parse.GetValue(limit), token);
             Console.WriteLine($"{"run",-24}{"tenant",-16}{"job",-12}{"date",-12}{"status",-11}{"rows",14}{"files",7}  started (UTC)");
             foreach (var r in runs)
@@ -60,7 +67,7 @@ internal static class StateCommands
 
     public static Command Backfill()
     {
-        var config = new Option<string>("--config") { Description = "The configs folder (schemas/ and tenants/).", DefaultValueFactory = _ => "configs" };
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
         var table = new Option<string>("--table") { Description = "The tenant's table to backfill.", Required = true };
         var from = new Option<string>("--from") { Description = "First file date (yyyy-MM-dd), included.", Required = true };
@@ -73,22 +80,36 @@ internal static class StateCommands
             Description = "StarRocks tenants: the cluster reads the files itself, one INSERT ... SELECT FROM FILES(...) per file (StarRocks 3.3+); --plan prints the statements.",
         };
         var state = StateOption();
+        var reload = ReloadOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            config, tenant, table, from, to, shard, plan, parallelFiles, inCluster, state,
+            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload,
         };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var home = roots.Find(parse);
+            var statePath = parse.GetValue(state) ?? home.Ledger;
+            var tenantConfig = TenantConfigReader.Read(home.Configs, parse.GetRequiredValue(tenant));
             if (parse.GetValue(inCluster))
             {
+                if (parse.GetValue(reload))
+                {
+                    throw new ConfigException(["--reload: an in-cluster backfill submits each file under its load label, which the cluster will not load twice; run a streaming backfill, or a replace step"]);
+                }
+
                 return await InClusterAsync(parse, tenantConfig, parse.GetRequiredValue(table), TenantCommands.ParseDate(parse.GetRequiredValue(from)),
-                    TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), parse.GetValue(plan), parse.GetValue(parallelFiles), parse.GetRequiredValue(state), token);
+                    TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), parse.GetValue(plan), parse.GetValue(parallelFiles), statePath, token);
             }
 
             var backfill = await BackfillPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(table),
                 TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
-            await using var ledger = await LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            if (parse.GetValue(reload) && TenantJobRunner.ReloadProblems(tenantConfig, [("backfill", backfill.Table, StepMode.Append)]) is { Count: > 0 } problems)
+            {
+                throw new ConfigException(problems);
+            }
+
+            await using var ledger = await LoadLedger.OpenAsync(statePath, token);
             var target = TenantJobRunner.TargetOf(tenantConfig, backfill.Table);
             var loaded = (await ledger.CommittedAsync(tenantConfig.Id, target, token)).Keys.ToHashSet(StringComparer.Ordinal);
             if (parse.GetValue(plan))
@@ -100,7 +121,7 @@ internal static class StateCommands
             using var loggers = CliLogging.Create(parse);
             var logger = loggers.CreateLogger("etlstream");
             var runId = await ledger.StartRunAsync(tenantConfig.Id, "backfill", backfill.To, token);
-            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles) };
+            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects };
             long rows = 0;
             var files = 0;
             try
@@ -108,7 +129,7 @@ internal static class StateCommands
                 foreach (var (date, dayFiles) in backfill.Days)
                 {
                     var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);
-                    var result = await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId), null, lateFrom: false, token);
+                    var result = await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) }, null, lateFrom: false, token);
                     rows += result.Result.RowsLoaded;
                     files += result.Result.Files;
                 }

@@ -12,8 +12,6 @@ internal static class TenantCommands
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
-    private static Option<string> ConfigOption() => new("--config") { Description = "The configs folder (schemas/ and tenants/).", DefaultValueFactory = _ => "configs" };
-
     public static IEnumerable<Command> Create()
     {
         yield return Run();
@@ -23,6 +21,7 @@ internal static class TenantCommands
         yield return Explain();
         yield return StateCommands.Runs();
         yield return StateCommands.Backfill();
+        yield return LedgerCommand.Create();
     }
 
     /// <summary><c>--memory-budget 256MiB</c>: what the mesh may hold at once (see <see cref="MemoryPlan"/>).</summary>
@@ -49,14 +48,15 @@ internal static class TenantCommands
 
     private static Command Explain()
     {
-        var config = ConfigOption();
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
         var job = new Option<string>("--job") { Description = "Job name.", Required = true };
         var budget = MemoryBudgetOption();
-        var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory budget and bound.") { config, tenant, job, budget };
+        var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory budget and bound.") { tenant, job, budget };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
         {
-            var t = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var t = TenantConfigReader.Read(roots.Find(parse).Configs, parse.GetRequiredValue(tenant));
             var jobName = parse.GetRequiredValue(job);
             if (!t.Jobs.TryGetValue(jobName, out var j))
             {
@@ -93,30 +93,33 @@ internal static class TenantCommands
 
     private static Command Run()
     {
-        var config = ConfigOption();
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string?>("--tenant") { Description = "Tenant id (a folder under configs/tenants); required unless --resume." };
         var job = new Option<string?>("--job") { Description = "Job name from the tenant's tenant.yaml; required unless --resume." };
         var date = new Option<string?>("--date") { Description = "Run date (yyyy-MM-dd) for the {date} in file patterns; default today." };
         var state = StateCommands.StateOption();
         var resume = new Option<string?>("--resume") { Description = "Run again the tenant, job and date of this run id (see `etlstream runs`); loads what it did not commit." };
+        var reload = StateCommands.ReloadOption();
         var dryRun = new Option<bool>("--dry-run") { Description = "Resolve files, validate config and schemas, print the plan; load nothing." };
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
-        var logs = new Option<string>("--logs") { Description = "Folder of per-tenant log files.", DefaultValueFactory = _ => "logs" };
+        var logs = new Option<string?>("--logs") { Description = "Folder of per-tenant log files (default: logs/ under the config root)." };
         var output = LoadCommand.OutputOption();
         var noProgress = LoadCommand.NoProgressOption();
         var metrics = Telemetry.MetricsOption();
         var command = new Command("run", "Run a tenant's job for a date. Files the load ledger has are not loaded again, so a rerun after a crash loads exactly what is missing.")
         {
-            config, tenant, job, date, state, resume, dryRun, report, logs, output, noProgress, metrics,
+            tenant, job, date, state, resume, reload, dryRun, report, logs, output, noProgress, metrics,
         };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             using var telemetry = Telemetry.Start(parse.GetValue(metrics));
             var json = parse.GetValue(output) == "json";
             var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
-            await using var ledger = await State.LoadLedger.OpenAsync(parse.GetRequiredValue(state), token);
+            var home = roots.Find(parse);
+            await using var ledger = await State.LoadLedger.OpenAsync(parse.GetValue(state) ?? home.Ledger, token);
             var (tenantId, jobName, runDate) = await StateCommands.RunTargetAsync(ledger, parse.GetValue(resume), parse.GetValue(tenant), parse.GetValue(job), parse.GetValue(date), token);
-            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), tenantId);
+            var tenantConfig = TenantConfigReader.Read(home.Configs, tenantId);
             var plan = await JobPlan.BuildAsync(tenantConfig, jobName, runDate, token, lateFiles: true);
             if (parse.GetValue(dryRun))
             {
@@ -124,7 +127,7 @@ internal static class TenantCommands
                 return ExitCodes.Success;
             }
 
-            using var log = TenantLogFile.Open(parse.GetRequiredValue(logs), tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
+            using var log = TenantLogFile.Open(parse.GetValue(logs) ?? home.Logs, tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
             using var loggers = CliLogging.Create(parse, log);
             var logger = loggers.CreateLogger("etlstream");
             log.Write(plan.Describe());
@@ -132,8 +135,8 @@ internal static class TenantCommands
             var runId = await ledger.StartRunAsync(tenantConfig.Id, plan.Job.Name, runDate, token);
             try
             {
-                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions(), logger, token,
-                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId));
+                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions { RejectsPath = home.Rejects }, logger, token,
+                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) });
                 await ledger.FinishRunAsync(runId, State.RunStatus.Succeeded, results.Sum(r => r.Result.RowsLoaded), results.Sum(r => r.Result.Files), null, CancellationToken.None);
                 var summary = string.Create(CultureInfo.InvariantCulture,
                     $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
@@ -161,27 +164,19 @@ internal static class TenantCommands
 
     private static Command Validate()
     {
-        var config = ConfigOption();
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string?>("--tenant") { Description = "Validate one tenant (all of them are read, to check isolation)." };
-        var command = new Command("validate", "Check config, mappings and schemas; list every error with its file and path.") { config, tenant };
+        var command = new Command("validate", "Check config, mappings and schemas; list every error with its file and path.") { tenant };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
         {
-            var root = parse.GetRequiredValue(config);
-            var tenants = TenantConfigReader.ReadAll(root, out var errors);
-            var only = parse.GetValue(tenant);
-            if (only is not null && !TenantConfigReader.TenantIds(root).Contains(only, StringComparer.Ordinal))
+            var errors = TenantConfigReader.Validate(roots.Find(parse).Configs, parse.GetValue(tenant), out var valid);
+            if (errors.Count > 0)
             {
-                errors.Add($"no tenant '{only}' under {Path.Combine(root, "tenants")}");
+                throw new ConfigException(errors);
             }
 
-            var mine = only is null ? errors : errors.Where(e => e.Contains(Path.Combine("tenants", only), StringComparison.Ordinal) || e.StartsWith("no tenant", StringComparison.Ordinal)).ToList();
-            if (mine.Count > 0)
-            {
-                throw new ConfigException(mine);
-            }
-
-            var checkedTenants = only is null ? tenants.Count : 1;
-            Console.WriteLine($"valid: {checkedTenants} tenant{(checkedTenants == 1 ? "" : "s")}");
+            Console.WriteLine($"valid: {valid} tenant{(valid == 1 ? "" : "s")}");
             return Task.FromResult(ExitCodes.Success);
         }, ct));
         return command;
@@ -189,12 +184,13 @@ internal static class TenantCommands
 
     private static Command InitDb()
     {
-        var config = ConfigOption();
+        var roots = new ConfigRootOptions();
         var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
-        var command = new Command("init-db", "Create the tenant's database, its tables and row-level-security views.") { config, tenant };
+        var command = new Command("init-db", "Create the tenant's database, its tables and row-level-security views.") { tenant };
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            var tenantConfig = TenantConfigReader.Read(parse.GetRequiredValue(config), parse.GetRequiredValue(tenant));
+            var tenantConfig = TenantConfigReader.Read(roots.Find(parse).Configs, parse.GetRequiredValue(tenant));
             var created = await TenantDatabase.InitializeAsync(tenantConfig, token);
             Console.WriteLine($"{tenantConfig.Id}: database {tenantConfig.Database} ready ({tenantConfig.Sink.Path}): {string.Join(", ", created)}");
             return ExitCodes.Success;
@@ -204,11 +200,18 @@ internal static class TenantCommands
 
     private static Command Tenants()
     {
-        var config = ConfigOption();
-        var command = new Command("tenants", "List tenants and their jobs.") { config };
+        var roots = new ConfigRootOptions();
+        var command = new Command("tenants", "List tenants and their jobs.");
+        roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
         {
-            var tenants = TenantConfigReader.ReadAll(parse.GetRequiredValue(config), out var errors);
+            var configs = roots.Find(parse).Configs;
+            var tenants = TenantConfigReader.ReadAll(configs, out var errors);
+            if (TenantConfigReader.TenantIds(configs).Count == 0)
+            {
+                Console.Error.WriteLine($"no tenants under {Path.Combine(configs, "tenants")}: add one by copying {Path.Combine(configs, "tenants", "_template")} to {Path.Combine(configs, "tenants", "<id>")}");
+            }
+
             foreach (var t in tenants)
             {
                 Console.WriteLine($"{t.Id,-16} {t.DisplayName,-28} database {t.Database,-22} jobs: {string.Join(", ", t.Jobs.Keys)}");

@@ -52,4 +52,37 @@ public sealed record FileSelection(
 
         return new FileSelection(load, replaced, changedSkipped, done);
     }
+
+    /// <summary>
+    /// <paramref name="committed"/> without the files of <paramref name="listed"/> that <paramref name="reload"/>
+    /// picks (<c>--reload</c>), and those files: committed ones among them are selected for loading again.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, LedgerEntry> Committed, IReadOnlyList<SourceFile> Reloaded) Forgetting(
+        IReadOnlyDictionary<string, LedgerEntry> committed, IReadOnlyList<SourceFile> listed, Func<SourceFile, bool> reload)
+    {
+        ArgumentNullException.ThrowIfNull(committed);
+        ArgumentNullException.ThrowIfNull(listed);
+        ArgumentNullException.ThrowIfNull(reload);
+        List<SourceFile> reloaded = [];
+        foreach (var file in listed)
+        {
+            if (committed.ContainsKey(file.Name) && reload(file))
+            {
+                reloaded.Add(file);
+            }
+        }
+
+        if (reloaded.Count == 0)
+        {
+            return (committed, reloaded);
+        }
+
+        var rest = new Dictionary<string, LedgerEntry>(committed, StringComparer.Ordinal);
+        foreach (var file in reloaded)
+        {
+            rest.Remove(file.Name);
+        }
+
+        return (rest, reloaded);
+    }
 }

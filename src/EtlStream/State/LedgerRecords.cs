@@ -15,6 +15,15 @@ public sealed record LedgerEntry(
     string RunId,
     DateTimeOffset CommittedAt);
 
+/// <summary>
+/// Which booked files <c>etlstream ledger list|forget</c> means; a null member matches all. <see cref="Table"/> is the
+/// tenant's table name, <see cref="File"/> a source name or its last segment, and the dates bound the file date.
+/// </summary>
+public sealed record LedgerFilter(string? Tenant = null, string? Table = null, DateOnly? From = null, DateOnly? To = null, string? File = null)
+{
+    public bool IsEmpty => Tenant is null && Table is null && From is null && To is null && File is null;
+}
+
 /// <summary>A run as the ledger keeps it, for <c>etlstream runs</c> and <c>--resume</c>.</summary>
 public sealed record RunRecord(
     string RunId,

@@ -51,6 +51,9 @@ public sealed class LoadLedger : IAsyncDisposable
                     tenant TEXT NOT NULL, target TEXT NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
                     run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
                     PRIMARY KEY (tenant, target, column_name));
+                CREATE TABLE IF NOT EXISTS forgotten_files (
+                    tenant TEXT NOT NULL, target TEXT NOT NULL, source_name TEXT NOT NULL, run_id TEXT NOT NULL, forgotten_at TEXT NOT NULL,
+                    PRIMARY KEY (tenant, target, source_name, run_id));
                 """, cancellationToken, []).ConfigureAwait(false);
             return ledger;
         }
@@ -95,11 +98,8 @@ public sealed class LoadLedger : IAsyncDisposable
     public async Task<IReadOnlyDictionary<string, LedgerEntry>> CommittedAsync(string tenant, string target, CancellationToken cancellationToken)
     {
         var rows = await QueryAsync(
-            "SELECT tenant, target, source_name, source_version, rows, file_date, run_id, committed_at FROM committed_files WHERE tenant = $tenant AND target = $target",
-            r => new LedgerEntry(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4),
-                r.IsDBNull(5) ? null : DateOnly.ParseExact(r.GetString(5), "yyyy-MM-dd", CultureInfo.InvariantCulture),
-                r.GetString(6), DateTimeOffset.Parse(r.GetString(7), CultureInfo.InvariantCulture)),
-            cancellationToken, [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false);
+            $"SELECT {EntryColumns} FROM committed_files WHERE tenant = $tenant AND target = $target",
+            ReadEntry, cancellationToken, [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false);
         return rows.ToDictionary(e => e.SourceName, StringComparer.Ordinal);
     }
 
@@ -142,6 +142,78 @@ public sealed class LoadLedger : IAsyncDisposable
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The booked files <paramref name="filter"/> matches, by tenant, target, file date and name.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> EntriesAsync(LedgerFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return await QueryAsync(
+            $"SELECT {EntryColumns} FROM committed_files WHERE {FilterSql} ORDER BY tenant, target, file_date, source_name",
+            ReadEntry, cancellationToken, FilterParameters(filter)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes the booked files <paramref name="filter"/> matches, so runs and backfills load them again, and returns
+    /// them. An empty filter is refused: forgetting everything is deleting the ledger, which says so.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerEntry>> ForgetAsync(LedgerFilter filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        if (filter.IsEmpty)
+        {
+            throw new ArgumentException("forgetting needs at least one of tenant, table, date range or file", nameof(filter));
+        }
+
+        return await ForgetAsync(await EntriesAsync(filter, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="entries"/> (by tenant, target and name) in one transaction. Each target's file-date
+    /// watermark becomes its latest remaining file's date; a target left with no file loses its column watermarks
+    /// too, as its table starts again from nothing. A column watermark of a target that keeps files stays: rows at or
+    /// below it are filtered when the forgotten files load again (the safe side for sources that re-export).
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerEntry>> ForgetAsync(IReadOnlyList<LedgerEntry> entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return entries;
+        }
+
+        await using var transaction = (SqliteTransaction)await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var e in entries)
+        {
+            // Remembered with the run that loaded it, so the heal from the target's own ledger does not book that
+            // load back; a reload is another run, whose entry the heal takes as usual.
+            await ExecuteAsync("""
+                DELETE FROM committed_files WHERE tenant = $tenant AND target = $target AND source_name = $name;
+                INSERT OR REPLACE INTO forgotten_files (tenant, target, source_name, run_id, forgotten_at) VALUES ($tenant, $target, $name, $run, $at);
+                """, cancellationToken,
+                [("$tenant", e.Tenant), ("$target", e.Target), ("$name", e.SourceName), ("$run", e.RunId), ("$at", Time(DateTimeOffset.UtcNow))], transaction).ConfigureAwait(false);
+        }
+
+        foreach (var (tenant, target) in entries.Select(e => (e.Tenant, e.Target)).Distinct())
+        {
+            (string, object?)[] key = [("$tenant", tenant), ("$target", target), ("$at", Time(DateTimeOffset.UtcNow))];
+            await ExecuteAsync("""
+                DELETE FROM watermarks WHERE tenant = $tenant AND target = $target;
+                INSERT INTO watermarks (tenant, target, file_date, updated_at)
+                    SELECT tenant, target, max(file_date), $at FROM committed_files
+                    WHERE tenant = $tenant AND target = $target AND file_date IS NOT NULL GROUP BY tenant, target;
+                DELETE FROM column_watermarks WHERE tenant = $tenant AND target = $target
+                    AND NOT EXISTS (SELECT 1 FROM committed_files WHERE tenant = $tenant AND target = $target);
+                """, cancellationToken, key, transaction).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return entries;
+    }
+
+    /// <summary>The (source name, run id) loads of <paramref name="target"/> that were forgotten: not to be booked back from the target.</summary>
+    public async Task<IReadOnlySet<(string SourceName, string RunId)>> ForgottenAsync(string tenant, string target, CancellationToken cancellationToken) =>
+        (await QueryAsync("SELECT source_name, run_id FROM forgotten_files WHERE tenant = $tenant AND target = $target",
+            r => (r.GetString(0), r.GetString(1)), cancellationToken, [("$tenant", tenant), ("$target", target)]).ConfigureAwait(false)).ToHashSet();
+
     /// <summary>The latest file date committed into <paramref name="target"/>; null before its first load.</summary>
     public async Task<DateOnly?> WatermarkAsync(string tenant, string target, CancellationToken cancellationToken)
     {
@@ -173,6 +245,25 @@ public sealed class LoadLedger : IAsyncDisposable
         r.GetString(0), r.GetString(1), r.GetString(2), DateOnly.ParseExact(r.GetString(3), "yyyy-MM-dd", CultureInfo.InvariantCulture),
         DateTimeOffset.Parse(r.GetString(4), CultureInfo.InvariantCulture), r.IsDBNull(5) ? null : DateTimeOffset.Parse(r.GetString(5), CultureInfo.InvariantCulture),
         Enum.Parse<RunStatus>(r.GetString(6), ignoreCase: true), r.GetInt64(7), r.GetInt32(8), r.IsDBNull(9) ? null : r.GetString(9));
+
+    private const string EntryColumns = "tenant, target, source_name, source_version, rows, file_date, run_id, committed_at";
+
+    // A target is "<kind>:<database>/<table>" and a name may be a path or URL: table and file match the last segment,
+    // compared whole (not LIKE, where the '_' of every file name is a wildcard).
+    private const string FilterSql = """
+        ($tenant IS NULL OR tenant = $tenant)
+        AND ($table IS NULL OR substr(target, -(length($table) + 1)) = '/' || $table)
+        AND ($from IS NULL OR file_date >= $from) AND ($to IS NULL OR file_date <= $to)
+        AND ($file IS NULL OR source_name = $file OR substr(source_name, -(length($file) + 1)) = '/' || $file)
+        """;
+
+    private static (string Name, object? Value)[] FilterParameters(LedgerFilter f) =>
+        [("$tenant", f.Tenant), ("$table", f.Table), ("$from", f.From is { } from ? Day(from) : null), ("$to", f.To is { } to ? Day(to) : null), ("$file", f.File)];
+
+    private static LedgerEntry ReadEntry(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4),
+        r.IsDBNull(5) ? null : DateOnly.ParseExact(r.GetString(5), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+        r.GetString(6), DateTimeOffset.Parse(r.GetString(7), CultureInfo.InvariantCulture));
 
     private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using EtlStream.State;
 using EtlStream.Tables;
 using YamlDotNet.RepresentationModel;
@@ -9,7 +10,7 @@ namespace EtlStream.Tenancy;
 /// tenant's overrides and checks everything at once: unknown keys, missing schemas, columns, steps and secrets,
 /// dependency cycles, and a database or folder that another tenant owns. Every error names its file and path.
 /// </summary>
-public static class TenantConfigReader
+public static partial class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
@@ -42,18 +43,53 @@ public static class TenantConfigReader
     }
 
     /// <summary>Reads every tenant; the errors of all of them are collected, not just the first.</summary>
-    public static IReadOnlyList<TenantConfig> ReadAll(string configRoot, out List<string> errors)
+    public static IReadOnlyList<TenantConfig> ReadAll(string configRoot, out List<string> errors) => ReadAll(configRoot, out errors, out _);
+
+    /// <summary>
+    /// What <c>validate</c> reports: every error of <paramref name="tenantId"/> (or of every tenant), each shared
+    /// schema's own errors once with the schema file's path, and how many tenants are valid.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(string configRoot, string? tenantId, out int valid)
+    {
+        var ids = TenantIds(configRoot);
+        var tenants = ReadAll(configRoot, out var errors, out var schemas);
+        if (tenantId is null)
+        {
+            valid = tenants.Count;
+            return ids.Count == 0
+                ? [$"no tenants under {Path.Combine(configRoot, "tenants")}: add one by copying {Path.Combine(configRoot, "tenants", "_template")} to {Path.Combine(configRoot, "tenants", "<id>")}"]
+                : errors;
+        }
+
+        valid = 1;
+        if (!ids.Contains(tenantId, StringComparer.Ordinal))
+        {
+            return [$"no tenant '{tenantId}' under {Path.Combine(configRoot, "tenants")} (tenants: {string.Join(", ", ids)})"];
+        }
+
+        // The tenant's own errors (isolation errors naming it start with its file too), and those of the schemas it reads.
+        var file = TenantFile(Path.Combine(configRoot, "tenants", tenantId)) + ":";
+        var used = schemas.UsedBy(tenantId);
+        return [.. errors.Where(e => e.StartsWith(file, StringComparison.Ordinal) || used.Any(u => e.StartsWith(u + ":", StringComparison.Ordinal)))];
+    }
+
+    private static IReadOnlyList<TenantConfig> ReadAll(string configRoot, out List<string> errors, out SchemaCache schemas)
     {
         errors = [];
         var tenants = new List<TenantConfig>();
-        var schemas = new Dictionary<string, TableSpec>(StringComparer.Ordinal);
+        schemas = new SchemaCache(configRoot);
+        var tenantErrors = new List<string>();
         foreach (var id in TenantIds(configRoot))
         {
-            if (ReadOne(configRoot, id, schemas, errors) is { } t)
+            if (ReadOne(configRoot, id, schemas, tenantErrors) is { } t)
             {
                 tenants.Add(t);
             }
         }
+
+        // A shared schema's errors once, with its own file, before the tenants' (a schema is read by every tenant using it).
+        errors.AddRange(schemas.Errors);
+        errors.AddRange(tenantErrors);
 
         foreach (var group in tenants.GroupBy(t => t.Database, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
@@ -84,7 +120,7 @@ public static class TenantConfigReader
 
     private static string TenantFile(string folder) => Path.Combine(folder, "tenant.yaml");
 
-    private static TenantConfig? ReadOne(string configRoot, string id, Dictionary<string, TableSpec> schemas, List<string> errors)
+    private static TenantConfig? ReadOne(string configRoot, string id, SchemaCache schemas, List<string> errors)
     {
         var folder = Path.Combine(configRoot, "tenants", id);
         var file = TenantFile(folder);
@@ -110,6 +146,7 @@ public static class TenantConfigReader
         var r = new NodeReader(file, errors);
         var secrets = Secrets.ForFolder(folder);
         r.CheckKeys(root, "", RootKeys);
+        CheckPlaceholders(r, root, "");
         var tenantId = r.RequiredString(root, "", "tenant");
         if (tenantId is not null && tenantId != id)
         {
@@ -117,18 +154,20 @@ public static class TenantConfigReader
         }
 
         var database = r.RequiredString(root, "", "database");
-        var source = ReadSource(r, root, secrets);
-        var sink = ReadSink(r, root, secrets);
-        var tables = ReadTables(r, root, configRoot, schemas, errors);
-        var jobs = ReadJobs(r, root, tables);
-        var rls = ReadRls(r, root, tables);
+        // Relative paths start at the folder holding configs/, wherever etlstream was started.
+        var home = Path.GetDirectoryName(Path.GetFullPath(configRoot)) ?? Path.GetFullPath(configRoot);
+        var source = ReadSource(r, root, secrets, home);
+        var sink = ReadSink(r, root, secrets, home);
+        var tables = ReadTables(r, root, schemas.For(id), out var declared, out var schemaFailed);
+        var jobs = ReadJobs(r, root, tables, declared);
+        var rls = ReadRls(r, root, tables, declared);
         if (rls is not null && sink?.Kind == "clickhouse")
         {
             // Verified on 18.16: a user whose allow_databases holds only a view's database is refused the view
             // ("Access denied to database <base>"), so per-tenant view databases cannot restrict rows either.
             r.Error("rls", "ClickHouse 18.16 has no row-level security (no row policies, no currentUser(), and a view does not lift database access): remove rls from a clickhouse tenant");
         }
-        if (errors.Count > before || tenantId is null || database is null || source is null || sink is null)
+        if (errors.Count > before || schemaFailed || tenantId is null || database is null || source is null || sink is null)
         {
             return null;
         }
@@ -164,7 +203,7 @@ public static class TenantConfigReader
         return value;
     }
 
-    private static SourceConfig? ReadSource(NodeReader r, YamlMappingNode root, Secrets secrets)
+    private static SourceConfig? ReadSource(NodeReader r, YamlMappingNode root, Secrets secrets, string home)
     {
         if (r.Child(root, "source") is not YamlMappingNode m)
         {
@@ -203,6 +242,11 @@ public static class TenantConfigReader
         }
 
         var path = Resolved(r, m, "source", "path", secrets) ?? "";
+        if (kind == "local" && path.Length > 0)
+        {
+            path = Path.GetFullPath(path, home);
+        }
+
         var problems = Sources.SourceStores.Validate(kind, path, settings);
         foreach (var problem in problems)
         {
@@ -213,7 +257,7 @@ public static class TenantConfigReader
         return problems.Count > 0 ? null : new SourceConfig(kind, path, settings);
     }
 
-    private static SinkConfig? ReadSink(NodeReader r, YamlMappingNode root, Secrets secrets)
+    private static SinkConfig? ReadSink(NodeReader r, YamlMappingNode root, Secrets secrets, string home)
     {
         if (r.Child(root, "sink") is not YamlMappingNode m)
         {
@@ -271,6 +315,11 @@ public static class TenantConfigReader
             }
         }
 
+        if (kind is "duckdb" or "parquet" && path is { Length: > 0 })
+        {
+            path = Path.GetFullPath(path, home);
+        }
+
         return kind is null || path is null ? null : new SinkConfig(kind, path, password);
     }
 
@@ -280,9 +329,13 @@ public static class TenantConfigReader
         return ChangedFilePolicy.Skip;
     }
 
-    private static Dictionary<string, TenantTable> ReadTables(NodeReader r, YamlMappingNode root, string configRoot, Dictionary<string, TableSpec> schemas, List<string> errors)
+    /// <param name="declared">Every table named under <c>tables:</c>, read or not: one whose schema failed is not also an unknown table.</param>
+    /// <param name="schemaFailed">Whether a schema file the tenant reads has errors (reported once, with the schema's file).</param>
+    private static Dictionary<string, TenantTable> ReadTables(NodeReader r, YamlMappingNode root, TenantSchemas schemas, out HashSet<string> declared, out bool schemaFailed)
     {
         var tables = new Dictionary<string, TenantTable>(StringComparer.Ordinal);
+        declared = new HashSet<string>(StringComparer.Ordinal);
+        schemaFailed = false;
         if (r.Child(root, "tables") is not YamlMappingNode m)
         {
             r.Error("tables", "required: a mapping of table name to { schema, files }");
@@ -293,6 +346,7 @@ public static class TenantConfigReader
         {
             var name = ((YamlScalarNode)keyNode).Value ?? "";
             var path = $"tables.{name}";
+            declared.Add(name);
             if (node is not YamlMappingNode t)
             {
                 r.Error(path, "a mapping: { schema, files }");
@@ -307,7 +361,8 @@ public static class TenantConfigReader
                 r.Error($"{path}.files", $"'{files}' has no {{date}} placeholder");
             }
 
-            var spec = Schema(configRoot, schemaName, schemas, errors, r, $"{path}.schema");
+            var spec = schemas.Read(schemaName, r, $"{path}.schema", out var broken);
+            schemaFailed |= broken;
             if (spec is null || files is null)
             {
                 continue;
@@ -343,31 +398,6 @@ public static class TenantConfigReader
         }
 
         return tables;
-    }
-
-    private static TableSpec? Schema(string configRoot, string name, Dictionary<string, TableSpec> schemas, List<string> errors, NodeReader r, string path)
-    {
-        if (schemas.TryGetValue(name, out var known))
-        {
-            return known;
-        }
-
-        var file = Path.Combine(configRoot, "schemas", name + ".yaml");
-        if (!File.Exists(file))
-        {
-            r.Error(path, $"no schema '{name}' ({file} is missing)");
-            return null;
-        }
-
-        try
-        {
-            return schemas[name] = TableSpecReader.ReadFile(file);
-        }
-        catch (ConfigException e)
-        {
-            errors.AddRange(e.Errors);
-            return null;
-        }
     }
 
     /// <summary><c>mapping</c> points columns at other source headers; <c>computed</c> replaces or adds computed columns.</summary>
@@ -421,7 +451,7 @@ public static class TenantConfigReader
         return spec with { Columns = columns };
     }
 
-    private static Dictionary<string, JobConfig> ReadJobs(NodeReader r, YamlMappingNode root, Dictionary<string, TenantTable> tables)
+    private static Dictionary<string, JobConfig> ReadJobs(NodeReader r, YamlMappingNode root, Dictionary<string, TenantTable> tables, HashSet<string> declared)
     {
         var jobs = new Dictionary<string, JobConfig>(StringComparer.Ordinal);
         if (r.Child(root, "jobs") is not YamlMappingNode m)
@@ -454,7 +484,7 @@ public static class TenantConfigReader
                 r.CheckKeys(s, sp, StepKeys);
                 var stepName = r.RequiredString(s, sp, "name") ?? $"step{i + 1}";
                 var stepTables = r.Strings(s, sp, "tables") ?? [];
-                foreach (var t in stepTables.Where(t => !tables.ContainsKey(t)))
+                foreach (var t in stepTables.Where(t => !declared.Contains(t)))
                 {
                     r.Error($"{sp}.tables", $"unknown table '{t}'");
                 }
@@ -498,7 +528,7 @@ public static class TenantConfigReader
         }
     }
 
-    private static RlsConfig? ReadRls(NodeReader r, YamlMappingNode root, Dictionary<string, TenantTable> tables)
+    private static RlsConfig? ReadRls(NodeReader r, YamlMappingNode root, Dictionary<string, TenantTable> tables, HashSet<string> declared)
     {
         if (r.Child(root, "rls") is not YamlMappingNode m)
         {
@@ -528,7 +558,11 @@ public static class TenantConfigReader
 
                 if (!tables.TryGetValue(table, out var t))
                 {
-                    r.Error($"{vp}.table", $"unknown table '{table}'");
+                    if (!declared.Contains(table))
+                    {
+                        r.Error($"{vp}.table", $"unknown table '{table}'");
+                    }
+
                     continue;
                 }
 
@@ -545,5 +579,96 @@ public static class TenantConfigReader
         {
             Readers = r.Strings(m, "rls", "readers") ?? [],
         };
+    }
+
+    /// <summary>
+    /// A value still holding one of the template's <c>&lt;...&gt;</c> placeholders (<c>datawiz_&lt;id&gt;</c>): a copy
+    /// of <c>_template</c> whose blanks were not filled must not validate, nor create <c>datawiz_&lt;id&gt;.duckdb</c>.
+    /// </summary>
+    private static void CheckPlaceholders(NodeReader r, YamlNode node, string path)
+    {
+        switch (node)
+        {
+            case YamlScalarNode { Value: { } text } when Placeholder().Match(text) is { Success: true } match:
+                r.Error(path.Length == 0 ? "(document)" : path, $"{match.Value} is a placeholder from the template: replace it with this tenant's value");
+                break;
+            case YamlMappingNode mapping:
+                foreach (var (key, value) in mapping.Children)
+                {
+                    var name = (key as YamlScalarNode)?.Value ?? "";
+                    CheckPlaceholders(r, key, path.Length == 0 ? name : $"{path}.{name}");
+                    CheckPlaceholders(r, value, path.Length == 0 ? name : $"{path}.{name}");
+                }
+
+                break;
+            case YamlSequenceNode sequence:
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    CheckPlaceholders(r, sequence.Children[i], $"{path}[{i}]");
+                }
+
+                break;
+        }
+    }
+
+    [GeneratedRegex(@"<[A-Za-z][^<>\r\n]*>", RegexOptions.CultureInvariant)]
+    private static partial Regex Placeholder();
+
+    /// <summary>
+    /// The shared schemas, each read once for every tenant: its spec, or its errors, kept with the schema's own file
+    /// and reported once, however many tenants read it.
+    /// </summary>
+    private sealed class SchemaCache(string configRoot)
+    {
+        private readonly Dictionary<string, TableSpec?> _specs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, HashSet<string>> _used = new(StringComparer.Ordinal);
+
+        public List<string> Errors { get; } = [];
+
+        public TenantSchemas For(string tenant)
+        {
+            var files = new HashSet<string>(StringComparer.Ordinal);
+            _used[tenant] = files;
+            return new TenantSchemas(this, files);
+        }
+
+        /// <summary>The schema files a tenant reads.</summary>
+        public IReadOnlyCollection<string> UsedBy(string tenant) => _used.TryGetValue(tenant, out var files) ? files : [];
+
+        public TableSpec? Read(string name, NodeReader r, string path, HashSet<string> used, out bool broken)
+        {
+            var file = Path.Combine(configRoot, "schemas", name + ".yaml");
+            used.Add(file);
+            if (_specs.TryGetValue(name, out var known))
+            {
+                broken = known is null;
+                return known;
+            }
+
+            broken = false;
+            if (!File.Exists(file))
+            {
+                // The tenant's error, not the schema's: each tenant naming it is told.
+                r.Error(path, $"no schema '{name}' ({file} is missing)");
+                return null;
+            }
+
+            try
+            {
+                return _specs[name] = TableSpecReader.ReadFile(file);
+            }
+            catch (ConfigException e)
+            {
+                Errors.AddRange(e.Errors);
+                _specs[name] = null;
+                broken = true;
+                return null;
+            }
+        }
+    }
+
+    private sealed class TenantSchemas(SchemaCache cache, HashSet<string> used)
+    {
+        public TableSpec? Read(string name, NodeReader r, string path, out bool broken) => cache.Read(name, r, path, used, out broken);
     }
 }

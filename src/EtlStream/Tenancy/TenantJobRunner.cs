@@ -13,8 +13,15 @@ public sealed record TableLoadResult(string Step, string Table, string Mode, IRe
     public int AlreadyLoaded { get; init; }
 }
 
-/// <summary>The load ledger a run books its commits in, and the run's id there.</summary>
-public sealed record LedgerRun(LoadLedger Ledger, string RunId);
+/// <summary>
+/// The load ledger a run books its commits in, and the run's id there. <see cref="Reload"/> (<c>run|backfill
+/// --reload</c>): the run date's files load again even though the ledger has them; see
+/// <see cref="TenantJobRunner.ReloadProblems"/> for where that is safe.
+/// </summary>
+public sealed record LedgerRun(LoadLedger Ledger, string RunId)
+{
+    public bool Reload { get; init; }
+}
 
 /// <summary>
 /// Runs a <see cref="JobPlan"/>: each table load through the streaming pipeline into the tenant's own database,
@@ -36,6 +43,11 @@ public static partial class TenantJobRunner
         LedgerRun? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        if (ledger?.Reload == true && ReloadProblems(plan.Tenant, plan.Loads.Select(l => (l.Step, l.Table, l.Mode))) is { Count: > 0 } problems)
+        {
+            throw new Tables.ConfigException(problems);
+        }
+
         var results = new List<TableLoadResult>();
         foreach (var load in plan.Loads)
         {
@@ -61,6 +73,7 @@ public static partial class TenantJobRunner
         var target = TargetOf(tenant, load.Table);
         IReadOnlyList<SourceFile> files = load.Files;
         IReadOnlyList<SourceFile> replaced = [];
+        IReadOnlyList<SourceFile> reloaded = [];
         var alreadyLoaded = 0;
         if (ledger is not null && load.Mode != StepMode.Replace)
         {
@@ -77,6 +90,15 @@ public static partial class TenantJobRunner
                 foreach (var late in files.Where(f => !committed.ContainsKey(f.Name) && FileDates.Parse(load.Table.FilePattern, f.Name) < watermark))
                 {
                     LogLateFile(logger, tenant.Id, load.Table.Name, late.Name, watermark!.Value);
+                }
+            }
+
+            if (ledger.Reload)
+            {
+                (committed, reloaded) = FileSelection.Forgetting(committed, files, f => FileDates.Parse(load.Table.FilePattern, f.Name) == runDate);
+                if (reloaded.Count > 0)
+                {
+                    LogReloading(logger, tenant.Id, load.Table.Name, reloaded.Count, runDate);
                 }
             }
 
@@ -106,8 +128,10 @@ public static partial class TenantJobRunner
         }
 
         var stamp = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId);
+        // An append reloading files deletes their earlier rows in its transaction (ReloadProblems made sure it can).
+        var deleteFirst = load.Mode == StepMode.Append ? [.. replaced, .. reloaded] : replaced;
         var sink = tenant.Sink.Kind == "duckdb"
-            ? new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with { Ledger = stamp, ReplaceSources = [.. replaced.Select(f => f.FileName)] })
+            ? new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with { Ledger = stamp, ReplaceSources = [.. deleteFirst.Select(f => f.FileName).Distinct(StringComparer.Ordinal)] })
             : CreateSink(tenant, load.Table, load.Mode, logger, stamp);
 
         // A column watermark filters what earlier runs loaded (a refresh reloads all and resets it).
@@ -157,6 +181,41 @@ public static partial class TenantJobRunner
 
         LogTableLoaded(logger, tenant.Id, jobName, load.Table.Name, mode, result.RowsLoaded, result.Files);
         return new TableLoadResult(load.Step, load.Table.Name, mode, [.. files.Select(f => f.Name)], result) { AlreadyLoaded = alreadyLoaded };
+    }
+
+    /// <summary>
+    /// Why <c>--reload</c> would be unsafe for these table loads, one line each (empty: safe). A refresh reloads
+    /// anyway and a merge replaces rows by key; an append would load its files' rows a second time, except into a
+    /// Parquet lake (a file's output is rewritten under the same name) or a DuckDB table with a <c>source_file</c>
+    /// column (the reloaded files' rows are deleted in the same transaction). Stream Load targets are refused
+    /// whatever the mode: their labels make a second load of a file a no-op, so nothing would be reloaded.
+    /// </summary>
+    public static IReadOnlyList<string> ReloadProblems(TenantConfig tenant, IEnumerable<(string Step, TenantTable Table, StepMode Mode)> loads)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(loads);
+        var problems = new List<string>();
+        foreach (var (step, table, mode) in loads)
+        {
+            if (mode == StepMode.Replace)
+            {
+                continue;
+            }
+
+            if (tenant.Sink.IsStreamLoad)
+            {
+                problems.Add($"--reload: {tenant.Id} loads into {tenant.Sink.Kind}, whose load labels make a second load of a file a no-op: {table.Name} would not be reloaded. Reload it through a replace step (a full refresh)");
+            }
+            else if (mode == StepMode.Append && tenant.Sink.Kind != "parquet"
+                && !(tenant.Sink.Kind == "duckdb" && table.Spec.Columns.Any(c => c.Computed is Tables.SourceFileSpec && c.Name == "source_file")))
+            {
+                problems.Add(tenant.Sink.Kind == "duckdb"
+                    ? $"--reload: step {step} appends to {table.Name}, which has no source_file column (computed: source_file) to delete the files' earlier rows by, so they would be loaded a second time. Add the column, or reload through a replace step"
+                    : $"--reload: step {step} appends to {table.Name} in {tenant.Sink.Kind}, so rows the files already put there would be loaded a second time. Delete them first and run `etlstream ledger forget` for the files, or reload through a replace step (files the table's own _etlstream_ledger no longer lists load again without --reload)");
+            }
+        }
+
+        return problems;
     }
 
     /// <summary>The ledger's name for a tenant's table: sink kind, database and table.</summary>
@@ -282,20 +341,41 @@ public static partial class TenantJobRunner
                 break;
         }
 
+        // A load `etlstream ledger forget` un-booked stays forgotten: its rows were deleted by hand, or are to be.
+        var forgotten = await ledger.Ledger.ForgottenAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
         var missing = own
+            .Where(t => !forgotten.Contains((t.SourceName, t.RunId)))
             .Where(t => !committed.TryGetValue(t.SourceName, out var e) || e.SourceVersion != t.SourceVersion)
             .GroupBy(t => t.SourceName).Select(g => g.Last())
             .Select(t => new LedgerEntry(tenant.Id, target, t.SourceName, t.SourceVersion, t.Rows, FileDates.Parse(table.FilePattern, t.SourceName), t.RunId, DateTimeOffset.UtcNow))
             .ToList();
-        if (missing.Count == 0)
+        if (missing.Count > 0)
+        {
+            LogHealed(logger, tenant.Id, target, missing.Count);
+            await ledger.Ledger.RecordAsync(missing, cancellationToken).ConfigureAwait(false);
+            committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The other direction: files booked here that the target no longer lists were lost with its database or
+        // table (dropped, re-created, restored from an older backup). The sink writes its ledger rows with the
+        // files' rows, so their absence means the rows are gone too: forget them, and they load again.
+        var held = own.Select(t => (t.SourceName, t.SourceVersion)).ToHashSet();
+        var lost = committed.Values.Where(e => !held.Contains((e.SourceName, e.SourceVersion))).ToList();
+        if (lost.Count == 0)
         {
             return committed;
         }
 
-        LogHealed(logger, tenant.Id, target, missing.Count);
-        await ledger.Ledger.RecordAsync(missing, cancellationToken).ConfigureAwait(false);
+        LogLost(logger, tenant.Id, target, lost.Count);
+        await ledger.Ledger.ForgetAsync(lost, cancellationToken).ConfigureAwait(false);
         return await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files booked in the load ledger are not in the target's own _etlstream_ledger (its database or table was dropped or re-created?): they load again")]
+    private static partial void LogLost(ILogger logger, string tenant, string target, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: --reload: loading {Count} files of {Date:yyyy-MM-dd} again")]
+    private static partial void LogReloading(ILogger logger, string tenant, string table, int count, DateOnly date);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files} files")]
     private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, int files);

@@ -62,8 +62,10 @@ public sealed class ObservabilityCliTests : IDisposable
         var lines = stdout.Split('\n');
         Assert.Equal("explain: tenant pidilite (Pidilite Industries), job morning, into duckdb database datawiz_pidilite", lines[0]);
         Assert.Equal("  steps, in order: dimensions -> facts", lines[1]);
-        Assert.Equal("  dimensions / dealers (merge) <- data/tenants/pidilite/incoming/dealers_{date}.csv.gz", lines[2]);
-        Assert.Contains("  facts / fact_invoice_secondary (append) <- data/tenants/pidilite/incoming/invoices_{date}.csv.gz", lines);
+        // Relative tenant paths are resolved against the folder holding configs/ (here the repository root).
+        var incoming = Path.Combine(RepoPaths.Root, "data", "tenants", "pidilite", "incoming");
+        Assert.Equal($"  dimensions / dealers (merge) <- {incoming}/dealers_{{date}}.csv.gz", lines[2]);
+        Assert.Contains($"  facts / fact_invoice_secondary (append) <- {incoming}/invoices_{{date}}.csv.gz", lines);
         Assert.Contains(lines, l => l.StartsWith("    parse      CSV → Arrow     65,536-row batches of at most ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("    load       ActionBlock     duckdb datawiz_pidilite.fact_invoice_secondary (parallelism 1, capacity 1)", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("    batch      chunker         gathers 65,536 rows per write", StringComparison.Ordinal));

@@ -243,7 +243,8 @@ public sealed class TenantTests : IDisposable
     {
         var yaml = File.ReadAllText(Path.Combine(RepoPaths.Root, "configs", "tenants", "_template", "tenant.yaml"))
             .Replace("tenant: _template", "tenant: newco", StringComparison.Ordinal)
-            .Replace("<id>", "newco", StringComparison.Ordinal);
+            .Replace("<id>", "newco", StringComparison.Ordinal)
+            .Replace("<Display name>", "New Co", StringComparison.Ordinal);
         var root = Configs(yaml, tenant: "newco");
         var tenant = TenantConfigReader.Read(root, "newco");
         Assert.Equal("datawiz_newco", tenant.Database);
