@@ -293,6 +293,7 @@ public sealed partial class LoadPipeline
         }
 
         var fileResults = new FileLoadResult[files.Count];
+        var parallelFiles = Math.Min(_options.ParallelFiles, Math.Max(1, sink.MaxFilesInFlight));
         var read = new ActionBlock<(SourceFile File, int Index)>(
             async work =>
             {
@@ -316,7 +317,7 @@ public sealed partial class LoadPipeline
                     throw;
                 }
             },
-            new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = _options.ParallelFiles, BoundedCapacity = _options.ParallelFiles, CancellationToken = token });
+            new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = parallelFiles, BoundedCapacity = parallelFiles, CancellationToken = token });
 
         // Completion flows downstream; every file's end marker has flushed its last chunk by then.
         _ = read.Completion.ContinueWith(t => transformBlock.Complete(), TaskScheduler.Default);

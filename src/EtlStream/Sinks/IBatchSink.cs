@@ -16,6 +16,13 @@ public interface IBatchSink : IAsyncDisposable
     /// <summary>How many <see cref="WriteAsync"/> calls may run at once.</summary>
     int MaxConcurrency { get; }
 
+    /// <summary>
+    /// Source files the sink can take chunks of at once; the pipeline reads no more files at once than this (nor
+    /// than its own parallel-files option). A sink that holds a resource per file from its first chunk to
+    /// <see cref="FileCompleteAsync"/> (a database transaction) bounds it so that files cannot wait on each other.
+    /// </summary>
+    int MaxFilesInFlight => int.MaxValue;
+
     /// <summary>Rows a sink wants per <see cref="WriteAsync"/> call; the chunk batcher gathers batches up to it.</summary>
     int PreferredChunkRows { get; }
 

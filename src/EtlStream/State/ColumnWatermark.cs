@@ -119,6 +119,8 @@ public sealed class ColumnWatermark
     {
         public int MaxConcurrency => inner.MaxConcurrency;
 
+        public int MaxFilesInFlight => inner.MaxFilesInFlight;
+
         public int PreferredChunkRows => inner.PreferredChunkRows;
 
         public long PreferredChunkBytes => inner.PreferredChunkBytes;

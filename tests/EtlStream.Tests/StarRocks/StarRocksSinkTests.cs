@@ -450,11 +450,7 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
         Assert.Equal((1, 0), (bed.LastStats!.Loads, bed.LastStats.Retries));
     }
 
-    /// <summary>
-    /// Files one after another: a begin refused while the previous file's commit runs is retried after a backoff.
-    /// (With files in parallel and a server limit below them, chunks waiting to begin can hold every load slot of the
-    /// sink while the open transaction needs one: the run then fails after its retries and rolls back — see README.)
-    /// </summary>
+    /// <summary>Files one after another: a begin refused while the previous file's commit runs is retried after a backoff.</summary>
     [Fact]
     public async Task The_running_transactions_limit_is_waited_out_not_failed()
     {
@@ -468,5 +464,48 @@ public sealed class StarRocksSinkTests(MariaDbServer mariaDb)
         Assert.Equal(2000, await bed.CountAsync("t10"));
         Assert.Equal(2, bed.LastStats!.FilesCommitted);
         Assert.Empty(bed.Server.OpenTransactions());
+    }
+
+    /// <summary>
+    /// Six ten-chunk files asked for six at a time, two load slots, a database that refuses a fourth running
+    /// transaction, and two attempts per request. Before <c>max_txns</c>, chunks of files waiting to begin held both
+    /// load slots while the open transactions needed one, and the run failed on "current running txns". Now the sink
+    /// keeps at most three transactions and the pipeline reads two files at once: no begin is ever refused.
+    /// </summary>
+    [Fact]
+    public async Task Files_in_flight_at_a_small_running_transactions_limit_all_commit_and_no_begin_is_refused()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb, maxRunning: 3);
+        WriteTenChunkFile(bed.Dir.File("f0.csv"));
+        for (var i = 1; i < 6; i++)
+        {
+            File.Copy(bed.Dir.File("f0.csv"), bed.Dir.File($"f{i}.csv"));
+        }
+
+        await bed.CreateTableAsync(TenChunkSpec);
+        var options = TenChunks(bed.Options("t10", StreamLoadMode.Transaction)) with { MaxTransactions = 3, MaxAttempts = 2 };
+
+        // A wait that can never end (the old failure turned into a hang) fails the test at the timeout instead.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var result = await bed.LoadAsync(TenChunkSpec, options, parallelFiles: 6, cancellationToken: timeout.Token);
+
+        Assert.Equal((6000L, 6000L), (result.RowsRead, result.RowsLoaded));
+        var row = (await bed.RowsAsync("SELECT COUNT(*), COUNT(DISTINCT id), SUM(id), SUM(amount) FROM t10"))[0];
+        var amounts = 6 * Enumerable.Range(1, 1000).Sum(i => i + ((i % 100) / 100m));
+        Assert.Equal([6000m, 1000m, 6 * 500500m, amounts], row.Select(v => Convert.ToDecimal(v, CultureInfo.InvariantCulture)).ToArray());
+        Assert.Equal((6L, 60L, 0L), (bed.LastStats!.FilesCommitted, bed.LastStats.Loads, bed.LastStats.Retries));
+        Assert.Equal(6, bed.Server.Log.Count(l => l.StartsWith("FE POST /api/transaction/begin", StringComparison.Ordinal)));
+        Assert.Empty(bed.Server.OpenTransactions());
+    }
+
+    [Fact]
+    public async Task Transaction_mode_reads_one_file_fewer_than_its_transactions_and_label_mode_is_not_limited()
+    {
+        var options = new StarRocksSinkOptions { Host = "fe", Database = "db", Table = "t", User = "u", MaxTransactions = 5, StateDirectory = Path.GetTempPath() };
+        await using var transaction = new StarRocksSink(options);
+        await using var label = new StarRocksSink(options with { Mode = StreamLoadMode.Label });
+        await using var replace = new StarRocksReplaceSink(options);
+
+        Assert.Equal((4, int.MaxValue, 4), (transaction.MaxFilesInFlight, label.MaxFilesInFlight, replace.MaxFilesInFlight));
     }
 }

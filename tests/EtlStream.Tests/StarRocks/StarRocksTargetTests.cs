@@ -9,12 +9,12 @@ public sealed class StarRocksTargetTests
     public void Parses_every_option_of_a_starrocks_target()
     {
         var o = StarRocksTarget.Parse(
-            "starrocks://loader@fe.local:18030/sales?table=fact&mysql_port=19030&be=10.0.0.5:8040&mode=label&tls=true&concurrency=4&chunk_mb=64&chunk_rows=500000&max_filter_ratio=0.1&strict_mode=true&timeout=900&overflow=widen&tenant=acme",
+            "starrocks://loader@fe.local:18030/sales?table=fact&mysql_port=19030&be=10.0.0.5:8040&mode=label&tls=true&concurrency=4&max_txns=5&chunk_mb=64&chunk_rows=500000&max_filter_ratio=0.1&strict_mode=true&timeout=900&overflow=widen&tenant=acme",
             "dflt", password: "pw");
 
         Assert.Equal(
-            ("fe.local", 18030, 19030, "sales", "fact", "loader", "pw", "10.0.0.5:8040", StreamLoadMode.Label, true, 4, 64L * 1024 * 1024, 500_000, 0.1, true, 900, VarcharOverflowPolicy.Widen, "acme", StreamLoadDialect.StarRocks),
-            (o.Host, o.HttpPort, o.MySqlPort!.Value, o.Database, o.Table, o.User, o.Password, o.BackendAddress, o.Mode, o.UseTls, o.MaxConcurrency, o.ChunkBytes, o.ChunkRows, o.MaxFilterRatio, o.StrictMode, o.TimeoutSeconds, o.Overflow, o.Tenant, o.Dialect));
+            ("fe.local", 18030, 19030, "sales", "fact", "loader", "pw", "10.0.0.5:8040", StreamLoadMode.Label, true, 4, 64L * 1024 * 1024, 500_000, 0.1, true, 900, VarcharOverflowPolicy.Widen, "acme", StreamLoadDialect.StarRocks, 5),
+            (o.Host, o.HttpPort, o.MySqlPort!.Value, o.Database, o.Table, o.User, o.Password, o.BackendAddress, o.Mode, o.UseTls, o.MaxConcurrency, o.ChunkBytes, o.ChunkRows, o.MaxFilterRatio, o.StrictMode, o.TimeoutSeconds, o.Overflow, o.Tenant, o.Dialect, o.MaxTransactions));
     }
 
     [Fact]
@@ -22,8 +22,8 @@ public sealed class StarRocksTargetTests
     {
         var o = StarRocksTarget.Parse("doris://root@fe/db", "fact_invoice", password: "");
 
-        Assert.Equal((8030, 9030, "fact_invoice", StreamLoadMode.Transaction, 90L * 1024 * 1024, StreamLoadDialect.Doris),
-            (o.HttpPort, o.MySqlPort, o.Table, o.Mode, o.ChunkBytes, o.Dialect));
+        Assert.Equal((8030, 9030, "fact_invoice", StreamLoadMode.Transaction, 90L * 1024 * 1024, StreamLoadDialect.Doris, 8),
+            (o.HttpPort, o.MySqlPort, o.Table, o.Mode, o.ChunkBytes, o.Dialect, o.MaxTransactions));
         Assert.IsType<StarRocksSink>(SinkTarget.Create("starrocks://root@fe/db?table=t", "t"));
     }
 
@@ -35,6 +35,7 @@ public sealed class StarRocksTargetTests
     [InlineData("starrocks://u@fe/db?table=a-b", "table: 'a-b' may hold only letters, digits and '_'")]
     [InlineData("starrocks://u@fe/db?max_filter_ratio=2", "max_filter_ratio: 2 is not in 0..1")]
     [InlineData("starrocks://u@fe/db?be=nohost", "be: 'nohost' is not host:port")]
+    [InlineData("starrocks://u@fe/db?max_txns=1", "max_txns: 1 must be at least 2 (one file loading and one spare transaction)")]
     public void Rejects_bad_targets_saying_why(string target, string reason)
     {
         var e = Assert.Throws<ArgumentException>(() => StarRocksTarget.Parse(target, "t", password: ""));

@@ -94,4 +94,48 @@ public sealed class StarRocksTenantTests(MariaDbServer mariaDb)
 
         Assert.Contains(errors, e => e.EndsWith("sink.path: the target's database 'other_db' is not the tenant's database 'datawiz_acme'", StringComparison.Ordinal));
     }
+
+    /// <summary>A tenant run's rows the server filters land in the tenant's rejects file for the day and job, counted as rejected.</summary>
+    [Fact]
+    public async Task A_starrocks_tenant_run_puts_rows_the_server_filtered_in_its_rejects_file()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        Environment.SetEnvironmentVariable(SecretName, MariaDbServer.Password);
+        var target = $"starrocks://{MariaDbServer.User}@127.0.0.1:{bed.Server.FePort}/{bed.Database}?mysql_port=none&max_filter_ratio=0.5&state_dir={bed.Dir.Path}/state";
+        var root = Configs(bed.Dir.Path, $$"""
+            tenant: acme
+            database: {{bed.Database}}
+            source: { kind: local, path: {{bed.Dir.Path}}/incoming }
+            sink:
+              kind: starrocks
+              path: "{{target}}"
+              password: "${{{SecretName}}}"
+            tables:
+              vc: { schema: vc, files: "vc_{date}.csv" }
+            jobs:
+              morning:
+                steps:
+                  - { name: names, tables: [vc], mode: append }
+            """);
+        await File.WriteAllTextAsync(Path.Combine(root, "schemas", "vc.yaml"), "table: vc\ncolumns:\n  - { name: id, type: int64, nullable: false }\n  - { name: name, type: varchar(20) }\n");
+        Directory.CreateDirectory(Path.Combine(bed.Dir.Path, "incoming"));
+        var input = Path.Combine(bed.Dir.Path, "incoming", "vc_2026-11-24.csv");
+        await File.WriteAllTextAsync(input, "id,name\n1,abc\n2,ab€\n3,abcdé\n4,日本語\n");
+        await mariaDb.ExecuteAsync("CREATE TABLE vc (id BIGINT NOT NULL, name VARCHAR(5) NULL)", bed.Database);
+        var tenant = TenantConfigReader.Read(root, "acme");
+        var rejectsRoot = Path.Combine(bed.Dir.Path, "rejects");
+
+        var results = await TenantJobRunner.RunAsync(await JobPlan.BuildAsync(tenant, "morning", new DateOnly(2026, 11, 24), default),
+            new LoadOptions { RejectsPath = rejectsRoot }, NullLogger.Instance, default);
+
+        var result = Assert.Single(results).Result;
+        var rejects = Path.Combine(rejectsRoot, "acme", "2026-11-24-morning-vc.parquet");
+        Assert.Equal((4L, 2L, 2L, 0L, rejects), (result.RowsRead, result.RowsLoaded, result.RowsRejected, result.RowsFiltered, result.RejectsPath));
+        Assert.Equal(2, result.RejectsByRule[StreamLoadErrorLog.Rule]);
+        Assert.Equal([[1L, "abc"], [2L, "ab€"]], await bed.RowsAsync("SELECT id, name FROM vc ORDER BY id"));
+        Assert.Equal(
+            [["vc", input, "server_filtered", "String 'abcdé'(length=6) is too long. The max length of 'name' is 5", "3\tabcdé"],
+             ["vc", input, "server_filtered", "String '日本語'(length=9) is too long. The max length of 'name' is 5", "4\t日本語"]],
+            DuckDbQuery.Rows($"SELECT target_table, source_file, rule, reason, raw_row FROM read_parquet({DuckDbQuery.Literal(rejects)}) ORDER BY raw_row"));
+    }
 }

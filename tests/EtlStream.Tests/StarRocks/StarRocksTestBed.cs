@@ -89,13 +89,13 @@ internal sealed class StarRocksTestBed : IAsyncDisposable
         await MariaDb.ExecuteAsync(StarRocksSql.CreateTable(SqlDialect.MySql, Database, table ?? spec.Name, schema, spec.Key), Database);
     }
 
-    public async Task<LoadResult> LoadAsync(TableSpec spec, StarRocksSinkOptions options, string? folder = null, int parallelFiles = 1)
+    public async Task<LoadResult> LoadAsync(TableSpec spec, StarRocksSinkOptions options, string? folder = null, int parallelFiles = 1, CancellationToken cancellationToken = default)
     {
         var sink = new StarRocksSink(options);
         await using (sink)
         {
             var result = await new LoadPipeline(new LoadOptions { LoadDate = new DateOnly(2026, 11, 24), TenantId = "acme", ParallelFiles = parallelFiles })
-                .RunAsync(LocalFileSource.List(folder ?? Dir.Path).Where(f => f.Name.EndsWith(".csv", StringComparison.Ordinal)).ToList(), spec, sink, default);
+                .RunAsync(LocalFileSource.List(folder ?? Dir.Path).Where(f => f.Name.EndsWith(".csv", StringComparison.Ordinal)).ToList(), spec, sink, cancellationToken);
             LastStats = sink.Stats;
             return result;
         }

@@ -30,8 +30,8 @@ public sealed class DuckDbDialect : SqlDialect
         ColumnKind.Bool => "BOOLEAN",
         ColumnKind.Date => "DATE",
         ColumnKind.Timestamp => "TIMESTAMP",
-        // The appender takes System.Decimal, whose scale stops at 28.
-        ColumnKind.Decimal when Decimal(field).Scale <= 28 => Invariant($"DECIMAL({Decimal(field).Precision},{Decimal(field).Scale})"),
+        // Up to DECIMAL(38,s): the sink appends columns wider than System.Decimal as text and casts them (see DuckDbSink).
+        ColumnKind.Decimal => Invariant($"DECIMAL({Decimal(field).Precision},{Decimal(field).Scale})"),
         _ => throw Unmapped(field),
     };
 }

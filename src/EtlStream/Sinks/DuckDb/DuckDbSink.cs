@@ -20,6 +20,16 @@ public sealed class DuckDbSink : IBatchSink
 {
     private const int UnixEpochDayNumber = 719162; // DateOnly(1970, 1, 1).DayNumber
 
+    /// <summary>
+    /// The widest decimal the appender takes as <see cref="decimal"/>: 10^28 − 1 fits its 96 bits. DuckDB.NET's
+    /// appender has no other way into a DECIMAL column, so wider columns are appended as text into a staging table
+    /// and cast by DuckDB when the run completes (exact: text → DECIMAL does not round).
+    /// </summary>
+    private const int MaxAppenderDecimalPrecision = 28;
+
+    /// <summary>A DECIMAL(38,s) as text: sign, up to 39 digits (a zero before the point when s = 38), point.</summary>
+    private const int WideDecimalChars = 41;
+
     private readonly DuckDbSinkOptions _options;
     private DuckDBConnection? _connection;
     private DuckDBTransaction? _transaction;
@@ -27,6 +37,9 @@ public sealed class DuckDbSink : IBatchSink
     private ColumnKind[] _kinds = [];
     private string[] _names = [];
     private long[] _ticksPerUnit = [];
+    private bool[] _wide = [];
+    private string[] _wideFormats = [];
+    private SqlColumn[] _columns = [];
     private bool _completed;
     private readonly Dictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
     private readonly List<(Sources.SourceFile File, long Rows)> _filesDone = [];
@@ -57,6 +70,11 @@ public sealed class DuckDbSink : IBatchSink
 
     private string StagingTable => $"__etlstream_merge_{_options.Table}";
 
+    /// <summary>Takes the appended rows when a decimal column is wider than the appender's: see <see cref="MaxAppenderDecimalPrecision"/>.</summary>
+    private string WideTable => $"__etlstream_wide_{_options.Table}";
+
+    private bool HasWideColumns => System.Array.IndexOf(_wide, true) >= 0;
+
     /// <summary>Rows appended so far in this run.</summary>
     public long RowsWritten { get; private set; }
 
@@ -73,11 +91,20 @@ public sealed class DuckDbSink : IBatchSink
         _kinds = new ColumnKind[columns.Length];
         _names = new string[columns.Length];
         _ticksPerUnit = new long[columns.Length];
+        _wide = new bool[columns.Length];
+        _wideFormats = new string[columns.Length];
+        _columns = columns;
         for (var i = 0; i < columns.Length; i++)
         {
             var field = schema.FieldsList[i];
             _kinds[i] = ArrowTypes.KindOf(field.DataType);
             _names[i] = field.Name;
+            if (field.DataType is Decimal128Type { Precision: > MaxAppenderDecimalPrecision } wide)
+            {
+                _wide[i] = true;
+                _wideFormats[i] = "D" + (wide.Scale + 1).ToString(CultureInfo.InvariantCulture); // a digit before the point
+            }
+
             if (field.DataType is TimestampType ts)
             {
                 _ticksPerUnit[i] = ts.Unit switch
@@ -130,7 +157,19 @@ public sealed class DuckDbSink : IBatchSink
             Execute($"CREATE TABLE IF NOT EXISTS {LedgerTable} (tenant VARCHAR NOT NULL, target VARCHAR NOT NULL, source_name VARCHAR NOT NULL, source_version VARCHAR NOT NULL, rows BIGINT NOT NULL, run_id VARCHAR NOT NULL, committed_at TIMESTAMP NOT NULL)");
         }
 
-        _appender = _connection.CreateAppender(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
+        if (HasWideColumns)
+        {
+            var staged = new SqlColumn[columns.Length];
+            for (var i = 0; i < columns.Length; i++)
+            {
+                staged[i] = _wide[i] ? columns[i] with { Type = "VARCHAR" } : columns[i];
+            }
+
+            Execute($"DROP TABLE IF EXISTS {QuoteIdentifier(WideTable)}");
+            Execute(DuckDbDialect.Instance.CreateTableSql(QuoteIdentifier(WideTable), staged));
+        }
+
+        _appender = _connection.CreateAppender(HasWideColumns ? WideTable : _options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
         return ValueTask.CompletedTask;
     }
 
@@ -168,6 +207,15 @@ public sealed class DuckDbSink : IBatchSink
         cancellationToken.ThrowIfCancellationRequested();
         _appender = null;
         appender.Close(); // flushes the last rows into the open transaction
+        if (HasWideColumns)
+        {
+            var names = string.Join(", ", _columns.Select(c => QuoteIdentifier(c.Name)));
+            var values = string.Join(", ", _columns.Select((c, i) => _wide[i] ? $"CAST({QuoteIdentifier(c.Name)} AS {c.Type})" : QuoteIdentifier(c.Name)));
+            var destination = QuoteIdentifier(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
+            Execute($"INSERT INTO {destination} ({names}) SELECT {values} FROM {QuoteIdentifier(WideTable)}");
+            Execute($"DROP TABLE {QuoteIdentifier(WideTable)}");
+        }
+
         if (_options.Mode == DuckDbWriteMode.Merge)
         {
             var table = QuoteIdentifier(_options.Table);
@@ -241,6 +289,7 @@ public sealed class DuckDbSink : IBatchSink
         }
 
         var rows = batch.Length;
+        Span<byte> text = stackalloc byte[WideDecimalChars];
         for (var r = 0; r < rows; r++)
         {
             var row = appender.CreateRow();
@@ -286,6 +335,9 @@ public sealed class DuckDbSink : IBatchSink
                     case ColumnKind.Bool:
                         row.AppendValue(((BooleanArray)array).GetValue(r));
                         break;
+                    case ColumnKind.Decimal when _wide[c]:
+                        row.AppendValue(FormatWideDecimal((Decimal128Array)array, r, _wideFormats[c], text));
+                        break;
                     case ColumnKind.Decimal:
                         row.AppendValue(ReadDecimal((Decimal128Array)array, r, c));
                         break;
@@ -320,6 +372,38 @@ public sealed class DuckDbSink : IBatchSink
 
         var low = (ulong)magnitude;
         return new decimal((int)(uint)low, (int)(uint)(low >> 32), (int)(uint)(magnitude >> 64), negative, scale);
+    }
+
+    /// <summary>The value as DuckDB reads a DECIMAL literal (<c>-123.45</c>), written into <paramref name="text"/> without allocating.</summary>
+    private static Span<byte> FormatWideDecimal(Decimal128Array array, int index, string format, Span<byte> text)
+    {
+        var scale = ((Decimal128Type)array.Data.DataType).Scale;
+        var unscaled = BinaryPrimitives.ReadInt128LittleEndian(array.ValueBuffer.Span.Slice((array.Offset + index) * 16, 16));
+        var length = 0;
+        if (unscaled < 0)
+        {
+            text[length++] = (byte)'-';
+        }
+
+        // 38 digits at most (the transform enforced the precision), so the magnitude fits UInt128 and the buffer.
+        var magnitude = unscaled < 0 ? (UInt128)(-unscaled) : (UInt128)unscaled;
+        var digits = text[length..];
+        if (!magnitude.TryFormat(digits, out var written, format, CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"decimal with {written} digits does not fit DECIMAL(38)");
+        }
+
+        length += written;
+        if (scale > 0)
+        {
+            // The zero-padded digits are at least scale + 1 long: move the fraction right by one for the point.
+            var point = length - scale;
+            text[point..length].CopyTo(text[(point + 1)..]);
+            text[point] = (byte)'.';
+            length++;
+        }
+
+        return text[..length];
     }
 
     private static DateTime ToDateTime(long value, long ticksPerUnit)

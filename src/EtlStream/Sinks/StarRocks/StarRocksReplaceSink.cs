@@ -36,6 +36,8 @@ public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
 
     public int MaxConcurrency => _staging.MaxConcurrency;
 
+    public int MaxFilesInFlight => _staging.MaxFilesInFlight;
+
     public int PreferredChunkRows => _staging.PreferredChunkRows;
 
     public long PreferredChunkBytes => _staging.PreferredChunkBytes;

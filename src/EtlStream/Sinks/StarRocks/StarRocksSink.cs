@@ -32,6 +32,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
     private readonly CsvArrowWriter _writer = new(CsvWriteOptions.StreamLoad);
     private readonly ConcurrentDictionary<string, FileTransaction> _transactions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly SemaphoreSlim _transactionSlots;
     private readonly OpenTransactionRecord _openRecord;
     private Func<IReadOnlyList<RejectedRow>, CancellationToken, ValueTask>? _rejects;
     private Schema? _schema;
@@ -53,12 +54,21 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         _rejects = options.OnRejected;
         _logger = logger ?? NullLogger.Instance;
         _client = new StreamLoadClient(options);
+        _transactionSlots = new SemaphoreSlim(options.MaxTransactions, options.MaxTransactions);
         _openRecord = new OpenTransactionRecord(
             options.StateDirectory ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "etlstream", "starrocks"),
             StreamLoadLabel.Prefix(options.Tenant, options.Database, options.Table));
     }
 
     public int MaxConcurrency => _options.MaxConcurrency;
+
+    /// <summary>
+    /// Transaction mode: one file fewer than <see cref="StarRocksSinkOptions.MaxTransactions"/>. The pipeline hands
+    /// chunks over in file order, so at most this many files can still have chunks to come; with one transaction
+    /// more than that, a file waiting for a transaction always waits for a file whose chunks have all been taken and
+    /// which commits without a new load slot. Label mode holds nothing across chunks.
+    /// </summary>
+    public int MaxFilesInFlight => _options.Mode == StreamLoadMode.Transaction ? _options.MaxTransactions - 1 : int.MaxValue;
 
     /// <summary>The pipeline's rejects output gets the rows the server filtered, after the options' own receiver.</summary>
     public void ReceiveRejectsWith(Func<IReadOnlyList<RejectedRow>, CancellationToken, ValueTask> receiver)
@@ -137,14 +147,10 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         ArgumentNullException.ThrowIfNull(chunk);
         var schema = _schema ?? throw new InvalidOperationException("OpenAsync was not called");
         var file = chunk.Source ?? throw new ArgumentException("a Stream Load chunk needs its source file: labels are made from it", nameof(chunk));
-        if (_options.SharedSlots is { } slots)
+        if (_options.Mode == StreamLoadMode.Label)
         {
-            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        try
-        {
-            if (_options.Mode == StreamLoadMode.Label)
+            await WaitForSharedSlotAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
                 var label = StreamLoadLabel.For(_options.Tenant, _options.Database, _options.Table, file, chunk.Index, _shape);
                 using var body = await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
@@ -152,52 +158,80 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
                 {
                     await LoadAsync(label, file, body, cancellationToken).ConfigureAwait(false);
                 }
-
-                return;
-            }
-
-            var txn = _transactions.GetOrAdd(TransactionLabel(file), l => new FileTransaction(l));
-
-            // Encoded before the file's gate: chunk n+1 is encoded while chunk n is on the wire (loads of one
-            // transaction go one at a time). Still one body per WriteAsync in flight, so memory stays bounded.
-            using var early = txn.AlreadyLoaded ? null : await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
-            await txn.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                if (txn.Failed is { } failed)
-                {
-                    throw new StreamLoadException($"{file.Name}: an earlier chunk failed, the file's transaction was rolled back: {failed}", txn.Label);
-                }
-
-                if (!txn.Began && _options.Dialect == StreamLoadDialect.StarRocks)
-                {
-                    await BeginAsync(txn, cancellationToken).ConfigureAwait(false);
-                }
-
-                if (txn.AlreadyLoaded)
-                {
-                    return; // committed by an earlier run: nothing of this file is sent again
-                }
-
-                if (early is not null)
-                {
-                    await LoadInTransactionAsync(txn, file, chunk.Index, early, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                txn.Failed ??= e.Message;
-                await RollbackAsync(txn, CancellationToken.None).ConfigureAwait(false);
-                throw;
             }
             finally
             {
-                txn.Gate.Release();
+                _options.SharedSlots?.Release();
             }
+
+            return;
+        }
+
+        var txn = _transactions.GetOrAdd(TransactionLabel(file), l => new FileTransaction(l));
+
+        // Encoded before the file's gate: chunk n+1 is encoded while chunk n is on the wire (loads of one
+        // transaction go one at a time). Still one body per WriteAsync in flight, so memory stays bounded.
+        using var early = txn.AlreadyLoaded ? null : await EncodeAsync(chunk, file, cancellationToken).ConfigureAwait(false);
+        await txn.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (txn.Failed is { } failed)
+            {
+                throw new StreamLoadException($"{file.Name}: an earlier chunk failed, the file's transaction was rolled back: {failed}", txn.Label);
+            }
+
+            if (!txn.AlreadyLoaded && !txn.HoldsSlot)
+            {
+                // Before begin and before any load slot: a file waiting here holds nothing an open transaction needs.
+                await _transactionSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                txn.HoldsSlot = true;
+            }
+
+            if (!txn.Began && !txn.AlreadyLoaded && _options.Dialect == StreamLoadDialect.StarRocks)
+            {
+                await BeginAsync(txn, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (txn.AlreadyLoaded)
+            {
+                ReleaseSlot(txn);
+                return; // committed by an earlier run: nothing of this file is sent again
+            }
+
+            if (early is not null)
+            {
+                await WaitForSharedSlotAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await LoadInTransactionAsync(txn, file, chunk.Index, early, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _options.SharedSlots?.Release();
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            txn.Failed ??= e.Message;
+            await RollbackAsync(txn, CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
         finally
         {
-            _options.SharedSlots?.Release();
+            txn.Gate.Release();
+        }
+    }
+
+    private Task WaitForSharedSlotAsync(CancellationToken cancellationToken) =>
+        _options.SharedSlots is { } slots ? slots.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Gives the file's transaction slot back (once, whichever of commit, rollback or dispose comes first).</summary>
+    private void ReleaseSlot(FileTransaction txn)
+    {
+        if (txn.TryGiveUpSlot())
+        {
+            _transactionSlots.Release();
         }
     }
 
@@ -209,6 +243,18 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
             return;
         }
 
+        try
+        {
+            await CommitFileAsync(txn, file, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseSlot(txn);
+        }
+    }
+
+    private async Task CommitFileAsync(FileTransaction txn, SourceFile file, CancellationToken cancellationToken)
+    {
         try
         {
             if (txn.AlreadyLoaded)
@@ -260,6 +306,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         _transactions.Clear();
         _client.Dispose();
         _schemaGate.Dispose();
+        _transactionSlots.Dispose();
     }
 
     private string TransactionLabel(SourceFile file) =>
@@ -724,6 +771,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         }
 
         txn.DorisTransactions.Clear();
+        ReleaseSlot(txn);
     }
 
     /// <summary>Rolls back a transaction by label; one that does not exist (any more) is fine.</summary>
@@ -863,6 +911,17 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
         public bool Began { get; set; }
+
+        private int _holdsSlot;
+
+        /// <summary>Holds one of the sink's transaction slots (<see cref="StarRocksSinkOptions.MaxTransactions"/>).</summary>
+        public bool HoldsSlot
+        {
+            get => Volatile.Read(ref _holdsSlot) == 1;
+            set => Volatile.Write(ref _holdsSlot, value ? 1 : 0);
+        }
+
+        public bool TryGiveUpSlot() => Interlocked.Exchange(ref _holdsSlot, 0) == 1;
 
         private volatile bool _alreadyLoaded;
 

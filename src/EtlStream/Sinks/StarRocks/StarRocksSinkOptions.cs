@@ -77,6 +77,16 @@ public sealed record StarRocksSinkOptions
     /// <summary>Loads of this table in flight at once.</summary>
     public int MaxConcurrency { get; init; } = 2;
 
+    /// <summary>
+    /// Transaction mode: files with a transaction open at once in this sink (<c>max_txns</c>, default 8). Keep it at or
+    /// below what the database leaves free of StarRocks' <c>max_running_txn_num_per_db</c> (1000; 100 before 3.1).
+    /// The pipeline reads at most one file fewer at once (<see cref="StarRocksSink.MaxFilesInFlight"/>), so whenever a
+    /// file waits for a transaction, one is held by a file whose chunks have all arrived and which will commit without
+    /// needing a load slot: an open transaction never waits behind files that have not begun. Doris: each chunk is a
+    /// pre-committed transaction, so this bounds files, not Doris transactions.
+    /// </summary>
+    public int MaxTransactions { get; init; } = 8;
+
     /// <summary>Loads in flight across every sink sharing this budget (null: only <see cref="MaxConcurrency"/> limits).</summary>
     public StreamLoadSlots? SharedSlots { get; init; }
 
@@ -167,6 +177,11 @@ public sealed record StarRocksSinkOptions
             errors.Add($"concurrency: {MaxConcurrency} must be at least 1");
         }
 
+        if (MaxTransactions < 2)
+        {
+            errors.Add($"max_txns: {MaxTransactions} must be at least 2 (one file loading and one spare transaction)");
+        }
+
         if (ChunkRows < 1 || ChunkBytes < 1024)
         {
             errors.Add("chunk size: at least 1 row and 1 KiB");
@@ -214,7 +229,7 @@ public sealed record StarRocksSinkOptions
 
     /// <summary>Never prints the password (records print every property by default).</summary>
     public override string ToString() =>
-        $"{Dialect} {User}@{Host}:{HttpPort}/{Database}.{Table} mode={Mode} concurrency={MaxConcurrency}";
+        $"{Dialect} {User}@{Host}:{HttpPort}/{Database}.{Table} mode={Mode} concurrency={MaxConcurrency} max_txns={MaxTransactions}";
 }
 
 /// <summary>A budget of loads in flight shared by several sinks (e.g. every table of a tenant's job).</summary>

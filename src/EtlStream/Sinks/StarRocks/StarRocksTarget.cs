@@ -10,10 +10,10 @@ namespace EtlStream.Sinks.StarRocks;
 public static class StarRocksTarget
 {
     public const string Forms =
-        "starrocks://<user>@<fe-host>[:8030]/<db>[?table=<t>&mysql_port=9030&be=<host:port>&mode=transaction|label&tls=true&concurrency=2&chunk_mb=90&chunk_rows=&max_filter_ratio=0&strict_mode=false&timeout=600&overflow=reject|widen&tenant=<id>] (password in STARROCKS_PASSWORD), doris://... (DORIS_PASSWORD)";
+        "starrocks://<user>@<fe-host>[:8030]/<db>[?table=<t>&mysql_port=9030&be=<host:port>&mode=transaction|label&tls=true&concurrency=2&max_txns=8&chunk_mb=90&chunk_rows=&max_filter_ratio=0&strict_mode=false&timeout=600&overflow=reject|widen&tenant=<id>] (password in STARROCKS_PASSWORD), doris://... (DORIS_PASSWORD)";
 
     private static readonly string[] Keys =
-        ["table", "mysql_port", "be", "mode", "tls", "concurrency", "chunk_mb", "chunk_rows", "max_filter_ratio", "strict_mode", "timeout", "overflow", "tenant", "state_dir"];
+        ["table", "mysql_port", "be", "mode", "tls", "concurrency", "max_txns", "chunk_mb", "chunk_rows", "max_filter_ratio", "strict_mode", "timeout", "overflow", "tenant", "state_dir"];
 
     public static bool Handles(string target) =>
         target.StartsWith("starrocks://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("doris://", StringComparison.OrdinalIgnoreCase);
@@ -76,6 +76,7 @@ public static class StarRocksTarget
                 },
                 "tls" => options with { UseTls = Bool(shown, key, value) },
                 "concurrency" => options with { MaxConcurrency = Int(shown, key, value) },
+                "max_txns" => options with { MaxTransactions = Int(shown, key, value) },
                 "chunk_mb" => options with { ChunkBytes = Int(shown, key, value) * 1024L * 1024 },
                 "chunk_rows" => options with { ChunkRows = Int(shown, key, value) },
                 "max_filter_ratio" => options with

@@ -8,7 +8,8 @@ namespace EtlStream.Sinks.StarRocks;
 /// </summary>
 public static class StreamLoadErrorLog
 {
-    public const string Rule = "stream_load";
+    /// <summary>The reject rule of rows the database filtered during the load (its own reason is kept in the reject).</summary>
+    public const string Rule = "server_filtered";
 
     public static IReadOnlyList<RejectedRow> Parse(string text, string sourceFile)
     {
