@@ -15,13 +15,30 @@ namespace EtlStream.Sinks;
 /// <summary>Turns a CLI target string into a sink.</summary>
 public static class SinkTarget
 {
-    public const string SupportedForms =
-        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], " +
-        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n][&sslmode=require|verify-full] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD), " +
-        "mysql://<user>@<host>[:port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from MYSQL_PWD or ETLSTREAM_DB_PASSWORD), " +
-        "clickhouse://<user>@<host>[:http port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD), " +
-        "starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>; " +
-        "every database server target also takes &connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600: the longest wait for a statement's answer)";
+    /// <summary>
+    /// Every kind of target, one form each: <c>load --help</c>, every invalid-target error and the README show this list
+    /// (a test holds the README and the help to it), so a kind is never missing from one of them.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Forms =
+    [
+        "parquet:<file>",
+        "csv:<file>[?separator=tab]",
+        "duckdb:<file>[?table=<name>][&mode=append|replace]",
+        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&sslmode=require|verify-ca|verify-full]",
+        "mysql://<user>@<host>[:port]/<db>?table=<name>",
+        "clickhouse://<user>@<host>[:http-port]/<db>?table=<name>",
+        "starrocks://<user>@<fe-host>:8030/<db>?table=<name>[&mysql_port=9030][&mode=transaction|label]",
+        "doris://<user>@<fe-host>:8030/<db>?table=<name>",
+    ];
+
+    /// <summary>What the forms share, said once after the list.</summary>
+    public const string FormNotes =
+        "postgres, mysql (MySQL or MariaDB) and clickhouse targets also take &mode=append|replace, &concurrency=<n>, " +
+        "&connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600); passwords come from PGPASSWORD, MYSQL_PWD, " +
+        "CLICKHOUSE_PASSWORD, STARROCKS_PASSWORD or DORIS_PASSWORD (or ETLSTREAM_DB_PASSWORD), never from the target";
+
+    /// <summary><see cref="Forms"/> and <see cref="FormNotes"/> as one line, for errors and help.</summary>
+    public static readonly string SupportedForms = string.Join(", ", Forms) + "; " + FormNotes;
 
     /// <summary>Seconds to connect, log in and get the first answer, unless the target says <c>connect_timeout=</c>.</summary>
     public const int DefaultConnectTimeoutSeconds = 15;
@@ -80,7 +97,62 @@ public static class SinkTarget
             return new ClickHouseSink(ParseClickHouse(target, defaultTable));
         }
 
-        throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
+        throw Invalid(target, (colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme") + Suggestion(target));
+    }
+
+    /// <summary>
+    /// What a valid target loads into (<paramref name="defaultTable"/> unless it says <c>table=</c>), without
+    /// connecting to anything: the table the summary names, where it appends, and the DuckDB file it opens.
+    /// </summary>
+    public static TargetDescription Describe(string target, string defaultTable)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        if (StarRocks.StarRocksTarget.Handles(target))
+        {
+            // Its labels already make a reload of a file send nothing, so it never appends a file twice.
+            return new TargetDescription(StarRocks.StarRocksTarget.Parse(target, defaultTable).Table, null, null);
+        }
+
+        var colon = target.IndexOf(':', StringComparison.Ordinal);
+        switch (colon > 0 ? target[..colon].ToLowerInvariant() : string.Empty)
+        {
+            case "duckdb":
+                var duck = ParseDuckDb(target, target[(colon + 1)..], defaultTable);
+                var file = Path.GetFullPath(duck.DatabasePath);
+                return new TargetDescription(duck.Table, duck.Mode == DuckDbWriteMode.Replace ? null : $"duckdb:{file}/{duck.Table}", file);
+            case "postgres" or "postgresql":
+                var pg = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema", "sslmode"]);
+                return Server(pg, "postgres", (pg.Extra.GetValueOrDefault("schema") ?? "public") + ".");
+            case "mysql" or "mariadb":
+                return Server(DatabaseAddress.Parse(target, defaultTable, 3306, []), "mysql", "");
+            case "clickhouse":
+                return Server(DatabaseAddress.Parse(target, defaultTable, 8123, []), "clickhouse", "");
+            default:
+                // parquet: and csv: files are written whole by every load.
+                return new TargetDescription(defaultTable, null, null);
+        }
+
+        static TargetDescription Server(DatabaseAddress a, string kind, string schema) => new(
+            a.Table,
+            a.Mode == SqlWriteMode.Replace ? null : string.Create(CultureInfo.InvariantCulture, $"{kind}://{a.User}@{a.Host}:{a.Port}/{a.Database}/{schema}{a.Table}"),
+            null);
+    }
+
+    /// <summary>
+    /// A target typed as a bare file name (<c>out/x.parquet</c>) gets the form its extension suggests. The kind is not
+    /// inferred: a scheme says what the file will be whatever its name, and a Windows drive (<c>C:</c>) is no scheme.
+    /// </summary>
+    private static string Suggestion(string target)
+    {
+        var name = target.Split('?')[0];
+        var kind = Path.GetExtension(name).ToLowerInvariant() switch
+        {
+            ".parquet" => "parquet",
+            ".duckdb" or ".db" => "duckdb",
+            ".csv" or ".tsv" => "csv",
+            _ => null,
+        };
+        return kind is null ? "" : $" (did you mean {kind}:{target}?)";
     }
 
     /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
@@ -331,7 +403,7 @@ public static class SinkTarget
     }
 
     private static ArgumentException Invalid(string target, string reason) =>
-        new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
+        new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.");
 
     /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>
     public static string Redacted(string target)
@@ -342,3 +414,13 @@ public static class SinkTarget
         return scheme >= 0 && colon > 0 && at > colon ? target[..(colon + 1)] + "***" + target[at..] : target;
     }
 }
+
+/// <summary>What a target loads into (<see cref="SinkTarget.Describe"/>).</summary>
+/// <param name="Table">The table loaded (for a Parquet or CSV file, the table its rows are of).</param>
+/// <param name="AppendsTo">
+/// The table a load appends to, named the same however the target is typed (<c>duckdb:/abs/w.duckdb/t</c>,
+/// <c>postgres://u@h:5432/db/public.t</c>), the load ledger's key for ad-hoc loads; null for targets every load
+/// replaces whole (<c>parquet:</c>, <c>csv:</c>, <c>mode=replace</c>) and for StarRocks and Doris.
+/// </param>
+/// <param name="DuckDbFile">The DuckDB file's full path, for a <c>duckdb:</c> target.</param>
+public sealed record TargetDescription(string Table, string? AppendsTo, string? DuckDbFile);
