@@ -64,7 +64,7 @@ internal static class LoadCommand
             CheckReportPath(reportPath);
         }
 
-        var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
+        var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath, "--table");
         var pipeline = new LoadPipeline(options, logger);
         var files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token);
         var counted = progress?.Count(files) ?? files;
