@@ -133,7 +133,7 @@ public sealed class MySqlSink : SqlStagedSink
 
         if (_directConnection is not null)
         {
-            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            await DisposeBoundedAsync(_directConnection).ConfigureAwait(false);
             _directConnection = null;
         }
 
@@ -215,13 +215,20 @@ public sealed class MySqlSink : SqlStagedSink
 
             MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
             using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            var loaded = 0;
-            await _watch.RunAsync("loading", async token => loaded = await LoadStreamAsync(connection, stream, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
-            if (loaded != chunk.Rows)
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+                var loaded = 0;
+                await _watch.RunAsync("loading", async token => loaded = await LoadStreamAsync(connection, stream, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+                if (loaded != chunk.Rows)
+                {
+                    throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+                }
+            }
+            finally
+            {
+                await DisposeBoundedAsync(connection).ConfigureAwait(false);
             }
         }
         finally
@@ -378,6 +385,23 @@ public sealed class MySqlSink : SqlStagedSink
     }
 
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
+
+    /// <summary>
+    /// Closes a connection, giving up after timeout=: closing one whose LOAD DATA a stalled server stopped reading
+    /// would first read the rest of its answer from that server, for ever. The abandoned close ends with the process.
+    /// </summary>
+    private async Task DisposeBoundedAsync(MySqlConnection connection)
+    {
+        var closing = connection.DisposeAsync().AsTask();
+        try
+        {
+            await closing.WaitAsync(TimeSpan.FromSeconds(_watch.TimeoutSeconds)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = closing.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
