@@ -108,7 +108,7 @@ internal static partial class LoadCommand
                 reportWritable = true;
             }
 
-            var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
+            var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath, "--table");
             if (spec is not null && options.TableName is not null)
             {
                 spec = spec with { Name = options.TableName };

@@ -299,7 +299,7 @@ internal static class TenantCommands
 
             foreach (var e in errors)
             {
-                Console.Error.WriteLine($"warning: {Secrets.Redact(e)}");
+                Console.Error.WriteLine($"warning: {ExitCodes.Printable(e)}");
             }
 
             return Task.FromResult(errors.Count > 0 ? ExitCodes.Usage : ExitCodes.Success);

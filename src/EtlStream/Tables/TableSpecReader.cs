@@ -20,8 +20,15 @@ public static class TableSpecReader
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
     private static readonly string[] FilterKeys = ["column", "op", "value", "in", "not_null"];
 
-    public static TableSpec ReadFile(string path)
+    /// <param name="setting">Where the path came from (<c>--table</c>), named in the error when it is no file to read.</param>
+    public static TableSpec ReadFile(string path, string setting = "table spec")
     {
+        // A folder would otherwise say "access denied" and a FIFO would wait for a writer: say what the path is instead.
+        if (Sinks.Csv.FileTargetKind.WhyNotReadable(path, setting, "a spec file") is { } why)
+        {
+            throw new ConfigException([why]);
+        }
+
         string text;
         try
         {

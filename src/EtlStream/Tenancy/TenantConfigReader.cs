@@ -14,7 +14,7 @@ public static partial class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
-    private static readonly string[] SinkKeys = ["kind", "path", "password"];
+    private static readonly string[] SinkKeys = ["kind", "path", "password", "sslmode"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
@@ -281,6 +281,11 @@ public static partial class TenantConfigReader
         }
 
         var password = Resolved(r, m, "sink", "password", secrets);
+        if (r.String(m, "sink", "sslmode") is { } sslmode && path is not null)
+        {
+            path = WithSslMode(r, kind, path, sslmode);
+        }
+
         if (kind is "starrocks" or "doris" && path is not null)
         {
             try
@@ -321,6 +326,33 @@ public static partial class TenantConfigReader
         }
 
         return kind is null || path is null ? null : new SinkConfig(kind, path, password);
+    }
+
+    /// <summary>
+    /// <c>sink.sslmode</c> becomes the PostgreSQL target's <c>sslmode=</c>, where the target parser validates it once for
+    /// the CLI and tenants alike; a path that sets it too would leave two answers, so that is an error.
+    /// </summary>
+    private static string WithSslMode(NodeReader r, string? kind, string path, string sslmode)
+    {
+        if (kind != "postgres")
+        {
+            r.Error("sink.sslmode", $"only a postgres sink takes sslmode (this sink is {kind})");
+            return path;
+        }
+
+        if (sslmode.ToLowerInvariant() is not ("require" or "verify-ca" or "verify-full"))
+        {
+            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected require, verify-ca or verify-full)");
+            return path;
+        }
+
+        if (path.Contains("sslmode=", StringComparison.OrdinalIgnoreCase))
+        {
+            r.Error("sink.sslmode", "sink.path sets sslmode= too: give it in one place");
+            return path;
+        }
+
+        return path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "sslmode=" + sslmode.ToLowerInvariant();
     }
 
     private static ChangedFilePolicy Invalid(NodeReader r, string path, string message)
