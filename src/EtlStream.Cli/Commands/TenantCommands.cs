@@ -113,7 +113,7 @@ internal static class TenantCommands
                     (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId));
                 await ledger.FinishRunAsync(runId, State.RunStatus.Succeeded, results.Sum(r => r.Result.RowsLoaded), results.Sum(r => r.Result.Files), null, CancellationToken.None);
                 var summary = string.Create(CultureInfo.InvariantCulture,
-                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
+                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {LoadCommand.Count(results.Sum(r => r.Result.RowsLoaded), "row")} into {LoadCommand.Count(results.Count, "table load")} in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {LoadCommand.Count(results.Sum(r => r.AlreadyLoaded), "file")} already loaded (run {runId})");
                 log.Write(summary);
                 var reportJson = JobReport(plan, "succeeded", null, results);
                 if (!json)

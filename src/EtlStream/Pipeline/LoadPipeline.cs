@@ -59,7 +59,12 @@ public sealed partial class LoadPipeline
     public async Task<LoadResult> RunAsync(IReadOnlyList<SourceFile> files, TableSpec? spec, IBatchSink sink, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        spec ??= await InferSpecAsync(files, cancellationToken).ConfigureAwait(false);
+        spec ??= new TableSpec { Name = Path.GetFileName(files.Count > 0 ? files[0].Name : "").Split('.')[0], Columns = [], InferColumns = true };
+        if (spec.InferColumns)
+        {
+            spec = await InferSpecAsync(files, spec, cancellationToken).ConfigureAwait(false);
+        }
+
         if (spec.SchemaDrift == SchemaDrift.Evolve)
         {
             spec = await EvolveAsync(files, spec, cancellationToken).ConfigureAwait(false);
@@ -400,6 +405,11 @@ public sealed partial class LoadPipeline
             return; // an empty file loads nothing
         }
 
+        if (parser.OtherDelimiter is { } other)
+        {
+            LogOneColumn(_logger, name, transform.Spec.Csv.HasHeader ? "header" : "first row", DelimiterNames.Plural(other), DelimiterNames.Option(other));
+        }
+
         var bound = transform.Bind(name, header);
         if (bound.RenamedHeaders.Count > 0)
         {
@@ -520,18 +530,19 @@ public sealed partial class LoadPipeline
         return spec with { Columns = columns };
     }
 
-    private async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, CancellationToken token)
+    /// <summary>A spec without columns (or none at all) gets a nullable string column per header of the first file, read with the spec's CSV options.</summary>
+    private async Task<TableSpec> InferSpecAsync(IReadOnlyList<SourceFile> files, TableSpec spec, CancellationToken token)
     {
         if (files.Count == 0)
         {
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (_, header) in HeadersAsync([files[0]], CsvOptions.Default, _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync([files[0]], spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
-                return TableSpec.AllStrings(Path.GetFileName(files[0].Name).Split('.')[0], header);
+                return spec.WithColumnsFrom(header, spec.Csv.HasHeader ? $"{entry}'s header" : $"{entry} (no header: columns named by position)");
             }
         }
 
@@ -685,6 +696,9 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
     private static partial void LogDrift(ILogger logger, string file, string drift);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: every row has one column, but the {Row} holds {Character}: use --delimiter {Option} (or csv.delimiter in the spec)")]
+    private static partial void LogOneColumn(ILogger logger, string file, string row, string character, string option);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);
