@@ -45,7 +45,18 @@ public sealed class PostgresSink : SqlStagedSink
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
 
         // Fail on a bad address or password now, before anything else happens.
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            // The server's own text ("database "x" does not exist", SQLSTATE 3D000) names neither the server nor a way on.
+            var target = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
+            throw new InvalidOperationException(
+                $"PostgreSQL database {Dialect.Quote(target.Database ?? "")} does not exist on {target.Host}:{target.Port}: create it (CREATE DATABASE {Dialect.Quote(target.Database ?? "")}, or etlstream init-db for a tenant) or name an existing one in the target",
+                e);
+        }
     }
 
     /// <summary>
@@ -250,7 +261,11 @@ public sealed class PostgresSink : SqlStagedSink
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         // A keyed table gets its primary key when staging becomes it: built once, after the load (see SqlDialect.KeyIsUnique).
-        var addKey = Key.Count > 0 ? Dialect.AddKeySql(staging, Columns, Key) + "; " : string.Empty;
+        // Named after the table, as PostgreSQL names a key made with CREATE TABLE: ADD PRIMARY KEY on the staging table
+        // would name it after staging, and the name outlives the rename.
+        var addKey = Key.Count > 0
+            ? $"ALTER TABLE {staging} ADD CONSTRAINT {Dialect.Quote(PostgresDialect.PrimaryKeyName(Table))} {Dialect.KeyConstraint(Columns, Key)}; "
+            : string.Empty;
         var rename = $"{addKey}ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
         var sql = (Mode, TargetState) switch
         {
