@@ -104,6 +104,15 @@ public sealed class PostgresSink : SqlStagedSink
             }
         }
 
+        if (error is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName })
+        {
+            // The server's own text ("database "x" does not exist", SQLSTATE 3D000) names neither the server nor a way on.
+            var database = PostgresDialect.Instance.Quote(b.Database ?? "");
+            return new InvalidOperationException(
+                $"PostgreSQL database {database} does not exist on {b.Host}:{b.Port}: create it (CREATE DATABASE {database}, or etlstream init-db for a tenant) or name an existing one in the target",
+                error);
+        }
+
         if (b.RequireAuth == "!Password" && error.Message.Contains("\"Password\" authentication method is not allowed", StringComparison.Ordinal))
         {
             return new IOException(
@@ -325,7 +334,11 @@ public sealed class PostgresSink : SqlStagedSink
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         // A keyed table gets its primary key when staging becomes it: built once, after the load (see SqlDialect.KeyIsUnique).
-        var addKey = Key.Count > 0 ? Dialect.AddKeySql(staging, Columns, Key) + "; " : string.Empty;
+        // Named after the table, as PostgreSQL names a key made with CREATE TABLE: ADD PRIMARY KEY on the staging table
+        // would name it after staging, and the name outlives the rename.
+        var addKey = Key.Count > 0
+            ? $"ALTER TABLE {staging} ADD CONSTRAINT {Dialect.Quote(PostgresDialect.PrimaryKeyName(Table))} {Dialect.KeyConstraint(Columns, Key)}; "
+            : string.Empty;
         var rename = $"{addKey}ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
         var sql = (Mode, TargetState) switch
         {
