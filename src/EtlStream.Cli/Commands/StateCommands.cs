@@ -157,7 +157,7 @@ internal static class StateCommands
                     }
 
                     return string.Create(CultureInfo.InvariantCulture,
-                        $"{tenantConfig.Id}/{backfill.Table.Name} backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: loaded {soFar.Results.Sum(r => r.Result.RowsLoaded):N0} rows from {soFar.Results.Sum(r => r.Result.Files)} files (run {runId})");
+                        $"{tenantConfig.Id}/{backfill.Table.Name} backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: loaded {LoadCommand.Count(soFar.Results.Sum(r => r.Result.RowsLoaded), "row")} from {LoadCommand.Count(soFar.Results.Sum(r => r.Result.Files), "file")} (run {runId})");
                 }, token);
             }
             catch (Exception e) when (json && !recorded)

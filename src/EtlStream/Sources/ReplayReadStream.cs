@@ -5,25 +5,11 @@ namespace EtlStream.Sources;
 /// read from its start a second time: a first reader takes the header, then <see cref="Replay"/> hands the kept bytes
 /// and the rest of the input to the load. Disposing it before <see cref="Replay"/> keeps the input open for that.
 /// </summary>
-public sealed class ReplayReadStream(Stream inner, string name, long limit) : Stream
+public sealed class ReplayReadStream(Stream inner, string name, long limit) : ForwardReadStream
 {
     private readonly MemoryStream _kept = new();
     private bool _replaying;
     private bool _replayed;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     /// <summary>This stream again from the first byte; it owns the input from now on. Only once: the input cannot be read a third time.</summary>
     public Stream Replay()
@@ -80,16 +66,6 @@ public sealed class ReplayReadStream(Stream inner, string name, long limit) : St
         Keep(buffer.Span[..read]);
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

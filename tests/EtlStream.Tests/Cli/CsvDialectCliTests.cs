@@ -23,7 +23,7 @@ public sealed class CsvDialectCliTests : IDisposable
         Assert.Equal((0, "warn: day.tsv: every row has one column, but the header holds tabs: use --delimiter '\\t' (or csv.delimiter in the spec)\n"), (plain.ExitCode, plain.Err));
         Assert.Equal([("id\trate", "VARCHAR")], DuckDbQuery.Describe(_dir.File("one.duckdb"), "day"));
         Assert.Equal((0, ""), (tab.ExitCode, tab.Err));
-        Assert.Matches(@"^loaded 2 rows \(2 read\) from 1 file in [\d.]+ s: 20 bytes at [\d.,]+ (bytes|kB)/s, peak memory [\d,]+ MB\n$", tab.Out);
+        Assert.Matches(@"^loaded 2 rows into table day \(2 read\) from 1 file in [\d.]+ s: 20 bytes at [\d.,]+ (bytes|kB)/s, peak memory [\d,]+ MB\n$", tab.Out);
         Assert.Equal([["1", "2.5"], ["2", "3.5"]], DuckDbQuery.Rows(_dir.File("two.duckdb"), "SELECT id, rate FROM day ORDER BY id"));
     }
 
@@ -38,7 +38,7 @@ public sealed class CsvDialectCliTests : IDisposable
             "--delimiter", "|", "--quote", "'", "--no-header", "--encoding", "latin1");
 
         Assert.Equal((0, ""), (code, stderr));
-        Assert.StartsWith("loaded 2 rows (2 read) from 1 file in ", stdout, StringComparison.Ordinal);
+        Assert.StartsWith("loaded 2 rows into table t (2 read) from 1 file in ", stdout, StringComparison.Ordinal);
         Assert.Equal([["1", "Müller|x"], ["2", "b"]], DuckDbQuery.Rows(_dir.File("w.duckdb"), "SELECT column1, column2 FROM t ORDER BY column1"));
     }
 

@@ -56,7 +56,7 @@ public sealed class PostgresStallTests(PostgresServer server) : IDisposable
         using var proxy = new StallingProxy(server.Port, stallAfterBytes: 1 << 20);
 
         var (code, stdout, stderr) = await SinkStallTests.LoadThroughAsync(_dir,
-            $"postgres://{PostgresServer.User}@127.0.0.1:{proxy.Port}/{database}?table=t&timeout=2&connect_timeout=2");
+            $"postgres://{PostgresServer.User}@127.0.0.1:{proxy.Port}/{database}?table=t&timeout=2&connect_timeout=30");
 
         Assert.True(proxy.Stalled);
         Assert.Equal((1, "", $"error: postgres 127.0.0.1:{proxy.Port}: no answer within 2 s while loading (timeout=2)\n"), (code, stdout, stderr));
@@ -78,7 +78,7 @@ public sealed class MariaDbStallTests(MariaDbServer server) : IDisposable
         using var proxy = new StallingProxy(server.Port, stallAfterBytes: 1 << 20);
 
         var (code, stdout, stderr) = await SinkStallTests.LoadThroughAsync(_dir,
-            $"mysql://{MariaDbServer.User}@127.0.0.1:{proxy.Port}/{database}?table=t&timeout=2&connect_timeout=2");
+            $"mysql://{MariaDbServer.User}@127.0.0.1:{proxy.Port}/{database}?table=t&timeout=2&connect_timeout=30");
 
         Assert.True(proxy.Stalled);
         Assert.Equal((1, "", $"error: mysql 127.0.0.1:{proxy.Port}: no answer within 2 s while loading (timeout=2)\n"), (code, stdout, stderr));

@@ -132,7 +132,7 @@ public sealed class LedgerCommandTests : IDisposable
 
         var backfill = await Backfill();
         Assert.Equal((0, ""), (backfill.ExitCode, backfill.Err));
-        Assert.StartsWith($"acme/fact_invoice_secondary backfill 2026-11-20..2026-11-21 shard 0/1: loaded {Expected(Day1).Rows:N0} rows from 1 files (run ", backfill.Out);
+        Assert.StartsWith($"acme/fact_invoice_secondary backfill 2026-11-20..2026-11-21 shard 0/1: loaded {Expected(Day1).Rows:N0} rows from 1 file (run ", backfill.Out);
         Assert.Equal(Expected(Day1, Day2), Loaded());
         Assert.Equal($"2 files (800 rows) booked in {Ledger}", Lines((await Cli("ledger", "list")).Out)[^1]);
     }
@@ -169,7 +169,7 @@ public sealed class LedgerCommandTests : IDisposable
         await TwoDaysLoadedAsync();
         var reload = await Run(Day1, "--reload");
         Assert.Equal((0, "warn: acme: fact_invoice_secondary: --reload: loading 1 files of 2026-11-20 again\n"), (reload.ExitCode, reload.Err));
-        Assert.StartsWith($"acme/morning 2026-11-20: loaded {Expected(Day1).Rows:N0} rows into 1 table loads", Lines(reload.Out)[^1]);
+        Assert.StartsWith($"acme/morning 2026-11-20: loaded {Expected(Day1).Rows:N0} rows into 1 table load", Lines(reload.Out)[^1]);
         Assert.Equal(Expected(Day1, Day2), Loaded()); // the day's earlier rows were replaced, not doubled
 
         var backfill = await Backfill("--reload");

@@ -1,4 +1,5 @@
 using System.Text;
+using EtlStream.Sources;
 
 namespace EtlStream.Formats.Csv;
 
@@ -80,23 +81,9 @@ internal static class CsvTextEncoding
     private static bool IsAscii(byte b) => b is >= 0x09 and < 0x7F;
 
     /// <summary>Bytes already read, then the rest of the stream; never disposes the stream (its opener does).</summary>
-    private sealed class HeadThenRestStream(ReadOnlyMemory<byte> head, Stream rest) : Stream
+    private sealed class HeadThenRestStream(ReadOnlyMemory<byte> head, Stream rest) : ForwardReadStream
     {
         private ReadOnlyMemory<byte> _head = head;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -128,15 +115,5 @@ internal static class CsvTextEncoding
             _head = _head[n..];
             return ValueTask.FromResult(n);
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using EtlStream.Sources;
 
 namespace EtlStream.Sinks.Sql;
 
@@ -8,7 +9,7 @@ namespace EtlStream.Sinks.Sql;
 /// whole run while batches are still being encoded. Bounded: a writer waits while <c>capacity</c> buffers are
 /// unread, which is the backpressure from the server. Buffers come from the shared array pool and go back once read.
 /// </summary>
-internal sealed class ChunkPipeStream(int capacity) : Stream
+internal sealed class ChunkPipeStream(int capacity) : ForwardReadStream
 {
     private readonly Channel<(byte[] Array, int Length)> _buffers = Channel.CreateBounded<(byte[], int)>(
         new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
@@ -91,26 +92,6 @@ internal sealed class ChunkPipeStream(int capacity) : Stream
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

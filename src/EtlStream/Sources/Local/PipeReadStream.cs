@@ -5,26 +5,12 @@ namespace EtlStream.Sources.Local;
 /// on a pool thread into a buffer of this stream's own, so a cancelled read returns at once and the read left waiting
 /// can never write into a caller's buffer that was handed back meanwhile. The next read takes over the waiting one.
 /// </summary>
-internal sealed class PipeReadStream(Stream inner) : Stream
+internal sealed class PipeReadStream(Stream inner) : ForwardReadStream
 {
     private readonly byte[] _buffer = new byte[64 * 1024];
     private Task<int>? _pending;
     private int _offset;
     private int _count;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -75,16 +61,6 @@ internal sealed class PipeReadStream(Stream inner) : Stream
 
         return Take(buffer.Span);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
