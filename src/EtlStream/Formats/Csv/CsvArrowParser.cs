@@ -593,6 +593,8 @@ public sealed class CsvArrowParser : IDisposable
     /// <summary>A column's buffers while a batch is being filled; detached into the batch when it is full.</summary>
     private sealed class ColumnBuilder
     {
+        private const int MaxCarriedValueBytes = 4 * 1024 * 1024;
+
         private int _batchRows;
         private byte[] _values;
         private byte[] _offsets;
@@ -692,13 +694,25 @@ public sealed class CsvArrowParser : IDisposable
 
         public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows)
         {
+            // A record that did not fit was appended before it was rolled back: the batch gets its values in an array
+            // of their own size instead of one grown for the record after them (16 MiB for a 5 MB value).
+            if (_values.Length > MaxInitialValueBytes && _length <= _values.Length / 2)
+            {
+                var fitted = BufferPool.Rent(Math.Max(_length, 16));
+                Buffer.BlockCopy(_values, 0, fitted, 0, _length);
+                BufferPool.Return(_values);
+                _values = fitted;
+            }
+
             var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
             owner.AdoptExact(_offsets);
             owner.Adopt(_validity);
 
-            // The next batch is likely the same size: start it with this one's capacity.
-            _values = BufferPool.Rent(Math.Max(_length, 256));
+            // The next batch is likely the same size: start it with this one's capacity, up to a few MiB. A column
+            // that held one huge value grows again only if the next one is huge too, instead of holding its size
+            // while the batch it went to is still in the mesh.
+            _values = BufferPool.Rent(Math.Clamp(_length, 256, MaxCarriedValueBytes));
             _batchRows = nextRows;
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;
