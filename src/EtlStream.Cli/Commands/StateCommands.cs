@@ -81,9 +81,10 @@ internal static class StateCommands
         };
         var state = StateOption();
         var reload = ReloadOption();
+        var budget = TenantCommands.MemoryBudgetOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload,
+            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, budget,
         };
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
@@ -121,7 +122,7 @@ internal static class StateCommands
             using var loggers = CliLogging.Create(parse);
             var logger = loggers.CreateLogger("etlstream");
             var runId = await ledger.StartRunAsync(tenantConfig.Id, "backfill", backfill.To, token);
-            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects };
+            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects, MemoryBudget = TenantCommands.MemoryBudgetFor(parse, budget, tenantConfig) };
             long rows = 0;
             var files = 0;
             try

@@ -21,11 +21,44 @@ internal static class BufferPool
     /// </summary>
     public const int LargeBytes = 16 * 1024 * 1024;
 
+    /// <summary>Idle large arrays kept for reuse, at most this many bytes together: records of one file are often alike.</summary>
+    private const long LargeCacheBytes = 128L * 1024 * 1024;
+
+    private static readonly List<byte[]> Large = [];
+    private static long _largeCached;
+
     /// <summary>An array of at least <paramref name="minimumLength"/> bytes: a power of two up to <see cref="LargeBytes"/>, else to the MiB.</summary>
-    public static byte[] Rent(int minimumLength) =>
-        minimumLength <= LargeBytes
-            ? PowerOfTwo.Rent(minimumLength)
-            : GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, ((long)minimumLength + 0xFFFFF) & ~0xFFFFFL));
+    public static byte[] Rent(int minimumLength)
+    {
+        if (minimumLength <= LargeBytes)
+        {
+            return PowerOfTwo.Rent(minimumLength);
+        }
+
+        lock (Large)
+        {
+            // The smallest idle array that fits without wasting more than a quarter of itself.
+            var best = -1;
+            for (var i = 0; i < Large.Count; i++)
+            {
+                var length = Large[i].Length;
+                if (length >= minimumLength && length - (length / 4) <= minimumLength && (best < 0 || length < Large[best].Length))
+                {
+                    best = i;
+                }
+            }
+
+            if (best >= 0)
+            {
+                var array = Large[best];
+                Large.RemoveAt(best);
+                _largeCached -= array.Length;
+                return array;
+            }
+        }
+
+        return GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, ((long)minimumLength + 0xFFFFF) & ~0xFFFFFL));
+    }
 
     /// <summary>
     /// An array of exactly <paramref name="length"/> bytes, for sizes every batch repeats: a 64 Ki-row offsets
@@ -39,6 +72,19 @@ internal static class BufferPool
         if (array.Length <= LargeBytes)
         {
             PowerOfTwo.Return(array);
+            return;
+        }
+
+        lock (Large)
+        {
+            // Past the cache's bytes the oldest idle arrays go to the GC.
+            Large.Add(array);
+            _largeCached += array.Length;
+            while (_largeCached > LargeCacheBytes)
+            {
+                _largeCached -= Large[0].Length;
+                Large.RemoveAt(0);
+            }
         }
     }
 

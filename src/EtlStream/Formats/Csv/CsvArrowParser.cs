@@ -345,6 +345,14 @@ public sealed class CsvArrowParser : IDisposable
             }
 
             var status = ParseRecord(span, ref pos, firstRecord, out var lineBreaks);
+            if (status == RecordStatus.Full)
+            {
+                RollBack();
+                pos = recordStart;
+                _full = true;
+                break;
+            }
+
             if (status == RecordStatus.NeedMore)
             {
                 RollBack();
@@ -376,7 +384,20 @@ public sealed class CsvArrowParser : IDisposable
     {
         Complete,
         NeedMore,
+
+        /// <summary>A long field would take the batch past batch_bytes: the record starts the next batch, not appended first.</summary>
+        Full,
     }
+
+    /// <summary>Fields at least this long are checked against the batch's bytes before they are appended.</summary>
+    private const int LongFieldBytes = 64 * 1024;
+
+    /// <summary>
+    /// True when a field ending at <paramref name="fieldEnd"/> would take a non-empty batch past batch_bytes. Checked
+    /// before a long field is appended: appended first and rolled back, a 40 MB record grew its column to 80 MB.
+    /// </summary>
+    private bool WouldOverflow(int recordStart, int fieldEnd) =>
+        _rows > 0 && _batchBytes + (fieldEnd - recordStart) + ((_rows + 2) * _rowBytes) > _options.BatchBytes;
 
     private RecordStatus ParseRecord(ReadOnlySpan<byte> span, ref int pos, bool firstRecord, out int lineBreaks)
     {
@@ -411,6 +432,11 @@ public sealed class CsvArrowParser : IDisposable
                     }
 
                     var chunk = span.Slice(p, q);
+                    if (q >= LongFieldBytes && WouldOverflow(pos, p + q))
+                    {
+                        return RecordStatus.Full;
+                    }
+
                     lineBreaks += chunk.Count((byte)'\n');
                     column.Append(chunk);
                     p += q + 1;
@@ -454,6 +480,11 @@ public sealed class CsvArrowParser : IDisposable
                 }
 
                 var value = rest[..e];
+                if (e >= LongFieldBytes && WouldOverflow(pos, p + e))
+                {
+                    return RecordStatus.Full;
+                }
+
                 column.Append(value);
                 column.EndValue(row, IsNullToken(value));
                 p += e;
