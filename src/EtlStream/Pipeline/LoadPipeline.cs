@@ -230,9 +230,10 @@ public sealed partial class LoadPipeline
 
                 if (chunk.Batches.Count > 0)
                 {
+                    var index = chunk.Index; // Take moves it on to the next chunk's
                     var taken = chunk.Take();
                     taken.ForEach(static b => b.Grant.SetParked(false));
-                    await SendOrDisposeAsync(load, new LoadItem(item.File, chunk.Index, taken), token).ConfigureAwait(false);
+                    await SendOrDisposeAsync(load, new LoadItem(item.File, index, taken), token).ConfigureAwait(false);
                 }
 
                 if (item.Batches is null)
