@@ -84,9 +84,10 @@ internal static class StateCommands
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file (a failed run's too, with its error)." };
         var logs = new Option<string?>("--logs") { Description = "Folder of per-tenant log files (default: logs/ under the config root)." };
         var output = LoadCommand.OutputOption();
+        var budget = TenantCommands.MemoryBudgetOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, report, logs, output,
+            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, report, logs, output, budget,
         };
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
@@ -149,7 +150,7 @@ internal static class StateCommands
                         throw new ConfigException(problems);
                     }
 
-                    var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects };
+                    var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects, MemoryBudget = TenantCommands.MemoryBudgetFor(parse, budget, tenantConfig) };
                     foreach (var (date, dayFiles) in backfill.Days)
                     {
                         var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);

@@ -46,6 +46,10 @@ internal static class TenantCommands
         return option;
     }
 
+    /// <summary>The budget a tenant's load gets: <c>--memory-budget</c> when given, else the tenant's <c>memory_budget</c>, else the default.</summary>
+    public static long MemoryBudgetFor(ParseResult parse, Option<long> option, TenantConfig tenant) =>
+        parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option) : tenant.MemoryBudget ?? LoadOptions.DefaultMemoryBudget;
+
     private static Command Explain()
     {
         var roots = new ConfigRootOptions();
@@ -63,7 +67,7 @@ internal static class TenantCommands
                 throw new ConfigException([$"tenant '{t.Id}' has no job '{jobName}' (jobs: {string.Join(", ", t.Jobs.Keys)})"]);
             }
 
-            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions { MemoryBudget = parse.GetValue(budget) })));
+            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions { MemoryBudget = MemoryBudgetFor(parse, budget, t) })));
             return Task.FromResult(ExitCodes.Success);
         }, ct));
         return command;
@@ -106,9 +110,10 @@ internal static class TenantCommands
         var output = LoadCommand.OutputOption();
         var noProgress = LoadCommand.NoProgressOption();
         var metrics = Telemetry.MetricsOption();
+        var budget = MemoryBudgetOption();
         var command = new Command("run", "Run a tenant's job for a date. Files the load ledger has are not loaded again, so a rerun after a crash loads exactly what is missing.")
         {
-            tenant, job, date, state, resume, reload, dryRun, report, logs, output, noProgress, metrics,
+            tenant, job, date, state, resume, reload, dryRun, report, logs, output, noProgress, metrics, budget,
         };
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
@@ -140,7 +145,7 @@ internal static class TenantCommands
                     var plan = await JobPlan.BuildAsync(tenantConfig, jobName, runDate, token, lateFiles: true);
                     log.Write(plan.Describe());
                     var started = DateTime.UtcNow;
-                    var results = await TenantJobRunner.RunAsync(plan, new LoadOptions { RejectsPath = home.Rejects }, logger, token,
+                    var results = await TenantJobRunner.RunAsync(plan, new LoadOptions { RejectsPath = home.Rejects, MemoryBudget = MemoryBudgetFor(parse, budget, tenantConfig) }, logger, token,
                         (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) });
                     soFar.Results.AddRange(results);
                     if (!json)

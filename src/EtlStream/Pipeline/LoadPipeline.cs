@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;
 using EtlStream.Compression;
 using EtlStream.Formats.Csv;
+using EtlStream.Memory;
 using EtlStream.Observability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -89,6 +90,7 @@ public sealed partial class LoadPipeline
 
         spec = spec with { Csv = spec.Csv with { BatchBytes = plan.BatchBytes } };
         Plan = plan;
+        Memory = new MeshMemory(plan.MeshBytes);
         var transform = new TableTransform(spec, _options.LoadDate, _options.TenantId, uniqueColumns > 0 ? plan.UniqueKeyBytes / uniqueColumns : 0);
         var metrics = new PipelineMetrics(spec.Name, [_decompress, _parse, _transform, _write]);
         _rejects = _options.RejectsPath is not null || _options.RejectsTable is not null
@@ -112,6 +114,9 @@ public sealed partial class LoadPipeline
 
     /// <summary>How the memory budget was split for the last run (null before one starts).</summary>
     public MemoryPlan? Plan { get; private set; }
+
+    /// <summary>The last run's count of batch bytes in flight against <see cref="MemoryPlan.MeshBytes"/> (null before one starts).</summary>
+    public MeshMemory? Memory { get; private set; }
 
     /// <summary>Progress so far, for a live display: files done, rows read and loaded, uncompressed bytes parsed.</summary>
     public (long FilesDone, long RowsRead, long RowsLoaded, long BytesRead) Progress =>
@@ -236,13 +241,18 @@ public sealed partial class LoadPipeline
                     chunk.Add(item.Batches[0]);
                     if (chunk.Rows < sink.PreferredChunkRows && chunk.Bytes < plan.ChunkBytes)
                     {
+                        // Given back only when more of the file arrives: a reader waiting for memory must not wait for it.
+                        item.Batches[0].Grant.SetParked(true);
                         return;
                     }
                 }
 
                 if (chunk.Batches.Count > 0)
                 {
-                    await SendOrDisposeAsync(load, new LoadItem(item.File, chunk.Index, chunk.Take()), token).ConfigureAwait(false);
+                    var index = chunk.Index; // Take moves it on to the next chunk's
+                    var taken = chunk.Take();
+                    taken.ForEach(static b => b.Grant.SetParked(false));
+                    await SendOrDisposeAsync(load, new LoadItem(item.File, index, taken), token).ConfigureAwait(false);
                 }
 
                 if (item.Batches is null)
@@ -264,6 +274,7 @@ public sealed partial class LoadPipeline
                     return new LoadItem(work.File, work.Sequence, null);
                 }
 
+                var handedOn = false;
                 try
                 {
                     TransformedBatch transformed;
@@ -271,6 +282,11 @@ public sealed partial class LoadPipeline
                     {
                         transformed = work.Bound!.Apply(work.Batch, token);
                     }
+
+                    // The grant reserved room for the copy; one larger (a cast to wider values) is counted as it is.
+                    work.Grant!.HoldAtLeast(work.Batch.MemoryBytes + transformed.MemoryBytes);
+                    work.Batch.Dispose();
+                    work.Grant.ShrinkTo(transformed.MemoryBytes);
 
                     var rejected = transformed.Rejected.Count;
                     metrics.BatchFiltered(transformed.RowsIn - transformed.Batch.Length - rejected);
@@ -280,7 +296,8 @@ public sealed partial class LoadPipeline
                         await RecordRejectsAsync(transformed.Rejected, token).ConfigureAwait(false);
                     }
 
-                    return new LoadItem(work.File, work.Sequence, [transformed]);
+                    handedOn = true;
+                    return new LoadItem(work.File, work.Sequence, [new HeldBatch(transformed, work.Grant)]);
                 }
                 catch (Exception e)
                 {
@@ -290,6 +307,10 @@ public sealed partial class LoadPipeline
                 finally
                 {
                     work.Batch.Dispose();
+                    if (!handedOn)
+                    {
+                        work.Grant!.Dispose();
+                    }
                 }
             },
             new ExecutionDataflowBlockOptions
@@ -442,7 +463,7 @@ public sealed partial class LoadPipeline
             }
         }
 
-        await SendAsync(target, new ParsedWork(file, null, null, total.Batches), token).ConfigureAwait(false);
+        await SendAsync(target, new ParsedWork(file, null, null, total.Batches, null), token).ConfigureAwait(false);
 
         return new FileLoadResult(file.Name, total.Rows, total.Bytes, file.Length, Stopwatch.GetElapsedTime(started));
     }
@@ -493,7 +514,20 @@ public sealed partial class LoadPipeline
                 return;
             }
 
-            await SendAsync(target, new ParsedWork(file, bound, batch, counts.Batches++), token).ConfigureAwait(false);
+            // Room for the batch and its transformed copy, taken before it enters the mesh: a reader whose batches
+            // are huge (one record each) waits here for the sink to write earlier ones.
+            MeshGrant grant;
+            try
+            {
+                grant = await Memory!.AcquireAsync(2 * batch.MemoryBytes, token).ConfigureAwait(false);
+            }
+            catch
+            {
+                batch.Dispose();
+                throw;
+            }
+
+            await SendAsync(target, new ParsedWork(file, bound, batch, counts.Batches++, grant), token).ConfigureAwait(false);
         }
     }
 
@@ -502,6 +536,7 @@ public sealed partial class LoadPipeline
         if (!await target.SendAsync(work, token).ConfigureAwait(false))
         {
             work.Batch?.Dispose();
+            work.Grant?.Dispose();
             token.ThrowIfCancellationRequested();
             throw new InvalidOperationException("the transform stage stopped accepting batches");
         }
@@ -512,7 +547,7 @@ public sealed partial class LoadPipeline
         var t0 = Stopwatch.GetTimestamp();
         try
         {
-            var chunk = new SinkChunk(item.Batches!.ConvertAll(b => b.Batch), item.File, item.Index);
+            var chunk = new SinkChunk(item.Batches!.ConvertAll(b => b.Batch.Batch), item.File, item.Index);
             try
             {
                 await sink.WriteAsync(chunk, token).ConfigureAwait(false);
@@ -659,15 +694,25 @@ public sealed partial class LoadPipeline
     }
 
     /// <summary>What the readers hand the transform stage: batch <see cref="Sequence"/> of a file, or (no batch) the file's end after that many batches.</summary>
-    private readonly record struct ParsedWork(SourceFile File, BoundTransform? Bound, CsvBatch? Batch, int Sequence);
+    private readonly record struct ParsedWork(SourceFile File, BoundTransform? Bound, CsvBatch? Batch, int Sequence, MeshGrant? Grant);
 
     /// <summary>What reaches the load stage: chunk <see cref="Index"/> of a file, or (no batches) the file's end after that many chunks.</summary>
-    private sealed record LoadItem(SourceFile File, int Index, List<TransformedBatch>? Batches);
+    private sealed record LoadItem(SourceFile File, int Index, List<HeldBatch>? Batches);
+
+    /// <summary>A transformed batch and its share of the mesh's memory, given back together once the sink wrote it.</summary>
+    private sealed record HeldBatch(TransformedBatch Batch, MeshGrant Grant) : IDisposable
+    {
+        public void Dispose()
+        {
+            Batch.Dispose();
+            Grant.Dispose();
+        }
+    }
 
     /// <summary>A file's batches gathered towards the next chunk.</summary>
     private sealed class PendingChunk
     {
-        public List<TransformedBatch> Batches { get; private set; } = [];
+        public List<HeldBatch> Batches { get; private set; } = [];
 
         public long Rows { get; private set; }
 
@@ -676,14 +721,14 @@ public sealed partial class LoadPipeline
         /// <summary>The index the next chunk of this file gets.</summary>
         public int Index { get; private set; }
 
-        public void Add(TransformedBatch batch)
+        public void Add(HeldBatch batch)
         {
             Batches.Add(batch);
-            Rows += batch.Batch.Length;
-            Bytes += ArrowBytes(batch.Batch);
+            Rows += batch.Batch.Batch.Length;
+            Bytes += ArrowBytes(batch.Batch.Batch);
         }
 
-        public List<TransformedBatch> Take()
+        public List<HeldBatch> Take()
         {
             var taken = Batches;
             (Batches, Rows, Bytes) = ([], 0, 0);

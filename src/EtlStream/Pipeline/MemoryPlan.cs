@@ -43,6 +43,13 @@ public sealed record MemoryPlan
     public bool SinkOwnsChunkBytes { get; init; }
 
     /// <summary>
+    /// What batches and chunks in flight may hold together, counted by <see cref="Memory.MeshMemory"/> as they are
+    /// allocated: the budget less read-ahead, unique keys and the batch each reader is filling. The slots above keep
+    /// ordinary batches well inside it; it is what bounds batches of records longer than a batch.
+    /// </summary>
+    public long MeshBytes { get; init; }
+
+    /// <summary>
     /// The plan for a run reading <paramref name="files"/> files (at most <see cref="LoadOptions.ParallelFiles"/> at
     /// once) into a sink of the given concurrency and chunking, for a spec with <paramref name="uniqueColumns"/> unique rules.
     /// </summary>
@@ -57,13 +64,15 @@ public sealed record MemoryPlan
         var batchSlots = (2 * readers) + (2 * options.TransformParallelism) + (chunked ? 1 : sinkConcurrency);
         if (!chunked || ownsBytes)
         {
+            var perSlot = Math.Max(MinBatchBytes, rest / batchSlots);
             return new MemoryPlan
             {
+                MeshBytes = Math.Max(perSlot, rest - (readers * perSlot)),
                 Budget = options.MemoryBudget,
                 ReadAheadBytes = readAhead,
                 UniqueKeyBytes = unique,
                 BatchSlots = batchSlots,
-                BatchBytes = Math.Max(MinBatchBytes, rest / batchSlots),
+                BatchBytes = perSlot,
                 ChunkSlots = chunked ? readers + sinkConcurrency + 1 : 0,
                 ChunkBytes = chunked ? sinkChunkBytes : 0,
                 SinkOwnsChunkBytes = ownsBytes,
@@ -75,6 +84,7 @@ public sealed record MemoryPlan
         var chunkSlots = readers + sinkConcurrency + 1;
         return new MemoryPlan
         {
+            MeshBytes = Math.Max(batchBytes, rest - (readers * batchBytes)),
             Budget = options.MemoryBudget,
             ReadAheadBytes = readAhead,
             UniqueKeyBytes = unique,

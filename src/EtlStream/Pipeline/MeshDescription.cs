@@ -51,7 +51,8 @@ public static class MeshDescription
             parts.Add($"unique keys {ByteSize.Format(plan.UniqueKeyBytes)}");
         }
 
-        return string.Join(", ", parts);
+        // The counted bound is what holds whatever the records are: the slots assume batches of their planned size.
+        return string.Join(", ", parts) + $"; batches and chunks in flight counted as allocated, at most {ByteSize.Format(plan.MeshBytes)}";
     }
 
     /// <summary>The plan's bytes, a sink's own chunks (a Stream Load's) and the runtime's baseline.</summary>

@@ -24,6 +24,9 @@ public sealed record TenantConfig
     public required IReadOnlyDictionary<string, JobConfig> Jobs { get; init; }
 
     public RlsConfig? Rls { get; init; }
+
+    /// <summary><c>memory_budget</c>: what each table load's mesh may hold (null: the default); <c>--memory-budget</c> overrides it.</summary>
+    public long? MemoryBudget { get; init; }
 }
 
 /// <summary>

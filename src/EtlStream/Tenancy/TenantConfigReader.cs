@@ -12,7 +12,7 @@ namespace EtlStream.Tenancy;
 /// </summary>
 public static partial class TenantConfigReader
 {
-    private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
+    private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls", "memory_budget"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
     private static readonly string[] SinkKeys = ["kind", "path", "password", "sslmode"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
@@ -154,6 +154,7 @@ public static partial class TenantConfigReader
         }
 
         var database = r.RequiredString(root, "", "database");
+        var memoryBudget = ReadMemoryBudget(r, root);
         // Relative paths start at the folder holding configs/, wherever etlstream was started.
         var home = Path.GetDirectoryName(Path.GetFullPath(configRoot)) ?? Path.GetFullPath(configRoot);
         var source = ReadSource(r, root, secrets, home);
@@ -183,7 +184,31 @@ public static partial class TenantConfigReader
             Tables = tables,
             Jobs = jobs,
             Rls = rls,
+            MemoryBudget = memoryBudget,
         };
+    }
+
+    /// <summary><c>memory_budget: 512MiB</c>, held to the same floor as <c>--memory-budget</c>.</summary>
+    private static long? ReadMemoryBudget(NodeReader r, YamlMappingNode root)
+    {
+        if (r.String(root, "", "memory_budget") is not { } text)
+        {
+            return null;
+        }
+
+        if (!ByteSize.TryParse(text, out var bytes))
+        {
+            r.Error("memory_budget", $"expected a size such as 256MiB or 1GiB, got '{text}'");
+            return null;
+        }
+
+        if (bytes < Pipeline.LoadOptions.MinMemoryBudget)
+        {
+            r.Error("memory_budget", $"must be at least 16 MiB, got {ByteSize.Format(bytes)}");
+            return null;
+        }
+
+        return bytes;
     }
 
     private static string? Resolved(NodeReader r, YamlMappingNode m, string path, string key, Secrets secrets)

@@ -432,6 +432,9 @@ public sealed class TransformedBatch : IDisposable
     /// <summary>Source records the batch was made from, before filtering.</summary>
     public int RowsIn { get; }
 
+    /// <summary>The bytes of the pooled arrays behind the batch, as allocated: what it holds of the memory budget.</summary>
+    internal long MemoryBytes => _memory.Bytes;
+
     public void Dispose()
     {
         Batch.Dispose();

@@ -155,6 +155,39 @@ public sealed class MemoryBudgetTests : IDisposable
         Assert.True(sink.Batches > 1, "a wide file of 1,500 rows within a 32 MiB budget needs more than one batch");
     }
 
+    [Theory]
+    [InlineData(1)]        // batches straight to the sink
+    [InlineData(65536)]    // through the chunker, where a partial chunk waits for more of its file
+    public async Task Records_longer_than_a_batch_are_held_within_the_counted_bound_and_every_value_survives(int chunkRows)
+    {
+        // Twelve 5 MB records: each a batch of its own (the plan's batches are ~5 MiB), each with its transformed
+        // copy. The slots alone would allow 5 such batches and their copies (over 50 MiB) within a 32 MiB budget.
+        var path = _dir.File("huge.csv");
+        await using (var w = new StreamWriter(path))
+        {
+            await w.WriteAsync("id,payload\n");
+            for (var i = 0; i < 12; i++)
+            {
+                await w.WriteAsync($"{i},{new string((char)('a' + i), 5_000_000)}\n");
+            }
+        }
+
+        var sink = new MeasuringSink(chunkRows) { WriteDelay = TimeSpan.FromMilliseconds(50) };
+        var options = new LoadOptions { MemoryBudget = 32L * 1024 * 1024, TransformParallelism = 1, LoadDate = new DateOnly(2026, 11, 24) };
+        var pipeline = new LoadPipeline(options);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+
+        var result = await pipeline.RunAsync(LocalFileSource.List(path), null, sink, timeout.Token);
+
+        Assert.Equal(12, result.RowsLoaded);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => $"{i}:{(char)('a' + i)}:5000000").ToList(), sink.Values);
+        var memory = pipeline.Memory!;
+        Assert.Equal(pipeline.Plan!.MeshBytes, memory.Limit);
+        Assert.True(memory.HighWater <= memory.Limit, $"high water {memory.HighWater:N0} bytes, limit {memory.Limit:N0}");
+        Assert.True(memory.HighWater >= 2 * 5_000_000, "a huge record's batch and its copy were counted");
+        Assert.Equal(0, memory.Used);
+    }
+
     [Fact]
     public async Task An_absurd_batch_rows_is_refused_at_start_up_naming_the_setting_and_the_budget()
     {
@@ -232,7 +265,7 @@ public sealed class MemoryBudgetTests : IDisposable
         // (2 per file, 2 for the transform, 1 at the chunker), half for 4 chunk slots (1 per file, 1 at the sink, 1 sent).
         Assert.Contains("    parse      CSV → Arrow     65,536-row batches of at most 13.0 MiB (fewer rows for wide files; a longer record is a batch of its own), records up to 64 MiB", lines);
         Assert.Equal("    batch      chunker         gathers 65,536 rows per write, or 9.8 MiB of Arrow bytes", lines[4]);
-        Assert.Equal("    memory budget 256.0 MiB (--memory-budget): read-ahead 10.0 MiB, 7 batches × 13.0 MiB, 4 chunks × 22.8 MiB, unique keys 64.0 MiB", lines[6]);
+        Assert.Equal("    memory budget 256.0 MiB (--memory-budget): read-ahead 10.0 MiB, 7 batches × 13.0 MiB, 4 chunks × 22.8 MiB, unique keys 64.0 MiB; batches and chunks in flight counted as allocated, at most 156.0 MiB", lines[6]);
     }
 
     /// <summary>Records the largest batch and chunk it is handed, in Arrow bytes.</summary>
@@ -253,6 +286,11 @@ public sealed class MemoryBudgetTests : IDisposable
 
         public int Batches => _batches;
 
+        public TimeSpan WriteDelay { get; init; }
+
+        /// <summary>Each row as id:first character of column 1:its length, in write order.</summary>
+        public List<string> Values { get; } = [];
+
         public int MaxConcurrency => 1;
 
         public int PreferredChunkRows => chunkRows;
@@ -263,7 +301,7 @@ public sealed class MemoryBudgetTests : IDisposable
             return ValueTask.CompletedTask;
         }
 
-        public ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
+        public async ValueTask WriteAsync(SinkChunk chunk, CancellationToken cancellationToken)
         {
             long chunkBytes = 0;
             foreach (var b in chunk.Batches)
@@ -272,11 +310,21 @@ public sealed class MemoryBudgetTests : IDisposable
                 chunkBytes += bytes;
                 _largestBatch = Math.Max(_largestBatch, bytes);
                 _batches++;
+                if (WriteDelay > TimeSpan.Zero && b.ColumnCount == 2)
+                {
+                    var ids = (StringArray)b.Column(0);
+                    var payloads = (StringArray)b.Column(1);
+                    for (var r = 0; r < b.Length; r++)
+                    {
+                        var payload = payloads.GetString(r);
+                        Values.Add($"{ids.GetString(r)}:{payload[0]}:{payload.Length}");
+                    }
+                }
             }
 
             _largestChunk = Math.Max(_largestChunk, chunkBytes);
             _rows += chunk.Rows;
-            return ValueTask.CompletedTask;
+            await Task.Delay(WriteDelay, cancellationToken);
         }
 
         public ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;

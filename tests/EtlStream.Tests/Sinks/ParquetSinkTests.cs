@@ -61,7 +61,7 @@ public sealed class ParquetSinkTests : IDisposable
     }
 
     [Fact]
-    public async Task TwoChunks_RowCountIsTheSum_EachBatchIsARowGroupCappedAtRowGroupRows()
+    public async Task TwoChunks_RowCountIsTheSum_SmallBatchesShareRowGroupsCappedAtRowGroupRows()
     {
         var path = _dir.File("two.parquet");
         using var first = TestBatches.Sequence(0, 700);
@@ -74,7 +74,8 @@ public sealed class ParquetSinkTests : IDisposable
         Assert.Equal(1049L, DuckDbQuery.Scalar(null, $"SELECT max(id)::BIGINT FROM {ReadParquet(path)}"));
         var groups = DuckDbQuery.Rows(
             $"SELECT row_group_num_rows FROM parquet_metadata({DuckDbQuery.Literal(path)}) GROUP BY row_group_id, row_group_num_rows ORDER BY row_group_id");
-        Assert.Equal([400L, 300L, 300L, 50L], groups.Select(r => (long)r[0]!).ToArray());
+        // Three small batches (a few KiB, far below row_group_bytes) fill row groups up to RowGroupRows across batches.
+        Assert.Equal([400L, 400L, 250L], groups.Select(r => (long)r[0]!).ToArray());
     }
 
     [Fact]
@@ -135,5 +136,46 @@ public sealed class ParquetSinkTests : IDisposable
         await WriteAsync(new ParquetSinkOptions { Path = path }, [slice]);
 
         TestBatches.AssertRows(TestBatches.AllTypesRows[1..4], DuckDbQuery.Rows($"SELECT * FROM {ReadParquet(path)} ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task Small_batches_share_a_row_group_closed_at_the_first_batch_boundary_past_row_group_bytes()
+    {
+        var path = _dir.File("groups.parquet");
+        var schema = new Schema.Builder().Field(f => f.Name("id").DataType(Apache.Arrow.Types.Int64Type.Default).Nullable(false)).Build();
+        await using (var sink = new ParquetSink(new ParquetSinkOptions { Path = path, RowGroupBytes = 8000 }))
+        {
+            await sink.OpenAsync(schema, default);
+            for (var b = 0; b < 100; b++)
+            {
+                // 100 rows of 8 bytes: 800 Arrow bytes a batch, so a row group closes after every tenth batch.
+                var values = new Int64Array.Builder().AppendRange(Enumerable.Range(b * 100, 100).Select(i => (long)i)).Build();
+                using var batch = new RecordBatch(schema, [values], 100);
+                await sink.WriteAsync(new SinkChunk([batch]), default);
+            }
+
+            await sink.CompleteAsync(default);
+        }
+
+        var groups = DuckDbQuery.Rows($"SELECT row_group_id, row_group_num_rows FROM parquet_metadata({DuckDbQuery.Literal(path)}) ORDER BY row_group_id");
+        Assert.Equal(Enumerable.Range(0, 10).Select(g => (g, 1000L)).ToList(), groups.Select(r => (Convert.ToInt32(r[0], System.Globalization.CultureInfo.InvariantCulture), Convert.ToInt64(r[1], System.Globalization.CultureInfo.InvariantCulture))).ToList());
+        Assert.Equal(Enumerable.Range(0, 10_000).Select(i => (long)i).ToList(), DuckDbQuery.Rows($"SELECT id FROM {ReadParquet(path)}").Select(r => (long)r[0]!).ToList());
+    }
+
+    [Fact]
+    public async Task A_zip_of_many_one_row_entries_loads_into_one_row_group_not_one_per_entry()
+    {
+        var zip = _dir.File("many.zip");
+        await File.WriteAllBytesAsync(zip, EtlStream.Tests.Compression.HostileArchiveTests.Zip(false,
+            Enumerable.Range(0, 2000).Select(i => ($"e{i:D4}.csv", System.Text.Encoding.UTF8.GetBytes($"id,name\n{i},n{i}\n"))).ToArray()));
+        var path = _dir.File("many.parquet");
+        await using var sink = new ParquetSink(new ParquetSinkOptions { Path = path });
+
+        var result = await new EtlStream.Pipeline.LoadPipeline(new EtlStream.Pipeline.LoadOptions()).RunAsync(
+            EtlStream.Sources.Local.LocalFileSource.List(zip), null, sink, default);
+
+        Assert.Equal(2000, result.RowsLoaded);
+        Assert.Equal(1L, DuckDbQuery.Scalar(null, $"SELECT count(DISTINCT row_group_id) FROM parquet_metadata({DuckDbQuery.Literal(path)})"));
+        Assert.Equal("1999:n1999", DuckDbQuery.Scalar(null, $"SELECT max(CAST(id AS INT)) || ':' || max_by(name, CAST(id AS INT)) FROM {ReadParquet(path)}"));
     }
 }

@@ -91,7 +91,7 @@ public sealed class TenantTests : IDisposable
 
         TenantConfigReader.ReadAll(root, out var errors);
         var file = Path.Combine(root, "tenants", "acme", "tenant.yaml");
-        Assert.Contains($"{file}: colour: unknown key (expected one of: tenant, display_name, database, source, sink, tables, jobs, rls)", errors);
+        Assert.Contains($"{file}: colour: unknown key (expected one of: tenant, display_name, database, source, sink, tables, jobs, rls, memory_budget)", errors);
         Assert.Contains($"{file}: source.sas_token: secret ${{ETLSTREAM_TEST_UNSET_SECRET}} is not set (set the environment variable or add it to the tenant's .env)", errors);
         Assert.Contains($"{file}: tables.dealers.files: 'dealers.csv.gz' has no {{date}} placeholder", errors);
         Assert.Contains($"{file}: tables.dealers.mapping.nope: 'nope' is not a column of schema 'dealers' read from the source", errors);

@@ -1,3 +1,4 @@
+using EtlStream.Tables;
 using EtlStream.Tenancy;
 using EtlStream.Tests.Cli;
 using EtlStream.Tests.Support;
@@ -33,6 +34,30 @@ public sealed class TenantValidationTests : IDisposable
             .Replace($"tenant: {id}", $"tenant: {newId}", StringComparison.Ordinal)
             .Replace($"data/tenants/{id}/incoming", _dir.File($"{newId}/incoming"), StringComparison.Ordinal)
             .Replace("data/warehouse/", _dir.File($"{newId}/"), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Memory_budget_in_tenant_yaml_is_validated_used_by_explain_and_overridden_by_the_option()
+    {
+        ShippedSchemas();
+        var file = Path.Combine(Configs, "tenants", "acme", "tenant.yaml");
+        Tenant("acme", Shipped("pidilite", "acme") + "memory_budget: 8MiB\n");
+        var tiny = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs, "acme"));
+        Assert.Equal([$"{file}: memory_budget: must be at least 16 MiB, got 8.0 MiB"], tiny.Errors);
+        Tenant("acme", Shipped("pidilite", "acme") + "memory_budget: lots\n");
+        var typo = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs, "acme"));
+        Assert.Equal([$"{file}: memory_budget: expected a size such as 256MiB or 1GiB, got 'lots'"], typo.Errors);
+
+        Tenant("acme", Shipped("pidilite", "acme") + "memory_budget: 512MiB\n");
+        Assert.Equal(512L * 1024 * 1024, TenantConfigReader.Read(Configs, "acme").MemoryBudget);
+
+        var (code, stdout, _) = await CliTests.RunAsync(_dir.Path, "explain", "--config", Configs, "--tenant", "acme", "--job", "morning");
+        Assert.Equal(0, code);
+        Assert.Contains("    memory budget 512.0 MiB (--memory-budget): ", stdout, StringComparison.Ordinal);
+        (code, stdout, _) = await CliTests.RunAsync(_dir.Path, "explain", "--config", Configs, "--tenant", "acme", "--job", "morning", "--memory-budget", "64MiB");
+        Assert.Equal(0, code);
+        Assert.Contains("    memory budget 64.0 MiB (--memory-budget): ", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("memory budget 512.0 MiB", stdout, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task A_broken_shared_schema_is_reported_once_with_its_own_file_and_not_as_unknown_tables()

@@ -365,6 +365,14 @@ public sealed class CsvArrowParser : IDisposable
             }
 
             var status = ParseRecord(span, ref pos, firstRecord, out var lineBreaks);
+            if (status == RecordStatus.Full)
+            {
+                RollBack();
+                pos = recordStart;
+                _full = true;
+                break;
+            }
+
             if (status == RecordStatus.NeedMore)
             {
                 RollBack();
@@ -396,7 +404,20 @@ public sealed class CsvArrowParser : IDisposable
     {
         Complete,
         NeedMore,
+
+        /// <summary>A long field would take the batch past batch_bytes: the record starts the next batch, not appended first.</summary>
+        Full,
     }
+
+    /// <summary>Fields at least this long are checked against the batch's bytes before they are appended.</summary>
+    private const int LongFieldBytes = 64 * 1024;
+
+    /// <summary>
+    /// True when a field ending at <paramref name="fieldEnd"/> would take a non-empty batch past batch_bytes. Checked
+    /// before a long field is appended: appended first and rolled back, a 40 MB record grew its column to 80 MB.
+    /// </summary>
+    private bool WouldOverflow(int recordStart, int fieldEnd) =>
+        _rows > 0 && _batchBytes + (fieldEnd - recordStart) + ((_rows + 2) * _rowBytes) > _options.BatchBytes;
 
     private RecordStatus ParseRecord(ReadOnlySpan<byte> span, ref int pos, bool firstRecord, out int lineBreaks)
     {
@@ -431,6 +452,11 @@ public sealed class CsvArrowParser : IDisposable
                     }
 
                     var chunk = span.Slice(p, q);
+                    if (q >= LongFieldBytes && WouldOverflow(pos, p + q))
+                    {
+                        return RecordStatus.Full;
+                    }
+
                     lineBreaks += chunk.Count((byte)'\n');
                     column.Append(chunk);
                     p += q + 1;
@@ -474,6 +500,11 @@ public sealed class CsvArrowParser : IDisposable
                 }
 
                 var value = rest[..e];
+                if (e >= LongFieldBytes && WouldOverflow(pos, p + e))
+                {
+                    return RecordStatus.Full;
+                }
+
                 column.Append(value);
                 column.EndValue(row, IsNullToken(value));
                 p += e;
@@ -613,6 +644,8 @@ public sealed class CsvArrowParser : IDisposable
     /// <summary>A column's buffers while a batch is being filled; detached into the batch when it is full.</summary>
     private sealed class ColumnBuilder
     {
+        private const int MaxCarriedValueBytes = 4 * 1024 * 1024;
+
         private int _batchRows;
         private byte[] _values;
         private byte[] _offsets;
@@ -712,13 +745,25 @@ public sealed class CsvArrowParser : IDisposable
 
         public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows)
         {
+            // A record that did not fit was appended before it was rolled back: the batch gets its values in an array
+            // of their own size instead of one grown for the record after them (16 MiB for a 5 MB value).
+            if (_values.Length > MaxInitialValueBytes && _length <= _values.Length / 2)
+            {
+                var fitted = BufferPool.Rent(Math.Max(_length, 16));
+                Buffer.BlockCopy(_values, 0, fitted, 0, _length);
+                BufferPool.Return(_values);
+                _values = fitted;
+            }
+
             var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
             owner.AdoptExact(_offsets);
             owner.Adopt(_validity);
 
-            // The next batch is likely the same size: start it with this one's capacity.
-            _values = BufferPool.Rent(Math.Max(_length, 256));
+            // The next batch is likely the same size: start it with this one's capacity, up to a few MiB. A column
+            // that held one huge value grows again only if the next one is huge too, instead of holding its size
+            // while the batch it went to is still in the mesh.
+            _values = BufferPool.Rent(Math.Clamp(_length, 256, MaxCarriedValueBytes));
             _batchRows = nextRows;
             (_offsets, _validity) = RentRowBuffers(_batchRows);
             _length = 0;

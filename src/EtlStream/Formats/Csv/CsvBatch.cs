@@ -56,6 +56,9 @@ public sealed class CsvBatch : IDisposable
             0);
     }
 
+    /// <summary>The bytes of the pooled arrays behind the batch, as allocated.</summary>
+    internal long MemoryBytes => _memory.Bytes;
+
     public void Dispose() => _memory.Dispose();
 }
 

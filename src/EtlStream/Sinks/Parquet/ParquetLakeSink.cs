@@ -175,6 +175,7 @@ public sealed class ParquetLakeSink : IBatchSink
         Path = PendingPathOf(file),
         Compression = _options.Compression,
         RowGroupRows = _options.RowGroupRows,
+        RowGroupBytes = _options.RowGroupBytes,
     });
 
     private string PendingPathOf(SourceFile file) => Path.Combine(_writeFolder!, $"{FileNameOf(file)}.{_run}.pending");

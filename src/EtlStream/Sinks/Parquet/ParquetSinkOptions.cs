@@ -16,8 +16,17 @@ public sealed record ParquetSinkOptions
 
     public ParquetCompression Compression { get; init; } = ParquetCompression.Zstd;
 
-    /// <summary>The most rows in one row group. Each batch starts a row group (64 Ki rows by default), split when larger than this.</summary>
+    /// <summary>The most rows in one row group; a row group reaching it is closed mid-batch.</summary>
     public int RowGroupRows { get; init; } = 512 * 1024;
+
+    /// <summary>
+    /// Batches are gathered into one row group until their Arrow bytes reach this, then it is closed at the batch
+    /// boundary: a standard job's 65,536-row batch (~21 MB) is a row group of its own, tiny batches (zip entries,
+    /// a wide table's few hundred rows) share one.
+    /// </summary>
+    public long RowGroupBytes { get; init; } = DefaultRowGroupBytes;
+
+    public const long DefaultRowGroupBytes = 16L * 1024 * 1024;
 }
 
 /// <summary>Where and how <see cref="ParquetLakeSink"/> writes a lake table.</summary>
@@ -33,4 +42,7 @@ public sealed record ParquetLakeSinkOptions
 
     /// <inheritdoc cref="ParquetSinkOptions.RowGroupRows"/>
     public int RowGroupRows { get; init; } = 512 * 1024;
+
+    /// <inheritdoc cref="ParquetSinkOptions.RowGroupBytes"/>
+    public long RowGroupBytes { get; init; } = ParquetSinkOptions.DefaultRowGroupBytes;
 }
