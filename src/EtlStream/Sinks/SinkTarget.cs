@@ -1,10 +1,7 @@
 using System.Globalization;
-using EtlStream.Formats.Csv;
 using EtlStream.Sinks.ClickHouse;
-using EtlStream.Sinks.Csv;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks.MySql;
-using EtlStream.Sinks.Parquet;
 using EtlStream.Sinks.Postgres;
 using EtlStream.Sinks.Sql;
 using MySqlConnector;
@@ -15,13 +12,10 @@ namespace EtlStream.Sinks;
 /// <summary>Turns a CLI target string into a sink.</summary>
 public static class SinkTarget
 {
-    public const string SupportedForms =
-        "parquet:<path>, duckdb:<file>, duckdb:<file>?table=<name>, duckdb:<file>?table=<name>&mode=append|replace, csv:<path>[?separator=tab], " +
-        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n][&sslmode=require|verify-full] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD), " +
-        "mysql://<user>@<host>[:port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from MYSQL_PWD or ETLSTREAM_DB_PASSWORD), " +
-        "clickhouse://<user>@<host>[:http port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD), " +
-        "starrocks://<user>@<fe-host>:8030/<db>?table=<t>, doris://<user>@<fe-host>:8030/<db>?table=<t>; " +
-        "every database server target also takes &connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600: the longest wait for a statement's answer)";
+    /// <summary>Every <c>--to</c> form, from <see cref="SinkRegistry"/>.</summary>
+    public static string SupportedForms =>
+        SinkRegistry.TargetForms +
+        "; every database server target also takes &connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600: the longest wait for a statement's answer)";
 
     /// <summary>Seconds to connect, log in and get the first answer, unless the target says <c>connect_timeout=</c>.</summary>
     public const int DefaultConnectTimeoutSeconds = 15;
@@ -30,57 +24,18 @@ public static class SinkTarget
     public const int DefaultTimeoutSeconds = 600;
 
     /// <summary>
-    /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
-    /// <paramref name="defaultTable"/> names the DuckDB table when the target has no <c>table=</c>.
+    /// The sink a <c>--to</c> target names: its scheme (before the first <c>:</c>) picks the provider in
+    /// <see cref="SinkRegistry"/>, which parses the rest. <paramref name="defaultTable"/> names the table when the
+    /// target has no <c>table=</c>.
     /// </summary>
     public static IBatchSink Create(string target, string defaultTable)
     {
         ArgumentNullException.ThrowIfNull(target);
-        if (StarRocks.StarRocksTarget.Handles(target))
-        {
-            return new StarRocks.StarRocksSink(StarRocks.StarRocksTarget.Parse(target, defaultTable));
-        }
-
         var colon = target.IndexOf(':', StringComparison.Ordinal);
         var scheme = colon > 0 ? target[..colon] : string.Empty;
-        var rest = colon > 0 ? target[(colon + 1)..] : string.Empty;
-
-        if (scheme.Equals("parquet", StringComparison.OrdinalIgnoreCase))
-        {
-            if (rest.Length == 0)
-            {
-                throw Invalid(target, "the Parquet path is empty");
-            }
-
-            return new ParquetSink(new ParquetSinkOptions { Path = rest });
-        }
-
-        if (scheme.Equals("csv", StringComparison.OrdinalIgnoreCase))
-        {
-            return ParseCsv(target, rest);
-        }
-
-        if (scheme.Equals("duckdb", StringComparison.OrdinalIgnoreCase))
-        {
-            return new DuckDbSink(ParseDuckDb(target, rest, defaultTable));
-        }
-
-        if (scheme.ToLowerInvariant() is "postgres" or "postgresql")
-        {
-            return new PostgresSink(ParsePostgres(target, defaultTable));
-        }
-
-        if (scheme.ToLowerInvariant() is "mysql" or "mariadb")
-        {
-            return new MySqlSink(ParseMySql(target, defaultTable));
-        }
-
-        if (scheme.Equals("clickhouse", StringComparison.OrdinalIgnoreCase))
-        {
-            return new ClickHouseSink(ParseClickHouse(target, defaultTable));
-        }
-
-        throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
+        return colon > 0 && SinkRegistry.ForScheme(scheme) is { } provider
+            ? provider.CreateFromTarget(target, defaultTable)
+            : throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
     }
 
     /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
@@ -260,30 +215,6 @@ public static class SinkTarget
                 : throw Invalid(target, $"{key} must be whole seconds from 1 to 86400, got '{value}'");
     }
 
-    /// <summary><c>csv:&lt;path&gt;</c>: comma separated with a header row, NULL as <c>\N</c> (unambiguous, as in Stream Load bodies); <c>?separator=tab</c> for TSV.</summary>
-    private static CsvFileSink ParseCsv(string target, string rest)
-    {
-        var question = rest.IndexOf('?', StringComparison.Ordinal);
-        var file = question >= 0 ? rest[..question] : rest;
-        if (file.Length == 0)
-        {
-            throw Invalid(target, "the CSV path is empty");
-        }
-
-        var options = new CsvWriteOptions { Separator = (byte)',', Header = true };
-        if (question >= 0)
-        {
-            options = rest[(question + 1)..] switch
-            {
-                "separator=tab" => options with { Separator = (byte)'\t' },
-                "separator=," => options,
-                var other => throw Invalid(target, $"unknown option '{other}' (expected separator=tab or separator=,)"),
-            };
-        }
-
-        return new CsvFileSink(file, options);
-    }
-
     internal static DuckDbSinkOptions ParseDuckDb(string target, string rest, string defaultTable)
     {
         var question = rest.IndexOf('?', StringComparison.Ordinal);
@@ -330,7 +261,7 @@ public static class SinkTarget
         return new DuckDbSinkOptions { DatabasePath = file, Table = table, Mode = mode };
     }
 
-    private static ArgumentException Invalid(string target, string reason) =>
+    internal static ArgumentException Invalid(string target, string reason) =>
         new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
 
     /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>

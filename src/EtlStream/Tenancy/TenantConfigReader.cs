@@ -18,7 +18,6 @@ public static partial class TenantConfigReader
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
-    private static readonly string[] SinkKinds = ["duckdb", "starrocks", "doris", "postgres", "mysql", "mariadb", "clickhouse", "parquet"];
     private static readonly string[] ViewKeys = ["table", "view", "column"];
 
     /// <summary>The tenant ids under <c>&lt;configRoot&gt;/tenants</c>; folders starting with <c>_</c> are templates.</summary>
@@ -161,12 +160,11 @@ public static partial class TenantConfigReader
         var tables = ReadTables(r, root, schemas.For(id), out var declared, out var schemaFailed);
         var jobs = ReadJobs(r, root, tables, declared);
         var rls = ReadRls(r, root, tables, declared);
-        if (rls is not null && sink?.Kind == "clickhouse")
+        if (rls is not null && sink?.Provider.Capabilities.NoRowLevelSecurity is { } noRls)
         {
-            // Verified on 18.16: a user whose allow_databases holds only a view's database is refused the view
-            // ("Access denied to database <base>"), so per-tenant view databases cannot restrict rows either.
-            r.Error("rls", "ClickHouse 18.16 has no row-level security (no row policies, no currentUser(), and a view does not lift database access): remove rls from a clickhouse tenant");
+            r.Error("rls", noRls);
         }
+
         if (errors.Count > before || schemaFailed || tenantId is null || database is null || source is null || sink is null)
         {
             return null;
@@ -267,12 +265,11 @@ public static partial class TenantConfigReader
 
         r.CheckKeys(m, "sink", SinkKeys);
         var kind = r.RequiredString(m, "sink", "kind");
-        if (kind is not null && !SinkKinds.Contains(kind, StringComparer.Ordinal))
+        var provider = kind is null ? null : Sinks.SinkRegistry.ForKind(kind);
+        if (kind is not null && provider is null)
         {
-            r.Error("sink.kind", $"'{kind}' is not supported yet ({string.Join(", ", SinkKinds)})");
+            r.Error("sink.kind", $"'{kind}' is not supported yet ({string.Join(", ", Sinks.SinkRegistry.TenantKinds)})");
         }
-
-        kind = kind == "mariadb" ? "mysql" : kind; // one sink, one ledger name, whichever the tenant calls it
 
         var path = Resolved(r, m, "sink", "path", secrets);
         if (path is null)
@@ -281,46 +278,19 @@ public static partial class TenantConfigReader
         }
 
         var password = Resolved(r, m, "sink", "password", secrets);
-        if (kind is "starrocks" or "doris" && path is not null)
+        if (provider is null || path is null)
         {
-            try
-            {
-                var target = Sinks.StarRocks.StarRocksTarget.Parse(path, "t", password ?? string.Empty);
-                var database = r.String(root, "", "database");
-                if (database is not null && !target.Database.Equals(database, StringComparison.Ordinal))
-                {
-                    r.Error("sink.path", $"the target's database '{target.Database}' is not the tenant's database '{database}'");
-                }
-            }
-            catch (ArgumentException e)
-            {
-                r.Error("sink.path", e.Message);
-            }
+            return null;
         }
 
-        if (kind is "postgres" or "mysql" or "clickhouse" && path is not null)
+        // An alias is read as its kind: one sink, one ledger name, whichever the tenant calls it.
+        var sink = new SinkConfig(provider.Kind, path, password);
+        foreach (var (at, message) in provider.Validate(sink, r.String(root, "", "database")))
         {
-            try
-            {
-                var targetDatabase = TenantJobRunner.ServerDatabase(new SinkConfig(kind, path, password));
-                var database = r.String(root, "", "database");
-                if (database is not null && !targetDatabase.Equals(database, StringComparison.Ordinal))
-                {
-                    r.Error("sink.path", $"the target's database '{targetDatabase}' is not the tenant's database '{database}'");
-                }
-            }
-            catch (ArgumentException e)
-            {
-                r.Error("sink.path", e.Message);
-            }
+            r.Error(at, message);
         }
 
-        if (kind is "duckdb" or "parquet" && path is { Length: > 0 })
-        {
-            path = Path.GetFullPath(path, home);
-        }
-
-        return kind is null || path is null ? null : new SinkConfig(kind, path, password);
+        return sink with { Path = provider.ResolvePath(path, home) };
     }
 
     private static ChangedFilePolicy Invalid(NodeReader r, string path, string message)
