@@ -14,7 +14,7 @@ internal static class LoadCommand
     {
         var input = new Argument<string>("input") { Description = "A file, a folder or a glob (quote it: 'data/*.csv.gz'), or az://<container>/<prefix or glob>, s3://<bucket>/<prefix or glob>." };
         var table = new Option<string?>("--table") { Description = "Table spec YAML. Without it every column is a nullable string named from the header." };
-        var to = new Option<string>("--to") { Description = "Where to load: parquet:<file>, duckdb:<file>[?table=<name>][&mode=replace].", Required = true };
+        var to = new Option<string>("--to") { Description = $"Where to load: {SinkTarget.SupportedForms}.", Required = true };
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file." };
         var parallelFiles = new Option<int>("--parallel-files") { Description = "Files read at the same time.", DefaultValueFactory = _ => new LoadOptions().ParallelFiles };
         var loadDate = new Option<string?>("--load-date") { Description = "The date load_date columns get (yyyy-MM-dd); default today." };

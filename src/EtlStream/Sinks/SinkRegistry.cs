@@ -64,7 +64,7 @@ public static class SinkRegistry
     public static string TargetForms => string.Join(", ", _providers.SelectMany(p => p.TargetForms));
 
     /// <summary>
-    /// Adds a provider until the returned handle is disposed: for tests, and for a library user's own sink. A kind or
+    /// Adds a provider until the returned handle is disposed (tests add a sink known to nothing else). A kind or
     /// scheme another provider has is refused.
     /// </summary>
     internal static IDisposable Register(SinkProvider provider)
