@@ -58,6 +58,22 @@ internal sealed record ConfigRoot(string Root, string Configs)
         throw new ConfigException([$"no configs/tenants folder here or above {here}; pass --config-root or set {HomeVariable}"]);
     }
 
+    /// <summary>
+    /// The installation an ad-hoc <c>load</c> books its files in, when there is one (<c>ETLSTREAM_HOME</c>, or the
+    /// nearest folder here or above holding <c>configs/tenants</c>); null elsewhere, where a load needs none.
+    /// </summary>
+    public static ConfigRoot? Nearest()
+    {
+        try
+        {
+            return Find(null, null);
+        }
+        catch (ConfigException)
+        {
+            return null;
+        }
+    }
+
     private static ConfigRoot? Holding(string folder)
     {
         var full = Path.GetFullPath(folder);

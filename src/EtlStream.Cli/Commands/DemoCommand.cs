@@ -42,11 +42,11 @@ internal static class DemoCommand
         var spec = WriteSpec(root);
         var warehouse = Path.Combine(root, "warehouse.duckdb");
         var options = new LoadOptions { LoadDate = new DateOnly(2026, 11, 24) };
-        var (result, _) = await LoadCommand.LoadAsync(input, spec, $"duckdb:{warehouse}?table={Table}&mode=replace", options, Path.Combine(root, "report.json"), token);
-        Console.WriteLine($"warehouse: {LoadCommand.Summary(result)}");
+        var (result, table, _) = await LoadCommand.LoadAsync(input, spec, $"duckdb:{warehouse}?table={Table}&mode=replace", options, Path.Combine(root, "report.json"), token);
+        Console.WriteLine($"warehouse: {LoadCommand.Summary(result, table)}");
         var lake = Path.Combine(root, "lake", $"{Table}.parquet");
-        var (lakeResult, _) = await LoadCommand.LoadAsync(input, spec, $"parquet:{lake}", options, null, token);
-        Console.WriteLine($"lake:      {LoadCommand.Summary(lakeResult)}");
+        var (lakeResult, lakeTable, _) = await LoadCommand.LoadAsync(input, spec, $"parquet:{lake}", options, null, token);
+        Console.WriteLine($"lake:      {LoadCommand.Summary(lakeResult, lakeTable)}");
         Console.WriteLine();
         Console.WriteLine($"Gross sales by region in {warehouse} (DuckDB):");
         PrintQuery(warehouse, $"""

@@ -81,16 +81,29 @@ internal static class StateCommands
         };
         var state = StateOption();
         var reload = ReloadOption();
+        var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file (a failed run's too, with its error)." };
+        var logs = new Option<string?>("--logs") { Description = "Folder of per-tenant log files (default: logs/ under the config root)." };
+        var output = LoadCommand.OutputOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload,
+            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, report, logs, output,
         };
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            var home = roots.Find(parse);
+            var json = parse.GetValue(output) == "json";
+            ConfigRoot home;
+            try
+            {
+                home = roots.Find(parse);
+            }
+            catch (ConfigException e) when (json)
+            {
+                Console.WriteLine(TenantCommands.JobReport(parse.GetValue(tenant), "backfill", null, null, null, "failed", TenantCommands.ErrorText(e, token), []));
+                throw;
+            }
+
             var statePath = parse.GetValue(state) ?? home.Ledger;
-            var tenantConfig = TenantConfigReader.Read(home.Configs, parse.GetRequiredValue(tenant));
             if (parse.GetValue(inCluster))
             {
                 if (parse.GetValue(reload))
@@ -98,52 +111,60 @@ internal static class StateCommands
                     throw new ConfigException(["--reload: an in-cluster backfill submits each file under its load label, which the cluster will not load twice; run a streaming backfill, or a replace step"]);
                 }
 
-                return await InClusterAsync(parse, tenantConfig, parse.GetRequiredValue(table), TenantCommands.ParseDate(parse.GetRequiredValue(from)),
+                var clusterTenant = TenantConfigReader.Read(home.Configs, parse.GetRequiredValue(tenant));
+                return await InClusterAsync(parse, clusterTenant, parse.GetRequiredValue(table), TenantCommands.ParseDate(parse.GetRequiredValue(from)),
                     TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), parse.GetValue(plan), parse.GetValue(parallelFiles), statePath, token);
             }
 
-            var backfill = await BackfillPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(table),
-                TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
-            if (parse.GetValue(reload) && TenantJobRunner.ReloadProblems(tenantConfig, [("backfill", backfill.Table, StepMode.Append)]) is { Count: > 0 } problems)
-            {
-                throw new ConfigException(problems);
-            }
-
-            await using var ledger = await LoadLedger.OpenAsync(statePath, token);
-            var target = TenantJobRunner.TargetOf(tenantConfig, backfill.Table);
-            var loaded = (await ledger.CommittedAsync(tenantConfig.Id, target, token)).Keys.ToHashSet(StringComparer.Ordinal);
             if (parse.GetValue(plan))
             {
-                Console.Write(Secrets.Redact(backfill.Describe(loaded)));
+                var tenantConfig = TenantConfigReader.Read(home.Configs, parse.GetRequiredValue(tenant));
+                var planned = await BackfillPlan.BuildAsync(tenantConfig, parse.GetRequiredValue(table),
+                    TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
+                await using var planLedger = await LoadLedger.OpenAsync(statePath, token);
+                var loaded = (await planLedger.CommittedAsync(tenantConfig.Id, TenantJobRunner.TargetOf(tenantConfig, planned.Table), token)).Keys.ToHashSet(StringComparer.Ordinal);
+                Console.Write(Secrets.Redact(planned.Describe(loaded)));
                 return ExitCodes.Success;
             }
 
-            using var loggers = CliLogging.Create(parse);
-            var logger = loggers.CreateLogger("etlstream");
-            var runId = await ledger.StartRunAsync(tenantConfig.Id, "backfill", backfill.To, token);
-            var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects };
-            long rows = 0;
-            var files = 0;
+            var tenantId = parse.GetRequiredValue(tenant);
+            var tableName = parse.GetRequiredValue(table);
+            var recorded = false;
             try
             {
-                foreach (var (date, dayFiles) in backfill.Days)
+                var configRoot = home.Configs;
+                var first = TenantCommands.ParseDate(parse.GetRequiredValue(from));
+                var last = TenantCommands.ParseDate(parse.GetRequiredValue(to));
+                var shardOf = Shard.Parse(parse.GetRequiredValue(shard));
+                TenantCommands.RequireTenant(configRoot, tenantId);
+                await using var ledger = await LoadLedger.OpenAsync(statePath, token);
+                recorded = true;
+                return await TenantCommands.RecordedRunAsync(parse, ledger, parse.GetValue(logs) ?? home.Logs, tenantId, "backfill", last, $"{last:yyyy-MM-dd}-backfill-{tableName}", parse.GetValue(report), json, async (log, logger, runId, soFar) =>
                 {
-                    var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);
-                    var result = await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) }, null, lateFrom: false, token);
-                    rows += result.Result.RowsLoaded;
-                    files += result.Result.Files;
-                }
+                    var tenantConfig = TenantConfigReader.Read(configRoot, tenantId);
+                    soFar.Database = tenantConfig.Database;
+                    var backfill = await BackfillPlan.BuildAsync(tenantConfig, tableName, first, last, shardOf, token);
+                    if (parse.GetValue(reload) && TenantJobRunner.ReloadProblems(tenantConfig, [("backfill", backfill.Table, StepMode.Append)]) is { Count: > 0 } problems)
+                    {
+                        throw new ConfigException(problems);
+                    }
+
+                    var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects };
+                    foreach (var (date, dayFiles) in backfill.Days)
+                    {
+                        var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);
+                        soFar.Results.Add(await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) }, null, lateFrom: false, token));
+                    }
+
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"{tenantConfig.Id}/{backfill.Table.Name} backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: loaded {soFar.Results.Sum(r => r.Result.RowsLoaded):N0} rows from {soFar.Results.Sum(r => r.Result.Files)} files (run {runId})");
+                }, token);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (json && !recorded)
             {
-                await ledger.FinishRunAsync(runId, RunStatus.Failed, rows, files, Secrets.Redact(e.Message), CancellationToken.None);
+                Console.WriteLine(TenantCommands.JobReport(tenantId, "backfill", null, null, null, TenantCommands.ErrorStatus(e, token), TenantCommands.ErrorText(e, token), []));
                 throw;
             }
-
-            await ledger.FinishRunAsync(runId, RunStatus.Succeeded, rows, files, null, CancellationToken.None);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{tenantConfig.Id}/{backfill.Table.Name} backfill {backfill.From:yyyy-MM-dd}..{backfill.To:yyyy-MM-dd} shard {backfill.Shard}: loaded {rows:N0} rows from {files} files (run {runId})"));
-            return ExitCodes.Success;
         }, ct));
         return command;
     }

@@ -111,54 +111,134 @@ internal static class TenantCommands
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
-            using var telemetry = Telemetry.Start(parse.GetValue(metrics));
             var json = parse.GetValue(output) == "json";
-            var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
-            var home = roots.Find(parse);
-            await using var ledger = await State.LoadLedger.OpenAsync(parse.GetValue(state) ?? home.Ledger, token);
-            var (tenantId, jobName, runDate) = await StateCommands.RunTargetAsync(ledger, parse.GetValue(resume), parse.GetValue(tenant), parse.GetValue(job), parse.GetValue(date), token);
-            var tenantConfig = TenantConfigReader.Read(home.Configs, tenantId);
-            var plan = await JobPlan.BuildAsync(tenantConfig, jobName, runDate, token, lateFiles: true);
-            if (parse.GetValue(dryRun))
-            {
-                Console.Write(Secrets.Redact(plan.Describe()));
-                return ExitCodes.Success;
-            }
-
-            using var log = TenantLogFile.Open(parse.GetValue(logs) ?? home.Logs, tenantConfig.Id, $"{runDate:yyyy-MM-dd}-{plan.Job.Name}");
-            using var loggers = CliLogging.Create(parse, log);
-            var logger = loggers.CreateLogger("etlstream");
-            log.Write(plan.Describe());
-            var started = DateTime.UtcNow;
-            var runId = await ledger.StartRunAsync(tenantConfig.Id, plan.Job.Name, runDate, token);
+            var reportPath = parse.GetValue(report);
+            var recorded = false;
             try
             {
-                var results = await TenantJobRunner.RunAsync(plan, new LoadOptions { RejectsPath = home.Rejects }, logger, token,
-                    (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) });
-                await ledger.FinishRunAsync(runId, State.RunStatus.Succeeded, results.Sum(r => r.Result.RowsLoaded), results.Sum(r => r.Result.Files), null, CancellationToken.None);
-                var summary = string.Create(CultureInfo.InvariantCulture,
-                    $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
-                log.Write(summary);
-                var reportJson = JobReport(plan, "succeeded", null, results);
-                if (!json)
+                using var telemetry = Telemetry.Start(parse.GetValue(metrics));
+                var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
+                var home = roots.Find(parse);
+                await using var ledger = await State.LoadLedger.OpenAsync(parse.GetValue(state) ?? home.Ledger, token);
+                var (tenantId, jobName, runDate) = await StateCommands.RunTargetAsync(ledger, parse.GetValue(resume), parse.GetValue(tenant), parse.GetValue(job), parse.GetValue(date), token);
+                var configRoot = home.Configs;
+                if (parse.GetValue(dryRun))
                 {
-                    Console.Write(SummaryTable(results));
+                    var dry = await JobPlan.BuildAsync(TenantConfigReader.Read(configRoot, tenantId), jobName, runDate, token, lateFiles: true);
+                    Console.Write(Secrets.Redact(dry.Describe()));
+                    return ExitCodes.Success;
                 }
 
-                Console.WriteLine(json ? reportJson : summary);
-                await WriteReportAsync(parse.GetValue(report), reportJson);
-                return ExitCodes.Success;
+                RequireTenant(configRoot, tenantId);
+                recorded = true;
+                return await RecordedRunAsync(parse, ledger, parse.GetValue(logs) ?? home.Logs, tenantId, jobName, runDate, $"{runDate:yyyy-MM-dd}-{jobName}", reportPath, json, async (log, logger, runId, soFar) =>
+                {
+                    var tenantConfig = TenantConfigReader.Read(configRoot, tenantId);
+                    soFar.Database = tenantConfig.Database;
+                    var plan = await JobPlan.BuildAsync(tenantConfig, jobName, runDate, token, lateFiles: true);
+                    log.Write(plan.Describe());
+                    var started = DateTime.UtcNow;
+                    var results = await TenantJobRunner.RunAsync(plan, new LoadOptions { RejectsPath = home.Rejects }, logger, token,
+                        (load, pipeline, run) => progress.RunAsync(load.Table.Name, pipeline, load.Files, run), new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) });
+                    soFar.Results.AddRange(results);
+                    if (!json)
+                    {
+                        Console.Write(SummaryTable(results));
+                    }
+
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
+                }, token);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (json && !recorded)
             {
-                log.Write("error: " + Secrets.Redact(e.Message));
-                await ledger.FinishRunAsync(runId, State.RunStatus.Failed, 0, 0, Secrets.Redact(e.Message), CancellationToken.None);
-                await WriteReportAsync(parse.GetValue(report), JobReport(plan, "failed", Secrets.Redact(e.Message), []));
+                // Refused before the tenant was known (bad options, an unknown tenant or run id): no run to record, but
+                // machines reading stdout still get one JSON object with the error.
+                Console.WriteLine(JobReport(parse.GetValue(tenant), parse.GetValue(job), null, null, null, ErrorStatus(e, token), ErrorText(e, token), []));
                 throw;
             }
         }, ct));
         return command;
     }
+
+    /// <summary>The tenant's folder exists under the config root: from here on a run is recorded, whatever fails next.</summary>
+    internal static void RequireTenant(string configRoot, string tenantId)
+    {
+        if (!TenantConfigReader.TenantIds(configRoot).Contains(tenantId, StringComparer.Ordinal))
+        {
+            _ = TenantConfigReader.Read(configRoot, tenantId); // throws the reader's own "no tenant '…'" error
+        }
+    }
+
+    /// <summary>What a recorded run has done so far: a failure's runs row and report show it too.</summary>
+    internal sealed class RunSoFar
+    {
+        public string? Database { get; set; }
+
+        public List<TableLoadResult> Results { get; } = [];
+    }
+
+    /// <summary>
+    /// A tenant job or backfill run as a recorded run: once the tenant is known, whatever happens next (its config is
+    /// invalid, its files have not arrived, a load fails, Ctrl+C) the run has its <c>runs</c> row, its log file under
+    /// <paramref name="logsRoot"/>, its <c>--report</c> and, with <c>--output json</c>, its JSON on stdout, each with
+    /// the error. <paramref name="body"/> returns the summary line.
+    /// </summary>
+    internal static async Task<int> RecordedRunAsync(
+        ParseResult parse, State.LoadLedger ledger, string logsRoot, string tenantId, string job, DateOnly date, string logName, string? reportPath, bool json,
+        Func<TenantLogFile, Microsoft.Extensions.Logging.ILogger, string, RunSoFar, Task<string>> body, CancellationToken token)
+    {
+        using var log = TenantLogFile.Open(logsRoot, tenantId, SafeFileName(logName));
+        using var loggers = CliLogging.Create(parse, log);
+        var runId = await ledger.StartRunAsync(tenantId, job, date, token);
+        var soFar = new RunSoFar();
+        string summary;
+        try
+        {
+            summary = await body(log, loggers.CreateLogger("etlstream"), runId, soFar);
+        }
+        catch (Exception e)
+        {
+            var error = ErrorText(e, token);
+            var status = ErrorStatus(e, token);
+            foreach (var line in error.Split('\n'))
+            {
+                log.Write("error: " + line);
+            }
+
+            // One line in the runs row, so that `etlstream runs` stays one run a line.
+            await ledger.FinishRunAsync(runId, status == "cancelled" ? State.RunStatus.Cancelled : State.RunStatus.Failed,
+                soFar.Results.Sum(r => r.Result.RowsLoaded), soFar.Results.Sum(r => r.Result.Files), error.ReplaceLineEndings("; "), CancellationToken.None);
+            var failed = JobReport(tenantId, job, date, soFar.Database, runId, status, error, soFar.Results);
+            if (json)
+            {
+                Console.WriteLine(failed);
+            }
+
+            await TryWriteReportAsync(reportPath, failed);
+            throw;
+        }
+
+        var results = soFar.Results;
+        await ledger.FinishRunAsync(runId, State.RunStatus.Succeeded, results.Sum(r => r.Result.RowsLoaded), results.Sum(r => r.Result.Files), null, CancellationToken.None);
+        log.Write(summary);
+        var reportJson = JobReport(tenantId, job, date, soFar.Database, runId, "succeeded", null, results);
+        Console.WriteLine(json ? reportJson : summary);
+        await TryWriteReportAsync(reportPath, reportJson);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The error as the runs row, the log and the report show it: every line of a config error, secrets scrubbed.</summary>
+    internal static string ErrorText(Exception e, CancellationToken token) =>
+        e is OperationCanceledException && token.IsCancellationRequested ? "cancelled: tables loaded before it stay committed; run it again to finish"
+        : Secrets.Redact(e is ConfigException c ? string.Join("\n", c.Errors) : e.Message).ReplaceLineEndings("\n");
+
+    internal static string ErrorStatus(Exception e, CancellationToken token) =>
+        e is OperationCanceledException && token.IsCancellationRequested ? "cancelled" : "failed";
+
+    /// <summary>A job or table name as part of a log file's name: nothing in it can leave the tenant's log folder.</summary>
+    private static string SafeFileName(string name) =>
+        string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')).Replace("..", "__", StringComparison.Ordinal);
 
     private static Command Validate()
     {
@@ -239,44 +319,54 @@ internal static class TenantCommands
         return sb.ToString();
     }
 
-    private static string JobReport(JobPlan plan, string status, string? error, IReadOnlyList<TableLoadResult> results)
+    internal static string JobReport(string? tenant, string? job, DateOnly? date, string? database, string? runId, string status, string? error, IReadOnlyList<TableLoadResult> results)
     {
         var report = new
         {
             status,
             error,
-            tenant = plan.Tenant.Id,
-            job = plan.Job.Name,
-            date = plan.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            database = plan.Tenant.Database,
+            runId,
+            tenant,
+            job,
+            date = date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            database,
             rowsRead = results.Sum(r => r.Result.RowsRead),
             rowsLoaded = results.Sum(r => r.Result.RowsLoaded),
+            rowsRejected = results.Sum(r => r.Result.RowsRejected),
             tables = results.Select(r => new
             {
                 step = r.Step,
                 table = r.Table,
                 mode = r.Mode,
                 files = r.Files,
-                report = RunReport.From(r.Result, string.Join(", ", r.Files), plan.Tenant.Database, r.Table),
+                report = RunReport.From(r.Result, string.Join(", ", r.Files), database ?? "", r.Table),
             }),
         };
         return Secrets.Redact(JsonSerializer.Serialize(report, Json));
     }
 
-    private static async Task WriteReportAsync(string? path, string json)
+    /// <summary>Writes the report; one that cannot be written is a warning, so it never hides the run's own outcome.</summary>
+    private static async Task TryWriteReportAsync(string? path, string json)
     {
         if (path is null)
         {
             return;
         }
 
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null)
+        try
         {
-            Directory.CreateDirectory(folder);
-        }
+            var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (folder is not null)
+            {
+                Directory.CreateDirectory(folder);
+            }
 
-        await File.WriteAllTextAsync(path, json);
+            await File.WriteAllTextAsync(path, json);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync(Secrets.Redact($"warning: --report {path}: the report was not written ({e.Message})"));
+        }
     }
 
     internal static DateOnly ParseDate(string? text) =>

@@ -40,6 +40,9 @@ public sealed record LoadOptions
     /// <summary>Optionally also a table for rejected rows: a sink target such as <c>duckdb:w.duckdb?table=etl_rejects</c>.</summary>
     public string? RejectsTable { get; init; }
 
+    /// <summary>The table a load without a spec is named (its rejects' <c>target_table</c>); null: from the first file's name (<see cref="Tables.TableNames.FromFileName"/>).</summary>
+    public string? TableName { get; init; }
+
     /// <summary>The date computed <c>load_date</c> columns get.</summary>
     public DateOnly LoadDate { get; init; } = DateOnly.FromDateTime(DateTime.Today);
 

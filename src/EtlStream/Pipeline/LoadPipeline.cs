@@ -112,6 +112,19 @@ public sealed partial class LoadPipeline
         (Interlocked.Read(ref _filesDone), Interlocked.Read(ref _rowsRead), Interlocked.Read(ref _rowsLoaded), Interlocked.Read(ref _bytesRead));
 
     /// <summary>
+    /// Rows rejected so far, per rule, and the rejects file holding them (null before the first): a failed run's
+    /// report shows the same rejects as its error.
+    /// </summary>
+    public (long RowsRejected, IReadOnlyDictionary<string, long> ByRule, string? RejectsPath) Rejects
+    {
+        get
+        {
+            var rejected = Interlocked.Read(ref _rowsRejected);
+            return (rejected, new Dictionary<string, long>(_rejectsByRule), rejected > 0 ? _rejects?.Path : null);
+        }
+    }
+
+    /// <summary>
     /// Source bytes (<see cref="SourceFile.Length"/>, compressed for a compressed file) of the files read to the
     /// end so far; files still being read are not counted. A coarse measure of work done, for an ETA.
     /// </summary>
@@ -569,7 +582,7 @@ public sealed partial class LoadPipeline
         {
             if (header.Count > 0)
             {
-                return TableSpec.AllStrings(Path.GetFileName(files[0].Name).Split('.')[0], header);
+                return TableSpec.AllStrings(_options.TableName ?? TableNames.FromFileName(files[0].Name), header);
             }
         }
 

@@ -81,7 +81,7 @@ public sealed record RunReport
         ElapsedSeconds = Math.Round(r.Elapsed.TotalSeconds, 3),
         MegabytesPerSecond = r.Elapsed.TotalSeconds > 0 ? Math.Round(r.BytesRead / 1e6 / r.Elapsed.TotalSeconds, 1) : 0,
         PeakWorkingSetBytes = r.PeakWorkingSetBytes,
-        Bottleneck = r.Bottleneck,
+        Bottleneck = r.Bottleneck.Length > 0 ? r.Bottleneck : null,
         Stages = r.Stages.ToDictionary(s => s.Name, s => Math.Round(s.Busy.TotalSeconds, 3)),
         Sources = [.. r.FileResults.Select(f => new SourceReport(f.Name, f.RowsRead, f.BytesRead, f.CompressedBytes, Math.Round(f.Elapsed.TotalSeconds, 3), f.Version, f.LastModified))],
     };

@@ -21,8 +21,17 @@ public abstract class SinkProvider
     /// <summary>The <c>--to</c> schemes (before the first <c>:</c>) this provider parses; none for a tenant-only sink.</summary>
     public abstract IReadOnlyList<string> Schemes { get; }
 
-    /// <summary>The <c>--to</c> forms, one per entry, as help and the "Supported forms" of a target error list them.</summary>
-    public abstract IReadOnlyList<string> TargetForms { get; }
+    /// <summary>The <c>--to</c> form, as help, the README and the "Supported forms" of a target error show it.</summary>
+    public abstract string TargetForm { get; }
+
+    /// <summary>File extensions a bare <c>--to</c> path with them is suggested this scheme for (<c>x.parquet</c>: did you mean parquet:x.parquet?).</summary>
+    public virtual IReadOnlyList<string> FileExtensions => [];
+
+    /// <summary>
+    /// What a valid target loads into, without connecting: the table, what it appends to (the ad-hoc ledger's key;
+    /// null for a sink every load replaces whole, or one whose labels make a reload send nothing) and a DuckDB file.
+    /// </summary>
+    public virtual TargetDescription DescribeTarget(string target, string defaultTable) => new(defaultTable, null, null);
 
     public abstract SinkCapabilities Capabilities { get; }
 

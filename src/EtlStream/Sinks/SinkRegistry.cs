@@ -60,8 +60,8 @@ public static class SinkRegistry
         return null;
     }
 
-    /// <summary>Every provider's <c>--to</c> forms, in registry order.</summary>
-    public static string TargetForms => string.Join(", ", _providers.SelectMany(p => p.TargetForms));
+    /// <summary>Every provider's <c>--to</c> form, in registry order.</summary>
+    public static IReadOnlyList<string> TargetForms => [.. _providers.Where(p => p.Schemes.Count > 0).Select(p => p.TargetForm)];
 
     /// <summary>
     /// Adds a provider until the returned handle is disposed (tests add a sink known to nothing else). A kind or

@@ -12,10 +12,20 @@ namespace EtlStream.Sinks;
 /// <summary>Turns a CLI target string into a sink.</summary>
 public static class SinkTarget
 {
-    /// <summary>Every <c>--to</c> form, from <see cref="SinkRegistry"/>.</summary>
-    public static string SupportedForms =>
-        SinkRegistry.TargetForms +
-        "; every database server target also takes &connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600: the longest wait for a statement's answer)";
+    /// <summary>
+    /// Every kind of target, one form each, from <see cref="SinkRegistry"/>: <c>load --help</c>, every invalid-target
+    /// error and the README show this list (a test holds the README and the help to it), so a kind is never missing from one of them.
+    /// </summary>
+    public static IReadOnlyList<string> Forms => SinkRegistry.TargetForms;
+
+    /// <summary>What the forms share, said once after the list.</summary>
+    public const string FormNotes =
+        "postgres, mysql (MySQL or MariaDB) and clickhouse targets also take &mode=append|replace, &concurrency=<n>, " +
+        "&connect_timeout=<seconds> (default 15) and &timeout=<seconds> (default 600); passwords come from PGPASSWORD, MYSQL_PWD, " +
+        "CLICKHOUSE_PASSWORD, STARROCKS_PASSWORD or DORIS_PASSWORD (or ETLSTREAM_DB_PASSWORD), never from the target";
+
+    /// <summary><see cref="Forms"/> and <see cref="FormNotes"/> as one line, for errors and help.</summary>
+    public static string SupportedForms => string.Join(", ", Forms) + "; " + FormNotes;
 
     /// <summary>Seconds to connect, log in and get the first answer, unless the target says <c>connect_timeout=</c>.</summary>
     public const int DefaultConnectTimeoutSeconds = 15;
@@ -24,9 +34,8 @@ public static class SinkTarget
     public const int DefaultTimeoutSeconds = 600;
 
     /// <summary>
-    /// The sink a <c>--to</c> target names: its scheme (before the first <c>:</c>) picks the provider in
-    /// <see cref="SinkRegistry"/>, which parses the rest. <paramref name="defaultTable"/> names the table when the
-    /// target has no <c>table=</c>.
+    /// Parses <c>parquet:&lt;path&gt;</c> or <c>duckdb:&lt;file&gt;[?table=&lt;name&gt;][&amp;mode=append|replace]</c>.
+    /// <paramref name="defaultTable"/> names the DuckDB table when the target has no <c>table=</c>.
     /// </summary>
     public static IBatchSink Create(string target, string defaultTable)
     {
@@ -35,7 +44,51 @@ public static class SinkTarget
         var scheme = colon > 0 ? target[..colon] : string.Empty;
         return colon > 0 && SinkRegistry.ForScheme(scheme) is { } provider
             ? provider.CreateFromTarget(target, defaultTable)
-            : throw Invalid(target, colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme");
+            : throw Invalid(target, (colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme") + Suggestion(target));
+    }
+
+    /// <summary>
+    /// What a valid target loads into (<paramref name="defaultTable"/> unless it says <c>table=</c>), without
+    /// connecting to anything: the table the summary names, where it appends, and the DuckDB file it opens.
+    /// </summary>
+    public static TargetDescription Describe(string target, string defaultTable)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var colon = target.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && SinkRegistry.ForScheme(target[..colon]) is { } provider
+            ? provider.DescribeTarget(target, defaultTable)
+            : new TargetDescription(defaultTable, null, null); // Create refuses it, with a suggestion
+    }
+
+    /// <summary>A <c>duckdb:</c> target's table, what it appends to (not a replace) and its file.</summary>
+    internal static TargetDescription DescribeDuckDb(string target, string defaultTable)
+    {
+        var duck = ParseDuckDb(target, target[(target.IndexOf(':', StringComparison.Ordinal) + 1)..], defaultTable);
+        var file = Path.GetFullPath(duck.DatabasePath);
+        return new TargetDescription(duck.Table, duck.Mode == DuckDbWriteMode.Replace ? null : $"duckdb:{file}/{duck.Table}", file);
+    }
+
+    /// <summary>A server target's table and what it appends to (not a replace), named the same however the target is typed.</summary>
+    internal static TargetDescription DescribeServer(string target, string defaultTable, string kind, int defaultPort, string[] extraKeys, string? defaultSchema = null)
+    {
+        var a = DatabaseAddress.Parse(target, defaultTable, defaultPort, extraKeys);
+        var schema = defaultSchema is null ? "" : (a.Extra.GetValueOrDefault("schema") ?? defaultSchema) + ".";
+        return new(
+            a.Table,
+            a.Mode == SqlWriteMode.Replace ? null : string.Create(CultureInfo.InvariantCulture, $"{kind}://{a.User}@{a.Host}:{a.Port}/{a.Database}/{schema}{a.Table}"),
+            null);
+    }
+
+    /// <summary>
+    /// A target typed as a bare file name (<c>out/x.parquet</c>) gets the form its extension suggests. The kind is not
+    /// inferred: a scheme says what the file will be whatever its name, and a Windows drive (<c>C:</c>) is no scheme.
+    /// </summary>
+    private static string Suggestion(string target)
+    {
+        var extension = Path.GetExtension(target.Split('?')[0]);
+        var kind = extension.Length == 0 ? null
+            : SinkRegistry.Providers.FirstOrDefault(p => p.FileExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase))?.Schemes[0];
+        return kind is null ? "" : $" (did you mean {kind}:{target}?)";
     }
 
     /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
@@ -262,7 +315,7 @@ public static class SinkTarget
     }
 
     internal static ArgumentException Invalid(string target, string reason) =>
-        new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.", nameof(target));
+        new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.");
 
     /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>
     public static string Redacted(string target)
@@ -273,3 +326,13 @@ public static class SinkTarget
         return scheme >= 0 && colon > 0 && at > colon ? target[..(colon + 1)] + "***" + target[at..] : target;
     }
 }
+
+/// <summary>What a target loads into (<see cref="SinkTarget.Describe"/>).</summary>
+/// <param name="Table">The table loaded (for a Parquet or CSV file, the table its rows are of).</param>
+/// <param name="AppendsTo">
+/// The table a load appends to, named the same however the target is typed (<c>duckdb:/abs/w.duckdb/t</c>,
+/// <c>postgres://u@h:5432/db/public.t</c>), the load ledger's key for ad-hoc loads; null for targets every load
+/// replaces whole (<c>parquet:</c>, <c>csv:</c>, <c>mode=replace</c>) and for StarRocks and Doris.
+/// </param>
+/// <param name="DuckDbFile">The DuckDB file's full path, for a <c>duckdb:</c> target.</param>
+public sealed record TargetDescription(string Table, string? AppendsTo, string? DuckDbFile);

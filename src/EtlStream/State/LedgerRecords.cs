@@ -45,4 +45,7 @@ public enum RunStatus
     Succeeded,
 
     Failed,
+
+    /// <summary>Stopped by Ctrl+C (or SIGTERM): what it committed stays, a rerun loads the rest.</summary>
+    Cancelled,
 }

@@ -26,7 +26,7 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
-        Assert.Matches(@"^loaded [\d,]+ rows \(5,000 read, [\d,]+ filtered\) from 1 file in [\d.]+ s: \d+ MB at [\d,]+ MB/s, peak memory [\d,]+ MB\n$", stdout);
+        Assert.Matches(@"^loaded [\d,]+ rows into table fact_invoice_secondary \(5,000 read, [\d,]+ filtered\) from 1 file in [\d.]+ s: \d+ MB at [\d,]+ MB/s, peak memory [\d,]+ MB\n$", stdout);
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report));
         var root = json.RootElement;
         Assert.Equal("succeeded", root.GetProperty("status").GetString());

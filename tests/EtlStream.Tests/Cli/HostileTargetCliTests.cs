@@ -21,7 +21,7 @@ public sealed class HostileTargetCliTests : IDisposable
         var (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{database}?table=t");
 
         Assert.Equal((0, ""), (code, stderr));
-        Assert.StartsWith("loaded 2 rows (2 read) from 1 file", stdout);
+        Assert.StartsWith("loaded 2 rows into table t (2 read) from 1 file", stdout);
         Assert.Equal([["1", "x"], ["2", "y"]], DuckDbQuery.Rows(database, "SELECT a, b FROM t ORDER BY a"));
         Assert.Equal(["in.csv", "w;x.duckdb"], Directory.GetFiles(_dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }

@@ -66,7 +66,7 @@ public sealed class StreamInputCliTests : IDisposable
 
         Assert.Equal("", stderr);
         Assert.Equal(0, code);
-        Assert.StartsWith("loaded 3 rows (3 read) from 1 file in ", stdout);
+        Assert.StartsWith("loaded 3 rows into table stdin (3 read) from 1 file in ", stdout);
         Assert.Equal(["1:alpha", "2:beta", "3:gamma"], Rows(output));
     }
 

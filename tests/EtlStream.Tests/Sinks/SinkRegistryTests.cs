@@ -76,9 +76,9 @@ public sealed class SinkRegistryTests : IDisposable
         File.WriteAllText(input, "Dealer_Code,Dealer_Name,Territory,Region,Active,Onboarded_On\n D1 ,One,T1,North,Y,2026-01-02\nD2,Two,T2,South,N,2026-02-03\nD3,Three,T1,North,Y,2026-03-04\n");
 
         // `etlstream load <file> --to memtest:adhoc`, in-process: every column a string, named from the header.
-        var (result, table) = await LoadCommand.LoadAsync(input, null, "memtest:adhoc", new LoadOptions(), null, CancellationToken.None);
-        Assert.Equal((3, "dealers_2026-11-24"), (result.RowsLoaded, table));
-        Assert.Equal([" D1 ", "D2", "D3"], provider.Loaded["adhoc/dealers_2026-11-24"]);
+        var (result, table, _) = await LoadCommand.LoadAsync(input, null, "memtest:adhoc", new LoadOptions(), null, CancellationToken.None);
+        Assert.Equal((3, "dealers"), (result.RowsLoaded, table));
+        Assert.Equal([" D1 ", "D2", "D3"], provider.Loaded["adhoc/dealers"]);
 
         // A tenant names it in tenant.yaml; init-db, the job and the ledger all go through its provider.
         var tenant = TenantConfigReader.Read(configs, "acme");
@@ -109,11 +109,11 @@ public sealed class SinkRegistryTests : IDisposable
         var unknown = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs("{ kind: memtest, path: shelf }"), "acme"));
         Assert.Equal([$"{file}: sink.kind: 'memtest' is not supported yet (duckdb, starrocks, doris, postgres, mysql, mariadb, clickhouse, parquet)"], unknown.Errors);
         var target = Assert.Throws<ArgumentException>(() => SinkTarget.Create("memtest:adhoc", "t"));
-        Assert.StartsWith("Invalid target 'memtest:adhoc': unknown scheme 'memtest'. Supported forms: duckdb:<file>, ", target.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Invalid target 'memtest:adhoc': unknown scheme 'memtest'. Supported forms: duckdb:<file>[?table=<name>][&mode=append|replace], ", target.Message, StringComparison.Ordinal);
 
         using (SinkRegistry.Register(new MemorySinkProvider()))
         {
-            Assert.Contains(", csv:<path>[?separator=tab], memtest:<name>; every database server target also takes", SinkTarget.SupportedForms, StringComparison.Ordinal);
+            Assert.Contains($", csv:<file>[?separator=tab], memtest:<name>; {SinkTarget.FormNotes}", SinkTarget.SupportedForms, StringComparison.Ordinal);
             Assert.Throws<ArgumentException>(() => SinkRegistry.Register(new MemorySinkProvider()));
         }
     }
@@ -148,7 +148,7 @@ public sealed class SinkRegistryTests : IDisposable
 
         public override IReadOnlyList<string> Schemes => ["memtest"];
 
-        public override IReadOnlyList<string> TargetForms => ["memtest:<name>"];
+        public override string TargetForm => "memtest:<name>";
 
         public override SinkCapabilities Capabilities { get; } = new() { Modes = [StepMode.Append] };
 

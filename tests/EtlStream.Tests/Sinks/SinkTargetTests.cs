@@ -7,6 +7,7 @@ using Npgsql;
 
 namespace EtlStream.Tests.Sinks;
 
+[Collection(EtlStream.Tests.Sinks.SinkRegistryCollection.Name)] // reads the registry's list of forms
 public sealed class SinkTargetTests
 {
     [Fact]
@@ -39,7 +40,10 @@ public sealed class SinkTargetTests
 
     [Theory]
     [InlineData("s3://bucket/x", "unknown scheme 's3'")]
-    [InlineData("out.parquet", "no scheme")]
+    [InlineData("out.parquet", "no scheme (did you mean parquet:out.parquet?)")]
+    [InlineData("out/w.duckdb?table=t", "no scheme (did you mean duckdb:out/w.duckdb?table=t?)")]
+    [InlineData("out.tsv", "no scheme (did you mean csv:out.tsv?)")]
+    [InlineData("out.json", "no scheme. Supported forms: ")]
     [InlineData("parquet:", "path is empty")]
     [InlineData("duckdb:?table=x", "file is empty")]
     [InlineData("duckdb:w.duckdb?mode=merge", "unknown mode 'merge'")]
@@ -48,8 +52,27 @@ public sealed class SinkTargetTests
     {
         var error = Assert.Throws<ArgumentException>(() => SinkTarget.Create(target, "t"));
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
-        Assert.Contains("parquet:<path>", error.Message, StringComparison.Ordinal);
-        Assert.Contains("duckdb:<file>?table=<name>", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", error.Message, StringComparison.Ordinal);
+        Assert.All(SinkTarget.Forms, form => Assert.Contains(form, error.Message, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("duckdb:w.duckdb", "dflt", "duckdb:{cwd}/w.duckdb/dflt")]
+    [InlineData("duckdb:w.duckdb?table=t&mode=append", "t", "duckdb:{cwd}/w.duckdb/t")]
+    [InlineData("duckdb:w.duckdb?mode=replace", "dflt", null)]
+    [InlineData("parquet:x.parquet", "dflt", null)]
+    [InlineData("csv:x.csv", "dflt", null)]
+    [InlineData("postgresql://u@h/db?table=t&schema=s", "t", "postgres://u@h:5432/db/s.t")]
+    [InlineData("postgres://u@h:6000/db", "dflt", "postgres://u@h:6000/db/public.dflt")]
+    [InlineData("mariadb://u@h/db?table=t&mode=replace", "t", null)]
+    [InlineData("mysql://u@h/db?concurrency=2", "dflt", "mysql://u@h:3306/db/dflt")]
+    [InlineData("clickhouse://u@h/db?table=t", "t", "clickhouse://u@h:8123/db/t")]
+    [InlineData("starrocks://u@fe:8030/db?table=t", "t", null)]
+    public void Describe_NamesTheTableAndWhereALoadAppends(string target, string table, string? appendsTo)
+    {
+        var d = SinkTarget.Describe(target, "dflt");
+        Assert.Equal((table, appendsTo?.Replace("{cwd}", Directory.GetCurrentDirectory(), StringComparison.Ordinal)), (d.Table, d.AppendsTo));
+        Assert.Equal(target.StartsWith("duckdb:", StringComparison.Ordinal) ? Path.GetFullPath("w.duckdb") : null, d.DuckDbFile);
     }
 
     [Fact]

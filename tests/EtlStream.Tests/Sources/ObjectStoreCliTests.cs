@@ -108,7 +108,7 @@ public sealed class AzureLoadCliTests(AzuriteServer server) : IDisposable
             "load", $"az://{container.Name}/incoming/invoices_*.csv.gz", "--table", ObjectStoreCli.StandardJobSpec, "--to", $"parquet:{output}", "--report", report);
         Assert.Equal("", stderr);
         Assert.Equal(0, code);
-        Assert.Matches(@"^loaded [\d,]+ rows \(20,000 read, [\d,]+ filtered\) from 1 file in ", stdout);
+        Assert.Matches(@"^loaded [\d,]+ rows into table fact_invoice_secondary \(20,000 read, [\d,]+ filtered\) from 1 file in ", stdout);
 
         var local = await ObjectStoreCli.LoadLocallyAsync(_dir, input);
         var same = ObjectStoreCli.Compare(local, output);

@@ -54,7 +54,7 @@ public sealed class StarRocksCliTests(MariaDbServer mariaDb)
         var (code, stdout, stderr) = await CliTests.RunAsync(bed.Dir.Path, "load", input, "--table", bed.Dir.File("vc.yaml"), "--to", target, "--rejects", rejects, "--report", report);
 
         Assert.True(code == 0, stderr);
-        Assert.Contains($"loaded 2 rows (4 read, 2 rejected to {rejects})", stdout, StringComparison.Ordinal);
+        Assert.Contains($"loaded 2 rows into table vc (4 read, 2 rejected to {rejects})", stdout, StringComparison.Ordinal);
         var root = JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement;
         Assert.Equal((4L, 2L, 2L, 0L), (root.GetProperty("rowsRead").GetInt64(), root.GetProperty("rowsLoaded").GetInt64(), root.GetProperty("rowsRejected").GetInt64(), root.GetProperty("rowsFiltered").GetInt64()));
         Assert.Equal([[1L, "abc"], [2L, "ab€"]], await bed.RowsAsync("SELECT id, name FROM vc ORDER BY id"));

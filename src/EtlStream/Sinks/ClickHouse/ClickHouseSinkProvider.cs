@@ -10,8 +10,9 @@ public sealed class ClickHouseSinkProvider : ServerSinkProvider
 
     public override IReadOnlyList<string> Schemes => ["clickhouse"];
 
-    public override IReadOnlyList<string> TargetForms =>
-        ["clickhouse://<user>@<host>[:http port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD)"];
+    public override string TargetForm => "clickhouse://<user>@<host>[:http-port]/<db>?table=<name>";
+
+    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 8123, []);
 
     /// <summary>
     /// No transactions: the ledger rows are written right after the file's rows. Verified on 18.16: a user whose

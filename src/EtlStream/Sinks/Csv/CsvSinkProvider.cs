@@ -9,7 +9,9 @@ public sealed class CsvSinkProvider : SinkProvider
 
     public override IReadOnlyList<string> Schemes => ["csv"];
 
-    public override IReadOnlyList<string> TargetForms => ["csv:<path>[?separator=tab]"];
+    public override string TargetForm => "csv:<file>[?separator=tab]";
+
+    public override IReadOnlyList<string> FileExtensions => [".csv", ".tsv"];
 
     public override SinkCapabilities Capabilities { get; } = new() { Tenants = false };
 

@@ -9,7 +9,11 @@ public sealed class DuckDbSinkProvider : SinkProvider
 
     public override IReadOnlyList<string> Schemes => ["duckdb"];
 
-    public override IReadOnlyList<string> TargetForms => ["duckdb:<file>", "duckdb:<file>?table=<name>", "duckdb:<file>?table=<name>&mode=append|replace"];
+    public override string TargetForm => "duckdb:<file>[?table=<name>][&mode=append|replace]";
+
+    public override IReadOnlyList<string> FileExtensions => [".duckdb", ".db"];
+
+    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeDuckDb(target, defaultTable);
 
     public override SinkCapabilities Capabilities { get; } = new()
     {

@@ -12,8 +12,9 @@ public sealed class MySqlSinkProvider : ServerSinkProvider
 
     public override IReadOnlyList<string> Schemes => ["mysql", "mariadb"];
 
-    public override IReadOnlyList<string> TargetForms =>
-        ["mysql://<user>@<host>[:port]/<db>?table=<name>[&mode=append|replace][&concurrency=n] (password from MYSQL_PWD or ETLSTREAM_DB_PASSWORD)"];
+    public override string TargetForm => "mysql://<user>@<host>[:port]/<db>?table=<name>";
+
+    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 3306, []);
 
     public override SinkCapabilities Capabilities { get; } = new() { Server = true, HealsFromTarget = true, ExactlyOnce = ExactlyOnce.LedgerInTransaction };
 

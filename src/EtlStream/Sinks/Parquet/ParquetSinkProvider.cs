@@ -12,7 +12,9 @@ public sealed class ParquetSinkProvider : SinkProvider
 
     public override IReadOnlyList<string> Schemes => ["parquet"];
 
-    public override IReadOnlyList<string> TargetForms => ["parquet:<path>"];
+    public override string TargetForm => "parquet:<file>";
+
+    public override IReadOnlyList<string> FileExtensions => [".parquet"];
 
     public override SinkCapabilities Capabilities { get; } = new()
     {

@@ -10,8 +10,9 @@ public sealed class PostgresSinkProvider : ServerSinkProvider
 
     public override IReadOnlyList<string> Schemes => ["postgres", "postgresql"];
 
-    public override IReadOnlyList<string> TargetForms =>
-        ["postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&mode=append|replace][&concurrency=n][&sslmode=require|verify-full] (password from PGPASSWORD or ETLSTREAM_DB_PASSWORD)"];
+    public override string TargetForm => "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&sslmode=require|verify-ca|verify-full]";
+
+    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 5432, ["schema", "sslmode"], "public");
 
     public override SinkCapabilities Capabilities { get; } = new() { Server = true, HealsFromTarget = true, ExactlyOnce = ExactlyOnce.LedgerInTransaction };
 

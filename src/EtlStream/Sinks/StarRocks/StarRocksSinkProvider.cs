@@ -13,7 +13,12 @@ public sealed class StarRocksSinkProvider(SqlDialect dialect) : SinkProvider
 
     public override IReadOnlyList<string> Schemes => [Kind];
 
-    public override IReadOnlyList<string> TargetForms => [$"{Kind}://<user>@<fe-host>:8030/<db>?table=<t>"];
+    public override string TargetForm => dialect == SqlDialect.Doris
+        ? "doris://<user>@<fe-host>:8030/<db>?table=<name>"
+        : "starrocks://<user>@<fe-host>:8030/<db>?table=<name>[&mysql_port=9030][&mode=transaction|label]";
+
+    /// <summary>Its labels already make a reload of a file send nothing, so it never appends a file twice.</summary>
+    public override TargetDescription DescribeTarget(string target, string defaultTable) => new(StarRocksTarget.Parse(target, defaultTable).Table, null, null);
 
     /// <summary>
     /// No ledger table of its own to heal from: a run that died before booking re-sends under the same labels and the
