@@ -21,7 +21,8 @@ if (parsed.Errors.Count > 0)
 {
     foreach (var error in parsed.Errors)
     {
-        Console.Error.WriteLine($"error: {error.Message}");
+        // An argument is echoed in the message: escaped like every other message, so none reaches the terminal raw.
+        Console.Error.WriteLine($"error: {ExitCodes.Printable(error.Message)}");
     }
 
     Console.Error.WriteLine("Run 'etlstream --help' for usage.");

@@ -72,7 +72,10 @@ internal static class DemoCommand
 
     private static void PrintQuery(string database, string sql)
     {
-        using var connection = new DuckDBConnection($"Data Source={database};ACCESS_MODE=READ_ONLY");
+        // The builder quotes the path as one value: a ';' or '=' in --dir is a character of the folder name, not an option.
+        var builder = new DuckDBConnectionStringBuilder { ConnectionString = EtlStream.Sinks.DuckDb.DuckDbSinkOptions.ConnectionString(database) };
+        builder["ACCESS_MODE"] = "READ_ONLY";
+        using var connection = new DuckDBConnection(builder.ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;

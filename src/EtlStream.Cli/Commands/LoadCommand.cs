@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EtlStream.Formats.Csv;
 using EtlStream.Pipeline;
 using EtlStream.Sinks;
 using EtlStream.Sources;
@@ -34,10 +35,14 @@ internal static partial class LoadCommand
         var once = new Option<bool>("--once") { Description = "Skip files the target already has (same name and version, as the load ledger records every load into an appending target); without it such a file is appended again, with a warning." };
         var state = StateCommands.StateOption();
         var memoryBudget = TenantCommands.MemoryBudgetOption();
+        var delimiter = new Option<string?>("--delimiter") { Description = "The field delimiter: one ASCII character, or '\\t' (tab). Overrides the spec's csv.delimiter; default ','." };
+        var quote = new Option<string?>("--quote") { Description = "The quote character. Overrides the spec's csv.quote; default '\"'." };
+        var noHeader = new Option<bool>("--no-header") { Description = "The first line is data: columns are column1, column2, … (csv.header: false)." };
+        var encoding = new Option<string?>("--encoding") { Description = $"The text encoding when the file has no byte-order mark: {CsvEncodingNames.Accepted}. Default utf-8." };
 
         var command = new Command("load", "Load files into a sink through the streaming pipeline.")
         {
-            input, table, to, tableName, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable, once, state, memoryBudget,
+            input, table, to, tableName, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable, once, state, memoryBudget, delimiter, quote, noHeader, encoding,
         };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
@@ -59,8 +64,9 @@ internal static partial class LoadCommand
                 };
                 var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
                 using var loggers = CliLogging.Create(parse);
+                var dialect = CsvDialect.Parse(parse.GetValue(delimiter), parse.GetValue(quote), parse.GetValue(noHeader), parse.GetValue(encoding));
                 var load = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress, loggers.CreateLogger("etlstream"),
-                    new AdHocLedger(parse.GetValue(state) ?? ConfigRoot.Nearest()?.Ledger ?? Path.Combine("state", "ledger.db"), parse.GetValue(once)), r => failed = r);
+                    new AdHocLedger(parse.GetValue(state) ?? ConfigRoot.Nearest()?.Ledger ?? Path.Combine("state", "ledger.db"), parse.GetValue(once)), r => failed = r, dialect);
                 Console.WriteLine(json ? Redacted(RunReport.From(load.Result, inputText, target, load.Table)).ToJson() : Summary(load.Result, load.Table, load.Skipped));
                 return ExitCodes.Success;
             }
@@ -91,7 +97,7 @@ internal static partial class LoadCommand
     /// </summary>
     public static async Task<(LoadResult Result, string Table, int Skipped)> LoadAsync(
         string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token,
-        ProgressDisplay? progress = null, ILogger? logger = null, AdHocLedger? ledgerOptions = null, Action<RunReport>? failed = null)
+        ProgressDisplay? progress = null, ILogger? logger = null, AdHocLedger? ledgerOptions = null, Action<RunReport>? failed = null, CsvDialect? dialect = null)
     {
         logger ??= NullLogger.Instance;
         var reportWritable = false;
@@ -108,7 +114,7 @@ internal static partial class LoadCommand
                 reportWritable = true;
             }
 
-            var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath);
+            var spec = tablePath is null ? null : TableSpecReader.ReadFile(tablePath, "--table");
             if (spec is not null && options.TableName is not null)
             {
                 spec = spec with { Name = options.TableName };
@@ -116,6 +122,13 @@ internal static partial class LoadCommand
 
             files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token, logger);
             var defaultTable = spec?.Name ?? options.TableName ?? TableNames.FromFileName(files[0].Name);
+            if (dialect is not null)
+            {
+                // --delimiter, --quote, --no-header, --encoding over the spec's csv: settings (or over none: all columns inferred).
+                spec ??= new TableSpec { Name = defaultTable, Columns = [], InferColumns = true };
+                spec = spec with { Csv = dialect.ApplyTo(spec.Csv) };
+            }
+
             var destination = SinkTarget.Describe(target, defaultTable);
             table = destination.Table;
             options = options with
@@ -349,11 +362,38 @@ internal static partial class LoadCommand
     public static string Summary(LoadResult r, string table, int skipped = 0)
     {
         var seconds = r.Elapsed.TotalSeconds;
-        var mbps = seconds > 0 ? r.BytesRead / 1e6 / seconds : 0;
+        var rate = seconds > 0 ? r.BytesRead / seconds : 0;
         var filtered = (r.RowsFiltered > 0 ? $", {r.RowsFiltered:N0} filtered" : "") + (r.RowsRejected > 0 ? $", {r.RowsRejected:N0} rejected to {r.RejectsPath}" : "");
         var alreadyLoaded = skipped > 0 ? $"; {skipped} file{(skipped == 1 ? "" : "s")} already loaded, skipped (--once)" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"loaded {r.RowsLoaded:N0} rows into table {table} ({r.RowsRead:N0} read{filtered}) from {r.Files} file{(r.Files == 1 ? "" : "s")} in {seconds:F2} s: {r.BytesRead / 1e6:N0} MB at {mbps:N0} MB/s, peak memory {r.PeakWorkingSetBytes / 1e6:N0} MB{alreadyLoaded}");
+            $"loaded {Count(r.RowsLoaded, "row")} into table {table} ({r.RowsRead:N0} read{filtered}) from {Count(r.Files, "file")} in {seconds:F2} s: {Size(r.BytesRead)} at {Size(rate)}/s, peak memory {r.PeakWorkingSetBytes / 1e6:N0} MB{alreadyLoaded}");
+    }
+
+    /// <summary><c>1 file</c>, <c>2 files</c>, <c>1,000 rows</c>.</summary>
+    public static string Count(long n, string noun) => string.Create(CultureInfo.InvariantCulture, $"{n:N0} {noun}{(n == 1 ? "" : "s")}");
+
+    /// <summary>
+    /// Bytes in the unit that shows them (decimal, as MB elsewhere in the output), three significant figures: a small
+    /// load is <c>26 bytes</c> or <c>4.10 kB</c>, never <c>0 MB</c>.
+    /// </summary>
+    public static string Size(double bytes)
+    {
+        if (bytes < 1000)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{bytes:N0} bytes");
+        }
+
+        string[] units = ["kB", "MB", "GB", "TB"];
+        var unit = 0;
+        var value = bytes / 1000;
+        while (value >= 1000 && unit < units.Length - 1)
+        {
+            value /= 1000;
+            unit++;
+        }
+
+        var format = value < 10 ? "F2" : value < 100 ? "F1" : "N0";
+        return $"{value.ToString(format, CultureInfo.InvariantCulture)} {units[unit]}";
     }
 
     /// <summary>
@@ -427,4 +467,76 @@ internal static partial class LoadCommand
         text is null ? DateOnly.FromDateTime(DateTime.Today)
         : DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
         : throw new ConfigException([$"--load-date: '{text}' is not a date in the form yyyy-MM-dd"]);
+}
+
+/// <summary>
+/// <c>load</c>'s CSV flags (<c>--delimiter</c>, <c>--quote</c>, <c>--no-header</c>, <c>--encoding</c>): each one given
+/// overrides the spec's <c>csv:</c> setting, so a TSV or a headerless file loads without writing a spec.
+/// </summary>
+internal sealed record CsvDialect(byte? Delimiter, byte? Quote, bool NoHeader, CsvEncoding? Encoding)
+{
+    /// <summary>The flags as typed, or null when none was given; every bad flag is reported together (exit 2).</summary>
+    public static CsvDialect? Parse(string? delimiter, string? quote, bool noHeader, string? encoding)
+    {
+        if (delimiter is null && quote is null && !noHeader && encoding is null)
+        {
+            return null;
+        }
+
+        var errors = new List<string>();
+        byte? Character(string? text, string flag)
+        {
+            if (text is null)
+            {
+                return null;
+            }
+
+            var b = CsvOptions.ParseCharacter(text, out var error);
+            if (b is (byte)'\r' or (byte)'\n')
+            {
+                error = "must not be a line break";
+                b = null;
+            }
+
+            if (error is not null)
+            {
+                errors.Add($"{flag}: {error}");
+            }
+
+            return b;
+        }
+
+        var d = Character(delimiter, "--delimiter");
+        var q = Character(quote, "--quote");
+        CsvEncoding? e = null;
+        if (encoding is not null && (e = CsvEncodingNames.Parse(encoding)) is null)
+        {
+            errors.Add($"--encoding: unknown encoding '{PrintableText.Escape(encoding)}' (expected {CsvEncodingNames.Accepted})");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        return new CsvDialect(d, q, noHeader, e);
+    }
+
+    /// <summary>The spec's options with these flags over them; a delimiter equal to the quote is refused naming both.</summary>
+    public CsvOptions ApplyTo(CsvOptions csv)
+    {
+        var applied = csv with
+        {
+            Delimiter = Delimiter ?? csv.Delimiter,
+            Quote = Quote ?? csv.Quote,
+            HasHeader = !NoHeader && csv.HasHeader,
+            Encoding = Encoding ?? csv.Encoding,
+        };
+        if (applied.Delimiter == applied.Quote)
+        {
+            throw new ConfigException([$"--delimiter/--quote: the delimiter and the quote are both '{PrintableText.Escape(((char)applied.Delimiter).ToString())}' (set one of them to something else; the default quote is '\"')"]);
+        }
+
+        return applied;
+    }
 }

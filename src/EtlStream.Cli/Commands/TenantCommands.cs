@@ -147,7 +147,7 @@ internal static class TenantCommands
                     }
 
                     return string.Create(CultureInfo.InvariantCulture,
-                        $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {results.Sum(r => r.Result.RowsLoaded):N0} rows into {results.Count} table loads in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {results.Sum(r => r.AlreadyLoaded)} files already loaded (run {runId})");
+                        $"{tenantConfig.Id}/{plan.Job.Name} {runDate:yyyy-MM-dd}: loaded {LoadCommand.Count(results.Sum(r => r.Result.RowsLoaded), "row")} into {LoadCommand.Count(results.Count, "table load")} in {(DateTime.UtcNow - started).TotalSeconds:F1} s; {LoadCommand.Count(results.Sum(r => r.AlreadyLoaded), "file")} already loaded (run {runId})");
                 }, token);
             }
             catch (Exception e) when (json && !recorded)
@@ -297,7 +297,7 @@ internal static class TenantCommands
 
             foreach (var e in errors)
             {
-                Console.Error.WriteLine($"warning: {Secrets.Redact(e)}");
+                Console.Error.WriteLine($"warning: {ExitCodes.Printable(e)}");
             }
 
             return Task.FromResult(errors.Count > 0 ? ExitCodes.Usage : ExitCodes.Success);

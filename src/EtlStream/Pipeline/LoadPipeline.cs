@@ -59,11 +59,16 @@ public sealed partial class LoadPipeline
     public async Task<LoadResult> RunAsync(IReadOnlyList<SourceFile> files, TableSpec? spec, IBatchSink sink, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        if (spec is null || spec.SchemaDrift == SchemaDrift.Evolve)
+        spec ??= new TableSpec { Name = _options.TableName ?? TableNames.FromFileName(files.Count > 0 ? files[0].Name : ""), Columns = [], InferColumns = true };
+        if (spec.InferColumns || spec.SchemaDrift == SchemaDrift.Evolve)
         {
             // Reading headers first swaps each read-once input (a pipe) for one that reads the same bytes again.
             var reread = files.ToArray();
-            spec ??= await InferSpecAsync(reread, cancellationToken).ConfigureAwait(false);
+            if (spec.InferColumns)
+            {
+                spec = await InferSpecAsync(reread, spec, cancellationToken).ConfigureAwait(false);
+            }
+
             if (spec.SchemaDrift == SchemaDrift.Evolve)
             {
                 spec = await EvolveAsync(reread, spec, cancellationToken).ConfigureAwait(false);
@@ -71,6 +76,7 @@ public sealed partial class LoadPipeline
 
             files = reread;
         }
+
         // The budget sizes batches and chunks for this run's files and sink; a batch_rows it cannot hold is refused
         // here, before the sink is touched, rather than found as an OutOfMemoryException mid-file.
         var uniqueColumns = spec.Columns.Count(c => c.Rules.Unique);
@@ -451,6 +457,11 @@ public sealed partial class LoadPipeline
             return; // an empty file loads nothing
         }
 
+        if (parser.OtherDelimiter is { } other)
+        {
+            LogOneColumn(_logger, name, transform.Spec.Csv.HasHeader ? "header" : "first row", DelimiterNames.Plural(other), DelimiterNames.Option(other));
+        }
+
         var bound = transform.Bind(name, header);
         if (bound.RenamedHeaders.Count > 0)
         {
@@ -571,18 +582,19 @@ public sealed partial class LoadPipeline
         return spec with { Columns = columns };
     }
 
-    private async Task<TableSpec> InferSpecAsync(SourceFile[] files, CancellationToken token)
+    /// <summary>A spec without columns (or none at all) gets a nullable string column per header of the first file, read with the spec's CSV options.</summary>
+    private async Task<TableSpec> InferSpecAsync(SourceFile[] files, TableSpec spec, CancellationToken token)
     {
         if (files.Length == 0)
         {
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (_, header) in HeadersAsync(files, 1, CsvOptions.Default, _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync(files, 1, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
-                return TableSpec.AllStrings(_options.TableName ?? TableNames.FromFileName(files[0].Name), header);
+                return spec.WithColumnsFrom(header, spec.Csv.HasHeader ? $"{entry}'s header" : $"{entry} (no header: columns named by position)");
             }
         }
 
@@ -745,6 +757,9 @@ public sealed partial class LoadPipeline
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
     private static partial void LogDrift(ILogger logger, string file, string drift);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: every row has one column, but the {Row} holds {Character}: use --delimiter {Option} (or csv.delimiter in the spec)")]
+    private static partial void LogOneColumn(ILogger logger, string file, string row, string character, string option);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);

@@ -26,10 +26,21 @@ internal sealed class RejectsWriter(string? path, string? table, string targetTa
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<Sinks.IBatchSink> _sinks = [];
+
+    // Parsed now, opened at the first reject: a bad target (a FIFO for a DuckDB file, an unknown option) fails the run
+    // before it starts rather than at the first reject.
+    private readonly Sinks.IBatchSink? _table = table is null ? null : Sinks.SinkTarget.Create(table, "etl_rejects");
     private bool _opened;
 
     /// <summary>The Parquet file, when there is one.</summary>
-    public string? Path { get; } = path;
+    public string? Path { get; } = CheckedPath(path);
+
+    /// <summary>
+    /// The rejects file is written like any Parquet target (a temp file renamed over it), so it is checked the same
+    /// way, and at the start: it is opened only at the first reject, when failing would waste the run.
+    /// </summary>
+    private static string? CheckedPath(string? path) =>
+        path is not null && Sinks.Csv.FileTargetKind.WhyNotReplaceable(path) is { } why ? throw new ArgumentException($"--rejects: {why}.") : path;
 
     public async Task WriteAsync(IReadOnlyList<RejectedRow> rows, CancellationToken cancellationToken)
     {
@@ -44,9 +55,9 @@ internal sealed class RejectsWriter(string? path, string? table, string targetTa
                     _sinks.Add(new ParquetSink(new ParquetSinkOptions { Path = Path }));
                 }
 
-                if (table is not null)
+                if (_table is not null)
                 {
-                    _sinks.Add(Sinks.SinkTarget.Create(table, "etl_rejects"));
+                    _sinks.Add(_table);
                 }
 
                 foreach (var sink in _sinks)
@@ -81,6 +92,11 @@ internal sealed class RejectsWriter(string? path, string? table, string targetTa
         foreach (var sink in _sinks)
         {
             await sink.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_table is not null && !_sinks.Contains(_table))
+        {
+            await _table.DisposeAsync().ConfigureAwait(false);
         }
 
         _gate.Dispose();

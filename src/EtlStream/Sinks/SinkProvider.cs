@@ -45,6 +45,9 @@ public abstract class SinkProvider
     /// </summary>
     public virtual IReadOnlyList<(string Path, string Message)> Validate(SinkConfig sink, string? database) => [];
 
+    /// <summary>tenant.yaml's <c>sink.sslmode</c> is added to the target as <c>sslmode=</c>, which this sink's target parser checks.</summary>
+    public virtual bool TakesSslMode => false;
+
     /// <summary><c>sink.path</c> as the tenant's sinks use it: a file or folder is made absolute against <paramref name="home"/>.</summary>
     public virtual string ResolvePath(string path, string home) => path;
 

@@ -107,6 +107,7 @@ public static class SourceStores
     private static AzureBlobStoreOptions AzureFromEnvironment(string url, string container, Func<string, string?> environment)
     {
         var connectionString = environment("AZURE_STORAGE_CONNECTION_STRING");
+        var urlVariable = environment("AZURE_STORAGE_ACCOUNT_URL") is not null ? "AZURE_STORAGE_ACCOUNT_URL" : "AZURE_STORAGE_ACCOUNT";
         var accountUrl = environment("AZURE_STORAGE_ACCOUNT_URL")
             ?? (environment("AZURE_STORAGE_ACCOUNT") is { Length: > 0 } account ? $"https://{account}.blob.core.windows.net" : null);
         if (string.IsNullOrEmpty(connectionString) && string.IsNullOrEmpty(accountUrl))
@@ -121,12 +122,19 @@ public static class SourceStores
             AccountUrl = string.IsNullOrEmpty(connectionString) ? accountUrl : null,
             SasToken = string.IsNullOrEmpty(connectionString) ? NullIfEmpty(environment("AZURE_STORAGE_SAS_TOKEN")) : null,
             AccountKey = string.IsNullOrEmpty(connectionString) ? NullIfEmpty(environment("AZURE_STORAGE_KEY")) : null,
+            SettingNames = new Dictionary<string, string>
+            {
+                ["connection_string"] = "AZURE_STORAGE_CONNECTION_STRING", ["account_url"] = urlVariable,
+                ["sas_token"] = "AZURE_STORAGE_SAS_TOKEN", ["account_key"] = "AZURE_STORAGE_KEY",
+            },
         };
     }
 
     private static S3ObjectStoreOptions S3FromEnvironment(string bucket, Func<string, string?> environment)
     {
-        var endpoint = NullIfEmpty(environment("S3_ENDPOINT")) ?? NullIfEmpty(environment("AWS_ENDPOINT_URL_S3")) ?? NullIfEmpty(environment("AWS_ENDPOINT_URL"));
+        string[] endpointVariables = ["S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"];
+        var endpointVariable = Array.Find(endpointVariables, v => NullIfEmpty(environment(v)) is not null) ?? endpointVariables[0];
+        var endpoint = NullIfEmpty(environment(endpointVariable));
         var pathStyle = environment("S3_FORCE_PATH_STYLE");
         return new S3ObjectStoreOptions
         {
@@ -139,6 +147,10 @@ public static class SourceStores
             AccessKey = NullIfEmpty(environment("AWS_ACCESS_KEY_ID")),
             SecretKey = NullIfEmpty(environment("AWS_SECRET_ACCESS_KEY")),
             SessionToken = NullIfEmpty(environment("AWS_SESSION_TOKEN")),
+            SettingNames = new Dictionary<string, string>
+            {
+                ["endpoint"] = endpointVariable, ["region"] = "AWS_REGION", ["access_key"] = "AWS_ACCESS_KEY_ID", ["secret_key"] = "AWS_SECRET_ACCESS_KEY",
+            },
         };
     }
 

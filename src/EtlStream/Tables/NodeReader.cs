@@ -109,18 +109,13 @@ internal sealed class NodeReader(string file, List<string> errors)
             return null;
         }
 
-        if (s == "\\t")
+        var b = Formats.Csv.CsvOptions.ParseCharacter(s, out var error);
+        if (b is null)
         {
-            return (byte)'\t';
+            Error(Join(path, key), error!);
         }
 
-        if (s.Length == 1 && s[0] < 0x80)
-        {
-            return (byte)s[0];
-        }
-
-        Error(Join(path, key), $"expected one ASCII character, got '{s}'");
-        return null;
+        return b;
     }
 
     public IReadOnlyList<string>? Strings(YamlMappingNode m, string path, string key)

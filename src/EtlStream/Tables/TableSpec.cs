@@ -33,16 +33,73 @@ public sealed record TableSpec
     /// The spec with every column a nullable string named and sourced from <paramref name="header"/>, by its unique
     /// names (<see cref="CsvHeader"/>): an empty or repeated header is a column of its own, never another's values.
     /// </summary>
-    public static TableSpec AllStrings(string name, IReadOnlyList<string> header)
+    public static TableSpec AllStrings(string name, IReadOnlyList<string> header) =>
+        new TableSpec { Name = name, Columns = [], InferColumns = true }.WithColumnsFrom(header, "the header");
+
+    /// <summary>
+    /// The spec has no <c>columns:</c> (or there is no spec): every header becomes a nullable string column when the
+    /// first file is read (<see cref="WithColumnsFrom"/>); <see cref="Columns"/> holds only columns added to it, such
+    /// as a tenant's computed ones, which follow the header's.
+    /// </summary>
+    public bool InferColumns { get; init; }
+
+    /// <summary>With <see cref="InferColumns"/>: the spec's <c>trim: true</c>, applied to every inferred column.</summary>
+    public bool TrimInferred { get; init; }
+
+    /// <summary>The spec file this came from, to name in errors found when the columns are inferred; null without one.</summary>
+    public string? File { get; init; }
+
+    /// <summary>
+    /// The spec with every field of <paramref name="header"/> a nullable string column, by its unique name
+    /// (<see cref="CsvHeader"/>): an empty or repeated header is a column of its own, never another's values. Filters
+    /// and the key are checked against those names here, as the spec reader could not; every problem is listed.
+    /// </summary>
+    public TableSpec WithColumnsFrom(IReadOnlyList<string> header, string headerSource)
     {
         var names = CsvHeader.Resolve(header).Names;
-        var columns = new ColumnSpec[names.Count];
-        for (var i = 0; i < names.Count; i++)
+        var columns = new List<ColumnSpec>(names.Count + Columns.Count);
+        var byName = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var errors = new List<string>();
+        var prefix = File is null ? "" : $"{File}: ";
+        foreach (var name in names)
         {
-            columns[i] = new ColumnSpec { Name = names[i], Type = ColumnType.String };
+            columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Trim = TrimInferred });
+            byName.Add(name);
         }
 
-        return new TableSpec { Name = name, Columns = columns };
+        foreach (var c in Columns)
+        {
+            if (!byName.Add(c.Name))
+            {
+                errors.Add($"{prefix}column '{PrintableText.Escape(c.Name)}' is also a header of {headerSource}");
+            }
+
+            columns.Add(c);
+        }
+
+        var listed = string.Join(", ", names.Select(PrintableText.Escape));
+        for (var i = 0; i < Filters.Count; i++)
+        {
+            if (!byName.Contains(Filters[i].Column))
+            {
+                errors.Add($"{prefix}filter[{i}].column: unknown column '{PrintableText.Escape(Filters[i].Column)}': the columns are read from {headerSource}, which has: {listed}");
+            }
+        }
+
+        foreach (var k in Key)
+        {
+            if (!byName.Contains(k))
+            {
+                errors.Add($"{prefix}key: unknown column '{PrintableText.Escape(k)}': the columns are read from {headerSource}, which has: {listed}");
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ConfigException(errors);
+        }
+
+        return this with { Columns = columns, InferColumns = false };
     }
 }
 

@@ -14,14 +14,21 @@ public static class TableSpecReader
 {
     private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
     private static readonly string[] DecompressionKeys = ["max_bytes", "max_ratio", "ratio_check_after"];
-    private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "null", "batch_rows", "max_record_bytes", "max_columns"];
+    private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "encoding", "null", "batch_rows", "max_record_bytes", "max_columns"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
     private static readonly string[] RuleKeys = ["accepted_values", "range", "regex", "max_length", "unique"];
     private static readonly string[] ComputedKeys = ["concat", "separator", "source_file", "load_date", "constant"];
     private static readonly string[] FilterKeys = ["column", "op", "value", "in", "not_null"];
 
-    public static TableSpec ReadFile(string path)
+    /// <param name="setting">Where the path came from (<c>--table</c>), named in the error when it is no file to read.</param>
+    public static TableSpec ReadFile(string path, string setting = "table spec")
     {
+        // A folder would otherwise say "access denied" and a FIFO would wait for a writer: say what the path is instead.
+        if (Sinks.Csv.FileTargetKind.WhyNotReadable(path, setting, "a spec file") is { } why)
+        {
+            throw new ConfigException([why]);
+        }
+
         string text;
         try
         {
@@ -57,7 +64,7 @@ public static class TableSpecReader
 
         if (node is not YamlMappingNode root)
         {
-            errors.Add($"{file}: a table spec is a mapping with 'table' and 'columns'");
+            errors.Add($"{file}: a table spec is a mapping with 'table' (and 'columns', or every header is read as a string)");
             return null;
         }
 
@@ -87,10 +94,14 @@ public static class TableSpecReader
                 }
             }
         }
-        else
+        else if (r.Child(root, "columns") is not null)
         {
-            r.Error("columns", "required: a list of columns");
+            r.Error("columns", "a list of columns (or leave columns out to read every header as a nullable string)");
         }
+
+        // Without columns, every header becomes a nullable string column when the first file is read; what refers to
+        // a column (filters, key) is checked then, against that header.
+        var infer = r.Child(root, "columns") is null;
 
         var filters = new List<FilterSpec>();
         switch (r.Child(root, "filter"))
@@ -112,9 +123,13 @@ public static class TableSpecReader
                 break;
         }
 
-        CheckReferences(r, columns, columnPaths, filters);
+        if (!infer)
+        {
+            CheckReferences(r, columns, columnPaths, filters);
+        }
+
         var key = r.Strings(root, "", "key") ?? [];
-        foreach (var k in key)
+        foreach (var k in infer ? [] : key)
         {
             if (!columns.Exists(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase)))
             {
@@ -144,7 +159,7 @@ public static class TableSpecReader
         }
 
         var limits = ReadDecompression(r, root);
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
+        return name is null ? null : new TableSpec { Name = name, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
     }
 
     /// <summary><c>decompression: { max_bytes, max_ratio, ratio_check_after }</c>: the bomb limits for this table's files.</summary>
@@ -214,6 +229,18 @@ public static class TableSpecReader
         if (r.Bool(m, "csv", "header") is { } h)
         {
             csv = csv with { HasHeader = h };
+        }
+
+        if (r.String(m, "csv", "encoding") is { } encodingName)
+        {
+            if (CsvEncodingNames.Parse(encodingName) is { } encoding)
+            {
+                csv = csv with { Encoding = encoding };
+            }
+            else
+            {
+                r.Error("csv.encoding", $"unknown encoding '{encodingName}' (expected {CsvEncodingNames.Accepted})");
+            }
         }
 
         if (r.Strings(m, "csv", "null") is { } n)

@@ -14,7 +14,7 @@ public static partial class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls"];
     private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
-    private static readonly string[] SinkKeys = ["kind", "path", "password"];
+    private static readonly string[] SinkKeys = ["kind", "path", "password", "sslmode"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
@@ -283,6 +283,11 @@ public static partial class TenantConfigReader
             return null;
         }
 
+        if (r.String(m, "sink", "sslmode") is { } sslmode)
+        {
+            path = WithSslMode(r, provider, path, sslmode);
+        }
+
         // An alias is read as its kind: one sink, one ledger name, whichever the tenant calls it.
         var sink = new SinkConfig(provider.Kind, path, password);
         foreach (var (at, message) in provider.Validate(sink, r.String(root, "", "database")))
@@ -291,6 +296,34 @@ public static partial class TenantConfigReader
         }
 
         return sink with { Path = provider.ResolvePath(path, home) };
+    }
+
+    /// <summary>
+    /// <c>sink.sslmode</c> becomes the PostgreSQL target's <c>sslmode=</c>, where the target parser validates it once for
+    /// the CLI and tenants alike; a path that sets it too would leave two answers, so that is an error.
+    /// </summary>
+    private static string WithSslMode(NodeReader r, Sinks.SinkProvider provider, string path, string sslmode)
+    {
+        if (!provider.TakesSslMode)
+        {
+            var kinds = Sinks.SinkRegistry.Providers.Where(p => p.TakesSslMode).Select(p => p.Kind);
+            r.Error("sink.sslmode", $"only a {string.Join(" or ", kinds)} sink takes sslmode (this sink is {provider.Kind})");
+            return path;
+        }
+
+        if (sslmode.ToLowerInvariant() is not ("require" or "verify-ca" or "verify-full"))
+        {
+            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected require, verify-ca or verify-full)");
+            return path;
+        }
+
+        if (path.Contains("sslmode=", StringComparison.OrdinalIgnoreCase))
+        {
+            r.Error("sink.sslmode", "sink.path sets sslmode= too: give it in one place");
+            return path;
+        }
+
+        return path + (path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "sslmode=" + sslmode.ToLowerInvariant();
     }
 
     private static ChangedFilePolicy Invalid(NodeReader r, string path, string message)

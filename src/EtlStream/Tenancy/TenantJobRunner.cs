@@ -117,7 +117,7 @@ public static partial class TenantJobRunner
 
         if (files.Count == 0)
         {
-            LogNothingNew(logger, tenant.Id, jobName, load.Table.Name, alreadyLoaded);
+            LogNothingNew(logger, tenant.Id, jobName, load.Table.Name, alreadyLoaded == 1 ? "1 file" : $"{alreadyLoaded} files");
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
@@ -286,8 +286,8 @@ public static partial class TenantJobRunner
     [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files} files")]
     private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, int files);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table}: nothing new ({AlreadyLoaded} files already loaded)")]
-    private static partial void LogNothingNew(ILogger logger, string tenant, string job, string table, int alreadyLoaded);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table}: nothing new ({AlreadyLoaded} already loaded)")]
+    private static partial void LogNothingNew(ILogger logger, string tenant, string job, string table, string alreadyLoaded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: late file {File} (the table's watermark is {Watermark:yyyy-MM-dd}): loading it")]
     private static partial void LogLateFile(ILogger logger, string tenant, string table, string file, DateOnly watermark);

@@ -259,7 +259,8 @@ public sealed class TableTransform
     private List<string> Drift(CsvHeader header)
     {
         var drift = new List<string>();
-        var wanted = _spec.Columns.Where(c => c.Computed is null).Select(c => c.SourceName).ToList();
+        // Distinct: two spec columns may read one header (a raw and a trimmed copy); it is one place in the order.
+        var wanted = _spec.Columns.Where(c => c.Computed is null).Select(c => c.SourceName).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var known = new HashSet<string>(wanted, StringComparer.OrdinalIgnoreCase);
         var added = Unread(_spec.Columns, header).Select(i => header.Names[i]).ToList();
         if (added.Count > 0)

@@ -26,7 +26,7 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal("", stderr);
-        Assert.Matches(@"^loaded [\d,]+ rows into table fact_invoice_secondary \(5,000 read, [\d,]+ filtered\) from 1 file in [\d.]+ s: \d+ MB at [\d,]+ MB/s, peak memory [\d,]+ MB\n$", stdout);
+        Assert.Matches(@"^loaded [\d,]+ rows into table fact_invoice_secondary \(5,000 read, [\d,]+ filtered\) from 1 file in [\d.]+ s: [\d.]+ (kB|MB) at [\d.,]+ [kMG]B/s, peak memory [\d,]+ MB\n$", stdout);
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report));
         var root = json.RootElement;
         Assert.Equal("succeeded", root.GetProperty("status").GetString());
@@ -109,5 +109,43 @@ public sealed class CliTests : IDisposable
         Assert.Equal(
             ["invoices_2026-11-20.csv.gz", "invoices_2026-11-21.csv.gz", "invoices_2026-11-22.csv.gz", "invoices_2026-11-23.csv.zip"],
             Directory.GetFiles(Path.Combine(demo, "incoming")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_demo_runs_in_a_folder_whose_name_holds_a_semicolon()
+    {
+        var demo = _dir.File("de;mo");
+
+        var (code, stdout, stderr) = await RunAsync(_dir.Path, "demo", "--dir", demo, "--rows", "200");
+
+        Assert.Equal((0, ""), (code, stderr));
+        Assert.Contains($"Gross sales by region in {Path.Combine(demo, "warehouse.duckdb")} (DuckDB):\n      region  invoices         qty      gross_amount\n", stdout);
+        Assert.True(File.Exists(Path.Combine(demo, "warehouse.duckdb")));
+    }
+
+    [Fact]
+    public async Task An_unknown_argument_is_echoed_with_its_control_characters_escaped()
+    {
+        var (code, stdout, stderr) = await RunAsync(_dir.Path, "load", "in.csv", "--to", "parquet:x.parquet", "--bogus\u001b[2J");
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.StartsWith("error: Unrecognized command or argument '--bogus\\u001B[2J'.\n", stderr);
+        Assert.DoesNotContain('\u001b', stderr);
+    }
+
+    [Fact]
+    public async Task A_tenants_warning_has_its_control_characters_escaped()
+    {
+        var root = _dir.File("configs");
+        Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
+        var file = Path.Combine(root, "tenants", "acme", "tenant.yaml");
+        File.WriteAllText(file, "tenant: \"ac\\e]0;owned\\ame\"\n");
+
+        var (code, _, stderr) = await RunAsync(_dir.Path, "tenants", "--config", root);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"warning: {file}: tenant: 'ac\\u001B]0;owned\\u0007me' does not match its folder 'acme'\n", stderr);
+        Assert.DoesNotContain('\u001b', stderr);
+        Assert.DoesNotContain('\u0007', stderr);
     }
 }

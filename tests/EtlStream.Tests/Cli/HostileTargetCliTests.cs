@@ -127,4 +127,91 @@ public sealed class HostileTargetCliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Equal($"error: csv:{_dir.Path}: '{_dir.Path}' is a folder, not a file.\n", stderr);
     }
+
+    private string Fifo(string name)
+    {
+        var path = _dir.File(name);
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", path);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+        return path;
+    }
+
+    private const string NotReplaceable = "not a regular file: the finished file is renamed over the target, which would replace it, so only regular files and new paths are written";
+
+    [Theory]
+    [InlineData("/dev/null", "a character device")]
+    [InlineData("fifo", "a FIFO (named pipe)")]
+    public async Task A_parquet_target_that_is_not_a_regular_file_is_refused_and_left_as_it_was(string name, string kind)
+    {
+        var path = name.StartsWith('/') ? name : Fifo(name);
+
+        var (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"parquet:{path}");
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal($"error: parquet:{path}: '{path}' is {kind}, {NotReplaceable}.\n", stderr);
+        Assert.Equal($"'{path}' is {kind}, {NotReplaceable}", EtlStream.Sinks.Csv.FileTargetKind.WhyNotReplaceable(path)); // still what it was
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + ".*.tmp"));
+    }
+
+    [Fact]
+    public async Task A_rejects_file_that_is_a_fifo_is_refused_before_anything_is_loaded()
+    {
+        var fifo = Fifo("rejects.parquet");
+        var database = _dir.File("w.duckdb");
+
+        var (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{database}?table=t", "--rejects", fifo);
+
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal($"error: --rejects: '{fifo}' is a FIFO (named pipe), {NotReplaceable}.\n", stderr);
+        Assert.False(File.Exists(database));
+    }
+
+    [Fact]
+    public async Task A_duckdb_file_that_is_a_fifo_is_refused_as_target_and_as_rejects_table()
+    {
+        var fifo = Fifo("w.duckdb");
+        var reason = $"the DuckDB file '{fifo}' is a FIFO (named pipe), not a database file";
+
+        var (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{fifo}?table=t");
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.StartsWith($"error: Invalid target 'duckdb:{fifo}?table=t': {reason}. Supported forms: ", stderr);
+
+        var database = _dir.File("ok.duckdb");
+        (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{database}?table=t", "--rejects-table", $"duckdb:{fifo}?table=etl_rejects");
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.StartsWith($"error: Invalid target 'duckdb:{fifo}?table=etl_rejects': {reason}. Supported forms: ", stderr);
+        Assert.False(File.Exists(database));
+    }
+
+    [Fact]
+    public async Task A_duckdb_target_that_is_a_link_to_a_database_loads_through_the_link()
+    {
+        var database = _dir.File("real.duckdb");
+        var link = _dir.File("link.duckdb");
+        var (code, _, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{database}?table=t");
+        Assert.Equal((0, ""), (code, stderr));
+        File.CreateSymbolicLink(link, database);
+
+        (code, _, stderr) = await RunAsync("load", _dir.File("in.csv"), "--to", $"duckdb:{link}?table=t");
+
+        Assert.Equal((0, ""), (code, stderr));
+        Assert.Equal(4L, Convert.ToInt64(DuckDbQuery.Scalar(database, "SELECT count(*) FROM t")));
+    }
+
+    [Fact]
+    public async Task A_table_spec_that_is_a_folder_or_a_fifo_says_what_it_is()
+    {
+        var folder = _dir.File("specs");
+        Directory.CreateDirectory(folder);
+        var (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--table", folder, "--to", $"parquet:{_dir.File("out.parquet")}");
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal($"error: --table {folder}: is a folder, not a spec file\n", stderr);
+
+        var fifo = Fifo("spec.yaml"); // opening it would wait for a writer forever
+        (code, stdout, stderr) = await RunAsync("load", _dir.File("in.csv"), "--table", fifo, "--to", $"parquet:{_dir.File("out.parquet")}").WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.Equal($"error: --table {fifo}: is a FIFO (named pipe), not a spec file\n", stderr);
+        Assert.False(File.Exists(_dir.File("out.parquet")));
+    }
 }

@@ -34,6 +34,38 @@ public sealed class DuckDbSinkTests : IDisposable
         (long)DuckDbQuery.Scalar(Db, $"SELECT count(*) FROM {DuckDbSink.QuoteIdentifier(table)}")!;
 
     [Fact]
+    public async Task A_keyed_table_gets_its_primary_key_and_not_null_columns_and_merges_again_into_it()
+    {
+        using var batch = TestBatches.AllTypes();
+        var keyed = Options(mode: DuckDbWriteMode.Merge) with { Key = ["id"] };
+        await LoadAsync(keyed, TestBatches.AllTypesSchema, [batch]);
+        await LoadAsync(keyed, TestBatches.AllTypesSchema, [batch]); // the same keys again: replaced, not doubled
+
+        Assert.Equal(
+            [["PRIMARY KEY", "id"], ["NOT NULL", "id"]],
+            DuckDbQuery.Rows(Db, "SELECT constraint_type, constraint_column_names[1] FROM duckdb_constraints() WHERE table_name = 'facts' ORDER BY constraint_type DESC"));
+        Assert.Equal(TestBatches.AllTypesRows.Length, Count());
+        using var connection = new DuckDB.NET.Data.DuckDBConnection($"Data Source={Db}");
+        connection.Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO facts (id) SELECT min(id) FROM facts";
+        var duplicate = Assert.ThrowsAny<Exception>(() => insert.ExecuteNonQuery());
+        Assert.StartsWith("Constraint Error: Duplicate key \"id: 1\"", duplicate.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_nullable_false_column_is_not_null_in_the_table()
+    {
+        using var batch = TestBatches.AllTypes();
+        await LoadAsync(Options(), TestBatches.AllTypesSchema, [batch]);
+
+        Assert.Equal(
+            [["id"]],
+            DuckDbQuery.Rows(Db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'facts' AND is_nullable = 'NO'"));
+        Assert.Empty(DuckDbQuery.Rows(Db, "SELECT * FROM duckdb_constraints() WHERE table_name = 'facts' AND constraint_type = 'PRIMARY KEY'"));
+    }
+
+    [Fact]
     public async Task AllTypes_LoadWithExactValuesAndTypes()
     {
         using var batch = TestBatches.AllTypes();
@@ -173,7 +205,7 @@ public sealed class DuckDbSinkTests : IDisposable
         var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(ac, default).AsTask());
 
         Assert.Contains("DuckDB table \"facts\"", error.Message, StringComparison.Ordinal);
-        Assert.Contains("column 2 is \"b\" in the table but \"c\" in the data", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"DuckDB table \"facts\" in {Db} does not match the data: missing from the table: \"c\" INTEGER; extra in the table: \"b\" INTEGER. Use mode=replace to recreate it.", error.Message);
     }
 
     [Fact]
@@ -186,7 +218,7 @@ public sealed class DuckDbSinkTests : IDisposable
         await using var sink = new DuckDbSink(Options());
         var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(ab, default).AsTask());
 
-        Assert.Contains("column 2 \"b\" INTEGER is missing from the table", error.Message, StringComparison.Ordinal);
+        Assert.Contains("missing from the table: \"b\" INTEGER.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

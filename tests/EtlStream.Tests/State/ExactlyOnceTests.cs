@@ -143,7 +143,7 @@ public sealed class ExactlyOnceTests : IDisposable
 
         var rerun = await RunAsync(tenant, Day1, ledger, logs);
         Assert.Equal((0L, 1), (rerun.Single().Result.RowsLoaded, rerun.Single().AlreadyLoaded));
-        Assert.Contains("acme/morning: fact_invoice_secondary: nothing new (1 files already loaded)", logs.Messages);
+        Assert.Contains("acme/morning: fact_invoice_secondary: nothing new (1 file already loaded)", logs.Messages);
 
         // Day 4's run takes day 2 (since the watermark) and day 4; day 3 never arrived.
         await WriteDaysAsync(Day1.AddDays(3), 1, seed: 40);

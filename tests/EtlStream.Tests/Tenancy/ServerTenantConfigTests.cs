@@ -68,4 +68,30 @@ public sealed class ServerTenantConfigTests : IDisposable
         var unknown = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs("""{ kind: oracle, path: "x" }"""), "acme"));
         Assert.Equal([$"{file}: sink.kind: 'oracle' is not supported yet (duckdb, starrocks, doris, postgres, mysql, mariadb, clickhouse, parquet)"], unknown.Errors);
     }
+
+    [Theory]
+    [InlineData("postgres://loader@db/datawiz_acme", "require", Npgsql.SslMode.Require)]
+    [InlineData("postgres://loader@db/datawiz_acme?schema=sales", "verify-full", Npgsql.SslMode.VerifyFull)]
+    [InlineData("postgres://loader@db/datawiz_acme", "Verify-CA", Npgsql.SslMode.VerifyCA)]
+    public void A_postgres_sink_takes_sslmode_and_connects_with_it(string target, string sslmode, Npgsql.SslMode expected)
+    {
+        var tenant = TenantConfigReader.Read(Configs($$"""{ kind: postgres, path: "{{target}}", sslmode: {{sslmode}} }"""), "acme");
+
+        var options = EtlStream.Sinks.Postgres.PostgresSinkProvider.Options(tenant, tenant.Tables["dealers"]);
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
+        Assert.Equal(expected, connection.SslMode);
+        Assert.Null(connection.RequireAuth); // encrypted: the cleartext-password refusal is not needed
+        Assert.Equal(target.Contains("schema=sales", StringComparison.Ordinal) ? "sales" : "public", options.Schema);
+    }
+
+    [Theory]
+    [InlineData("""{ kind: postgres, path: "postgres://loader@db/datawiz_acme", sslmode: prefer }""", "sink.sslmode: unknown sslmode 'prefer' (expected require, verify-ca or verify-full)")]
+    [InlineData("""{ kind: postgres, path: "postgres://loader@db/datawiz_acme?sslmode=require", sslmode: require }""", "sink.sslmode: sink.path sets sslmode= too: give it in one place")]
+    [InlineData("""{ kind: mysql, path: "mysql://loader@db/datawiz_acme", sslmode: require }""", "sink.sslmode: only a postgres sink takes sslmode (this sink is mysql)")]
+    public void A_bad_sslmode_is_an_error_naming_the_setting(string sink, string expected)
+    {
+        var file = Path.Combine(_dir.File("configs"), "tenants", "acme", "tenant.yaml");
+        var e = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(Configs(sink), "acme"));
+        Assert.Equal([$"{file}: {expected}"], e.Errors);
+    }
 }

@@ -87,6 +87,13 @@ public sealed class CsvArrowParser : IDisposable
     /// <summary>The column names: the header record, or <c>column1</c>… when the file has none. Null before the first read.</summary>
     public IReadOnlyList<string>? Header => _header;
 
+    /// <summary>
+    /// When the first record (the header, or the first row) is one field holding a tab, <c>;</c> or <c>|</c>: that
+    /// character, likely the file's real delimiter. Every later row must then be one field too, so a file read with
+    /// the wrong delimiter would otherwise load silently into one column.
+    /// </summary>
+    public byte? OtherDelimiter { get; private set; }
+
     /// <summary>Uncompressed bytes parsed so far.</summary>
     public long BytesConsumed => _consumedBytes;
 
@@ -176,7 +183,7 @@ public sealed class CsvArrowParser : IDisposable
         }
 
         // Told once from the first bytes: UTF-8 input goes on as it is, other encodings through a transcoder.
-        var encoding = CsvTextEncoding.Detect(_buffer.AsSpan(_pos, _end - _pos), _source, out var bom);
+        var encoding = CsvTextEncoding.Detect(_buffer.AsSpan(_pos, _end - _pos), _source, _options.Encoding, out var bom);
         if (encoding is null)
         {
             _pos += bom;
@@ -208,6 +215,19 @@ public sealed class CsvArrowParser : IDisposable
             if (!ParseRecords(1, firstRecord: true))
             {
                 await FillAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (_columns.Length == 1)
+        {
+            var first = _columns[0].ValueSpan(0);
+            foreach (var candidate in "\t;|"u8)
+            {
+                if (candidate != _delimiter && first.Contains(candidate))
+                {
+                    OtherDelimiter = candidate;
+                    break;
+                }
             }
         }
 

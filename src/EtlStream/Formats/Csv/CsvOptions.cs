@@ -9,6 +9,12 @@ public sealed record CsvOptions
 
     public bool HasHeader { get; init; } = true;
 
+    /// <summary>
+    /// The text encoding when the file has no byte-order mark (a BOM always wins: it cannot be mistaken).
+    /// Anything but UTF-8 is transcoded to UTF-8 as it streams.
+    /// </summary>
+    public CsvEncoding Encoding { get; init; } = CsvEncoding.Utf8;
+
     /// <summary>Unquoted field texts read as NULL. A quoted field is never NULL: <c>""</c> is an empty string.</summary>
     public IReadOnlyList<string> NullTokens { get; init; } = [""];
 
@@ -32,6 +38,27 @@ public sealed record CsvOptions
     public int MaxColumns { get; init; } = 2048;
 
     public static CsvOptions Default { get; } = new();
+
+    /// <summary>
+    /// A delimiter or quote as written on a command line or in a spec: one ASCII character, or <c>\t</c> / <c>tab</c>
+    /// (a tab is awkward to type in a shell and invisible in YAML). Null, with the reason, when it is neither.
+    /// </summary>
+    public static byte? ParseCharacter(string text, out string? error)
+    {
+        error = null;
+        if (text is "\\t" or "tab" or "TAB")
+        {
+            return (byte)'\t';
+        }
+
+        if (text.Length == 1 && text[0] < 0x80)
+        {
+            return (byte)text[0];
+        }
+
+        error = $"expected one ASCII character (or \\t / tab), got '{PrintableText.Escape(text)}'";
+        return null;
+    }
 
     /// <summary>Every problem with these options, each with the option's name; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -69,4 +96,52 @@ public sealed record CsvOptions
 
         return errors;
     }
+}
+
+/// <summary>
+/// The encodings a CSV file may be declared in (<c>--encoding</c>, <c>csv.encoding</c>). ISO-8859-1 and Windows-1252
+/// are both offered because files called "Latin-1" are usually Windows-1252 (€ and curly quotes in 0x80–0x9F, which
+/// ISO-8859-1 reads as control characters).
+/// </summary>
+public enum CsvEncoding
+{
+    Utf8,
+    Latin1,
+    Windows1252,
+
+    /// <summary>UTF-16 little-endian unless a byte-order mark says big-endian.</summary>
+    Utf16,
+
+    Utf16Be,
+}
+
+public static class CsvEncodingNames
+{
+    /// <summary>The names accepted, as listed in errors and help.</summary>
+    public const string Accepted = "utf-8, latin1 (iso-8859-1), windows-1252 (cp1252), utf-16 (utf-16le), utf-16be";
+
+    public static CsvEncoding? Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "utf-8" or "utf8" => CsvEncoding.Utf8,
+        "latin1" or "latin-1" or "iso-8859-1" or "iso8859-1" => CsvEncoding.Latin1,
+        "windows-1252" or "cp1252" => CsvEncoding.Windows1252,
+        "utf-16" or "utf16" or "utf-16le" or "utf16le" => CsvEncoding.Utf16,
+        "utf-16be" or "utf16be" => CsvEncoding.Utf16Be,
+        _ => null,
+    };
+}
+
+/// <summary>How a delimiter is named in a hint: in words, and as the <c>--delimiter</c> value to type in a shell.</summary>
+internal static class DelimiterNames
+{
+    public static string Plural(byte delimiter) => delimiter switch
+    {
+        (byte)'\t' => "tabs",
+        (byte)';' => "semicolons",
+        (byte)'|' => "pipes",
+        (byte)',' => "commas",
+        _ => $"'{(char)delimiter}' characters",
+    };
+
+    public static string Option(byte delimiter) => delimiter == (byte)'\t' ? "'\\t'" : $"'{(char)delimiter}'";
 }

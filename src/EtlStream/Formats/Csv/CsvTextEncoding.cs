@@ -5,7 +5,9 @@ namespace EtlStream.Formats.Csv;
 /// <summary>
 /// The text encoding of a CSV stream, told from its first bytes. UTF-8 (with or without a BOM) is read as it is;
 /// UTF-16 and UTF-32 with a byte-order mark are transcoded to UTF-8 as they stream (the parser works on UTF-8
-/// bytes); UTF-16 without a BOM (a NUL beside each ASCII character) is refused rather than loaded as NULs.
+/// bytes); UTF-16 without a BOM (a NUL beside each ASCII character) is refused rather than loaded as NULs, unless
+/// declared (<see cref="CsvOptions.Encoding"/>). Latin-1 and Windows-1252 are read only when declared: their bytes
+/// cannot be told from UTF-8's by looking.
 /// </summary>
 internal static class CsvTextEncoding
 {
@@ -14,9 +16,10 @@ internal static class CsvTextEncoding
 
     /// <summary>
     /// The encoding <paramref name="start"/> (the first bytes of the stream, up to <see cref="PeekBytes"/>) is in,
-    /// null for UTF-8, and the length of its byte-order mark. Throws for UTF-16 without a BOM.
+    /// null for UTF-8, and the length of its byte-order mark. A BOM wins over <paramref name="declared"/>; without
+    /// one the declared encoding is used, and UTF-16 text declared as UTF-8 (the default) is refused.
     /// </summary>
-    public static Encoding? Detect(ReadOnlySpan<byte> start, string source, out int bomLength)
+    public static Encoding? Detect(ReadOnlySpan<byte> start, string source, CsvEncoding declared, out int bomLength)
     {
         bomLength = 0;
         ReadOnlySpan<byte> utf8 = [0xEF, 0xBB, 0xBF];
@@ -41,14 +44,27 @@ internal static class CsvTextEncoding
             return new UnicodeEncoding(bigEndian: start[0] == 0xFE, byteOrderMark: false, throwOnInvalidBytes: true);
         }
 
+        switch (declared)
+        {
+            case CsvEncoding.Latin1:
+                return Encoding.Latin1;
+            case CsvEncoding.Windows1252:
+                // In the shared framework (System.Text.Encoding.CodePages) but not registered by default; asked for
+                // directly so nothing global changes. Its five unassigned bytes read as the C1 controls, as Windows does.
+                return CodePagesEncodingProvider.Instance.GetEncoding(1252)
+                    ?? throw new InvalidOperationException("Windows-1252 is not available in this runtime");
+            case CsvEncoding.Utf16 or CsvEncoding.Utf16Be:
+                return new UnicodeEncoding(bigEndian: declared == CsvEncoding.Utf16Be, byteOrderMark: false, throwOnInvalidBytes: true);
+        }
+
         if (start.Length >= 4 && IsAscii(start[0]) && start[1] == 0 && IsAscii(start[2]) && start[3] == 0)
         {
-            throw new CsvFormatException(source, 1, 1, "the file looks like UTF-16LE without a byte-order mark (a NUL after each character): UTF-16 is read only with a BOM; re-encode it as UTF-8");
+            throw new CsvFormatException(source, 1, 1, "the file looks like UTF-16LE without a byte-order mark (a NUL after each character): pass --encoding utf-16 (csv.encoding in a spec) or re-encode it as UTF-8");
         }
 
         if (start.Length >= 4 && start[0] == 0 && IsAscii(start[1]) && start[2] == 0 && IsAscii(start[3]))
         {
-            throw new CsvFormatException(source, 1, 1, "the file looks like UTF-16BE without a byte-order mark (a NUL before each character): UTF-16 is read only with a BOM; re-encode it as UTF-8");
+            throw new CsvFormatException(source, 1, 1, "the file looks like UTF-16BE without a byte-order mark (a NUL before each character): pass --encoding utf-16be (csv.encoding in a spec) or re-encode it as UTF-8");
         }
 
         return null;

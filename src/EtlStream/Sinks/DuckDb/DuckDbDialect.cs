@@ -4,7 +4,11 @@ using EtlStream.Tables;
 
 namespace EtlStream.Sinks.DuckDb;
 
-/// <summary>DuckDB: double-quoted identifiers, types as <c>information_schema</c> spells them, no NOT NULL (as the sink always created them).</summary>
+/// <summary>
+/// DuckDB: double-quoted identifiers, types as <c>information_schema</c> spells them. NOT NULL and the primary key are
+/// declared as on the server databases; tables made before they were (without either) still match, as drift compares
+/// names and types only.
+/// </summary>
 public sealed class DuckDbDialect : SqlDialect
 {
     public static DuckDbDialect Instance { get; } = new();
@@ -12,12 +16,6 @@ public sealed class DuckDbDialect : SqlDialect
     public override string Name => "DuckDB";
 
     protected override string QuoteValid(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    public override string ColumnDefinition(SqlColumn column)
-    {
-        ArgumentNullException.ThrowIfNull(column);
-        return Quote(column.Name) + " " + column.Type;
-    }
 
     public override string TypeOf(Field field) => KindOf(field) switch
     {

@@ -132,11 +132,12 @@ public sealed class DuckDbSink : IBatchSink
         if (_options.Mode == DuckDbWriteMode.Replace)
         {
             Execute($"DROP TABLE IF EXISTS {table}");
-            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns));
+            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns, key: _options.Key));
         }
         else
         {
-            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns, ifNotExists: true));
+            // A table that exists keeps its constraints: a key is declared only when the table is made.
+            Execute(DuckDbDialect.Instance.CreateTableSql(table, columns, ifNotExists: true, key: _options.Key));
             CheckLiveSchema(columns, schema);
         }
 

@@ -57,6 +57,13 @@ public sealed partial record DuckDbSinkOptions
             return $"the DuckDB file '{path}' starts with '{prefix.Value}', which DuckDB reads as a remote or special database: give a local file path";
         }
 
+        // DuckDB opens the file in place (a link to a database is fine), but a FIFO would wait for a writer and a device
+        // or folder is no database.
+        if (Csv.FileTargetKind.NonRegularKind(path, followLinks: true) is { } kind)
+        {
+            return $"the DuckDB file '{path}' is {kind}, not a database file";
+        }
+
         return null;
     }
 

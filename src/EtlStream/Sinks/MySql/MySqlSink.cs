@@ -31,6 +31,8 @@ public sealed class MySqlSink : SqlStagedSink
     private ChunkPipeStream? _directPipe;
     private Task<int>? _directLoad;
     private ArrayBufferWriter<byte>? _directBody;
+    private CancellationTokenSource? _directLoadStop;
+    private readonly ServerWatch _watch;
 
     public MySqlSink(MySqlSinkOptions options)
         : base(MySqlDialect.Instance, options)
@@ -45,6 +47,12 @@ public sealed class MySqlSink : SqlStagedSink
 
         MySqlDialect.Instance.ValidateIdentifier(_database);
         _connectionString = builder.ConnectionString;
+        _watch = new ServerWatch(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"mysql {builder.Server}:{builder.Port}"), (int)builder.DefaultCommandTimeout, async token =>
+        {
+            await using var probe = await OpenAsync(token).ConfigureAwait(false);
+            await using var command = new MySqlCommand("SELECT 1", probe);
+            await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+        });
     }
 
     protected override string Qualify(string table) => Dialect.Quote(_database) + "." + Dialect.Quote(table);
@@ -79,7 +87,9 @@ public sealed class MySqlSink : SqlStagedSink
         _directBody = new ArrayBufferWriter<byte>(1 << 20);
         var connection = _directConnection;
         var pipe = _directPipe;
-        _directLoad = Task.Run(() => LoadStreamAsync(connection, pipe, CancellationToken.None), CancellationToken.None);
+        _directLoadStop = new CancellationTokenSource();
+        var stop = _directLoadStop.Token;
+        _directLoad = Task.Run(() => LoadStreamAsync(connection, pipe, stop), CancellationToken.None);
     }
 
     protected override async ValueTask DisconnectAsync()
@@ -90,7 +100,17 @@ public sealed class MySqlSink : SqlStagedSink
             _directPipe.Complete(new OperationCanceledException("the load was abandoned"));
             try
             {
-                await _directLoad!.ConfigureAwait(false);
+                // A server that stopped reading never ends the load by itself: after timeout= it is cancelled (the
+                // driver then kills the query, or closes the connection), and waited for once more.
+                try
+                {
+                    await _directLoad!.WaitAsync(TimeSpan.FromSeconds(_watch.TimeoutSeconds)).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    await _directLoadStop!.CancelAsync().ConfigureAwait(false);
+                    await _directLoad!.WaitAsync(TimeSpan.FromSeconds(_watch.TimeoutSeconds)).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException or InvalidOperationException)
             {
@@ -103,15 +123,22 @@ public sealed class MySqlSink : SqlStagedSink
 
         if (_directTransaction is not null)
         {
-            await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
-            _directTransaction = null;
+            if (_directLoad is { IsCompleted: true })
+            {
+                await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+            }
+
+            _directTransaction = null; // else the connection is still busy: closing it below rolls back
         }
 
         if (_directConnection is not null)
         {
-            await _directConnection.DisposeAsync().ConfigureAwait(false);
+            await DisposeBoundedAsync(_directConnection).ConfigureAwait(false);
             _directConnection = null;
         }
+
+        _directLoadStop?.Dispose();
+        _directLoadStop = null;
     }
 
     protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
@@ -135,15 +162,19 @@ public sealed class MySqlSink : SqlStagedSink
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // No deadline for the statement (a large refresh's INSERT … SELECT takes as long as it takes); the watch bounds the wait instead.
         await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await _watch.RunAsync("running a statement", token => command.ExecuteNonQueryAsync(token), cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new MySqlCommand(sql, connection) { CommandTimeout = 0 };
-        return await FirstRowAsync(command, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string?>? row = null;
+        await _watch.RunAsync("running a query", async token => row = await FirstRowAsync(command, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return row;
     }
 
     protected override async Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken)
@@ -168,7 +199,8 @@ public sealed class MySqlSink : SqlStagedSink
     {
         if (Direct)
         {
-            await _directPipe!.FeedAsync(chunk.Batches, _encoder.Write, _directBody!, _directLoad!, $"{Describe}: LOAD DATA ended before the data did.", cancellationToken).ConfigureAwait(false);
+            var pipe = _directPipe!;
+            await _watch.RunAsync("loading", token => pipe.FeedAsync(chunk.Batches, _encoder.Write, _directBody!, _directLoad!, $"{Describe}: LOAD DATA ended before the data did.", token), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -183,12 +215,20 @@ public sealed class MySqlSink : SqlStagedSink
 
             MemoryMarshal.TryGetArray(body.WrittenMemory, out var written);
             using var stream = new MemoryStream(written.Array!, written.Offset, written.Count, writable: false);
-            await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-            var loaded = await LoadStreamAsync(connection, stream, cancellationToken).ConfigureAwait(false);
-            await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
-            if (loaded != chunk.Rows)
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+                var loaded = 0;
+                await _watch.RunAsync("loading", async token => loaded = await LoadStreamAsync(connection, stream, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                await ThrowOnWarningsAsync(connection, chunk, cancellationToken).ConfigureAwait(false);
+                if (loaded != chunk.Rows)
+                {
+                    throw new InvalidOperationException($"{Describe}: LOAD DATA loaded {loaded} rows of a chunk of {chunk.Rows}.");
+                }
+            }
+            finally
+            {
+                await DisposeBoundedAsync(connection).ConfigureAwait(false);
             }
         }
         finally
@@ -239,7 +279,9 @@ public sealed class MySqlSink : SqlStagedSink
             var pipe = _directPipe!;
             _directPipe = null;
             pipe.Complete();
-            var loaded = await _directLoad!.ConfigureAwait(false);
+            var load = _directLoad!;
+            await _watch.RunAsync("loading", _ => load, cancellationToken).ConfigureAwait(false);
+            var loaded = await load.ConfigureAwait(false);
             await pipe.DisposeAsync().ConfigureAwait(false);
             await ThrowOnWarningsAsync(_directConnection!, chunk: null, cancellationToken).ConfigureAwait(false);
             if (loaded != RowsWritten)
@@ -248,7 +290,7 @@ public sealed class MySqlSink : SqlStagedSink
             }
 
             await WriteLedgerAsync(_directConnection!, _directTransaction, cancellationToken).ConfigureAwait(false);
-            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await _watch.RunAsync("committing", token => _directTransaction!.CommitAsync(token), cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -294,10 +336,10 @@ public sealed class MySqlSink : SqlStagedSink
             {
                 await using var command = new MySqlCommand(
                     $"INSERT INTO {target} SELECT * FROM {staging}{(Mode == SqlWriteMode.Merge ? " " + MergeUpdateClause() : string.Empty)}",
-                    connection, transaction) { CommandTimeout = 0 };
-                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    connection, transaction) { CommandTimeout = 0 }; // no deadline for the statement: the watch bounds the wait
+                await _watch.RunAsync("publishing", token => command.ExecuteNonQueryAsync(token), cancellationToken).ConfigureAwait(false);
                 await WriteLedgerAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await _watch.RunAsync("committing", token => transaction.CommitAsync(token), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -343,6 +385,23 @@ public sealed class MySqlSink : SqlStagedSink
     }
 
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
+
+    /// <summary>
+    /// Closes a connection, giving up after timeout=: closing one whose LOAD DATA a stalled server stopped reading
+    /// would first read the rest of its answer from that server, for ever. The abandoned close ends with the process.
+    /// </summary>
+    private async Task DisposeBoundedAsync(MySqlConnection connection)
+    {
+        var closing = connection.DisposeAsync().AsTask();
+        try
+        {
+            await closing.WaitAsync(TimeSpan.FromSeconds(_watch.TimeoutSeconds)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = closing.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
 
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

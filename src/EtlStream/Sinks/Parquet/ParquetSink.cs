@@ -8,7 +8,8 @@ namespace EtlStream.Sinks.Parquet;
 /// Writes batches to one Parquet file through ParquetSharp's Arrow writer (batches cross to the native writer
 /// through the Arrow C data interface, no per-value copy). Output goes to <c>&lt;path&gt;.&lt;guid&gt;.tmp</c> beside
 /// the target and is moved over the target in <see cref="CompleteAsync"/>; a run disposed without completing
-/// deletes the temp file and leaves the target untouched.
+/// deletes the temp file and leaves the target untouched. So the target must be a regular file or a new path (see
+/// <see cref="Csv.FileTargetKind"/>).
 /// </summary>
 public sealed class ParquetSink : IBatchSink
 {
@@ -24,6 +25,10 @@ public sealed class ParquetSink : IBatchSink
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Path, nameof(options) + "." + nameof(options.Path));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RowGroupRows, 1, nameof(options) + "." + nameof(options.RowGroupRows));
         _options = options;
+        if (Csv.FileTargetKind.WhyNotReplaceable(options.Path) is { } why)
+        {
+            throw new ArgumentException($"parquet:{options.Path}: {why}."); // bad usage: nothing has run yet
+        }
     }
 
     public int MaxConcurrency => 1;
@@ -43,6 +48,7 @@ public sealed class ParquetSink : IBatchSink
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        CheckTarget();
         var target = Path.GetFullPath(_options.Path);
         var directory = Path.GetDirectoryName(target);
         if (!string.IsNullOrEmpty(directory))
@@ -128,6 +134,7 @@ public sealed class ParquetSink : IBatchSink
         writer.Close();
         writer.Dispose();
         _writer = null;
+        CheckTarget(); // again: the path may have been replaced while the run wrote
         File.Move(_tempPath!, Path.GetFullPath(_options.Path), overwrite: true);
         _tempPath = null;
         _completed = true;
@@ -148,6 +155,14 @@ public sealed class ParquetSink : IBatchSink
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    private void CheckTarget()
+    {
+        if (Csv.FileTargetKind.WhyNotReplaceable(_options.Path) is { } why)
+        {
+            throw new IOException($"parquet:{_options.Path}: {why}.");
+        }
     }
 
     private void DeleteTemp()

@@ -14,6 +14,23 @@ public sealed class PostgresDialect : SqlDialect
     /// <summary>NAMEDATALEN − 1: PostgreSQL would silently truncate a longer name.</summary>
     protected override int MaxIdentifierBytes => 63;
 
+    /// <summary>
+    /// <c>&lt;table&gt;_pkey</c>, the name PostgreSQL gives a table's primary key, with the table's part cut (at a
+    /// character) so the whole fits 63 bytes, as PostgreSQL cuts it.
+    /// </summary>
+    public static string PrimaryKeyName(string table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        const string Suffix = "_pkey";
+        var stem = table;
+        while (System.Text.Encoding.UTF8.GetByteCount(stem) + Suffix.Length > 63)
+        {
+            stem = stem[..(char.IsLowSurrogate(stem[^1]) ? stem.Length - 2 : stem.Length - 1)];
+        }
+
+        return stem + Suffix;
+    }
+
     protected override string QuoteValid(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     /// <summary>Staging rows are published (copied or renamed) before they matter, so they need no WAL.</summary>

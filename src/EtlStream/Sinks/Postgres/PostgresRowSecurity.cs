@@ -20,9 +20,8 @@ public static class PostgresRowSecurity
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var database = builder.Database ?? throw new ArgumentException("postgres: the connection string names no database", nameof(connectionString));
-        await using (var server = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" }.ConnectionString))
+        await using (var server = await PostgresSink.OpenAsync(new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Database = "postgres" }.ConnectionString), cancellationToken).ConfigureAwait(false))
         {
-            await server.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = $1", server);
             exists.Parameters.Add(new NpgsqlParameter { Value = database });
             if ((long)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0)
@@ -80,8 +79,7 @@ public static class PostgresRowSecurity
 
     private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await PostgresSink.OpenAsync(new NpgsqlConnection(connectionString), cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }

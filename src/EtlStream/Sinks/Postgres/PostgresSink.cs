@@ -30,6 +30,7 @@ public sealed class PostgresSink : SqlStagedSink
     private Task _directSending = Task.CompletedTask;
     private readonly PostgresBinaryEncoder _encoder = new();
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
+    private ServerWatch? _watch;
 
     public PostgresSink(PostgresSinkOptions options)
         : base(PostgresDialect.Instance, options)
@@ -43,17 +44,48 @@ public sealed class PostgresSink : SqlStagedSink
     protected override async Task ConnectAsync(CancellationToken cancellationToken)
     {
         _dataSource = NpgsqlDataSource.Create(_options.ConnectionString);
+        var b = new NpgsqlConnectionStringBuilder(_options.ConnectionString);
+        var dataSource = _dataSource;
+        _watch = new ServerWatch(Server(b), b.CommandTimeout, async token =>
+        {
+            await using var probe = await OpenAsync(dataSource.CreateConnection(), token).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand("SELECT 1", probe);
+            await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+        });
 
         // Fail on a bad address or password now, before anything else happens.
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(DataSource.CreateConnection(), cancellationToken);
+
+    /// <summary>
+    /// Opens <paramref name="connection"/>, the one way every PostgreSQL connection of EtlStream is opened (the sink's,
+    /// the ledger's, row security's), so that every failure to connect names the server and never the password.
+    /// </summary>
+    internal static async Task<NpgsqlConnection> OpenAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested && (IsDatabaseError(e) || e is OperationCanceledException))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is DbException or IOException or TimeoutException or OperationCanceledException)
         {
-            throw ConnectFailure(_options.ConnectionString, e);
+            var connectionString = connection.ConnectionString; // without the password: Persist Security Info is off
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw ConnectFailure(connectionString, e);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
+
+    private static string Server(NpgsqlConnectionStringBuilder b) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"postgres {b.Host}:{b.Port}");
+
+    private ServerWatch Watch => _watch ?? throw new InvalidOperationException("The PostgreSQL sink is not open.");
 
     /// <summary>
     /// A failure to connect, naming the server as <c>postgres host:port</c> (the driver's text names neither) and never
@@ -62,7 +94,7 @@ public sealed class PostgresSink : SqlStagedSink
     internal static Exception ConnectFailure(string connectionString, Exception error)
     {
         var b = new NpgsqlConnectionStringBuilder(connectionString);
-        var server = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"postgres {b.Host}:{b.Port}");
+        var server = Server(b);
         for (var e = error; e is not null; e = e.InnerException)
         {
             if (e is TimeoutException or OperationCanceledException)
@@ -70,6 +102,15 @@ public sealed class PostgresSink : SqlStagedSink
                 return new TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"{server}: no answer within {b.Timeout} s while connecting (connect_timeout={b.Timeout})"), error);
             }
+        }
+
+        if (error is PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName })
+        {
+            // The server's own text ("database "x" does not exist", SQLSTATE 3D000) names neither the server nor a way on.
+            var database = PostgresDialect.Instance.Quote(b.Database ?? "");
+            return new InvalidOperationException(
+                $"PostgreSQL database {database} does not exist on {b.Host}:{b.Port}: create it (CREATE DATABASE {database}, or etlstream init-db for a tenant) or name an existing one in the target",
+                error);
         }
 
         if (b.RequireAuth == "!Password" && error.Message.Contains("\"Password\" authentication method is not allowed", StringComparison.Ordinal))
@@ -94,7 +135,7 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task BeginDirectAsync(CancellationToken cancellationToken)
     {
-        _directConnection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        _directConnection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         _directTransaction = await _directConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         _directCopy = await _directConnection.BeginRawBinaryCopyAsync(
             $"COPY {Qualify(Table)} FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false);
@@ -108,9 +149,11 @@ public sealed class PostgresSink : SqlStagedSink
         if (_directCopy is not null)
         {
             // Still open: the run failed. Disposing would end the COPY and keep its rows: cancel it instead.
+            // Each bounded by timeout=: after a server stopped answering they would wait on it for ever.
+            var bound = TimeSpan.FromSeconds(Watch.TimeoutSeconds);
             try
             {
-                await _directSending.ConfigureAwait(false);
+                await _directSending.WaitAsync(bound).ConfigureAwait(false);
             }
             catch (Exception e) when (IsDatabaseError(e) || e is OperationCanceledException)
             {
@@ -119,9 +162,9 @@ public sealed class PostgresSink : SqlStagedSink
 
             try
             {
-                await _directCopy.CancelAsync().ConfigureAwait(false);
+                await _directCopy.CancelAsync().WaitAsync(bound).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsDatabaseError(e))
+            catch (Exception e) when (IsDatabaseError(e) || e is InvalidOperationException or ObjectDisposedException)
             {
                 // the transaction is rolled back below either way
             }
@@ -151,14 +194,15 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
     {
-        await using var command = DataSource.CreateCommand("""
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("""
             SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
             FROM pg_catalog.pg_attribute a
             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = _options.Schema });
         command.Parameters.Add(new NpgsqlParameter { Value = table });
         var columns = new List<SqlColumn>();
@@ -173,24 +217,27 @@ public sealed class PostgresSink : SqlStagedSink
 
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
-        await using var command = DataSource.CreateCommand(sql);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task<IReadOnlyList<string?>?> QueryFirstRowAsync(string sql, CancellationToken cancellationToken)
     {
-        await using var command = DataSource.CreateCommand(sql);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(sql, connection);
         return await FirstRowAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task<IReadOnlyList<string>> ReadPrimaryKeyAsync(string table, CancellationToken cancellationToken)
     {
-        await using var command = DataSource.CreateCommand("""
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("""
             SELECT a.attname FROM pg_catalog.pg_index i
             JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
             WHERE i.indrelid = to_regclass($1) AND i.indisprimary
             ORDER BY array_position(i.indkey::int2[], a.attnum)
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = Qualify(table) });
         var key = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -216,13 +263,14 @@ public sealed class PostgresSink : SqlStagedSink
                 await _directSending.ConfigureAwait(false);
                 (_directBody, _directBodySent) = (_directBodySent!, _directBody!);
                 _directBody.ResetWrittenCount();
-                _directSending = copy.WriteAsync(_directBodySent.WrittenMemory, cancellationToken).AsTask();
+                var sent = _directBodySent.WrittenMemory;
+                _directSending = Watch.RunAsync("loading", token => copy.WriteAsync(sent, token).AsTask(), cancellationToken);
             }
 
             return;
         }
 
-        var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var copy = await connection.BeginRawBinaryCopyAsync(
@@ -240,7 +288,7 @@ public sealed class PostgresSink : SqlStagedSink
                 }
 
                 body.Write(PostgresBinaryEncoder.Trailer);
-                await copy.WriteAsync(body.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await Watch.RunAsync("loading", token => copy.WriteAsync(body.WrittenMemory, token).AsTask(), cancellationToken).ConfigureAwait(false);
                 completed = true;
             }
             finally
@@ -248,11 +296,12 @@ public sealed class PostgresSink : SqlStagedSink
                 _buffers.Add(body);
                 if (!completed)
                 {
-                    // Disposing would end the COPY and keep what was sent: cancel it instead.
-                    await copy.CancelAsync().ConfigureAwait(false);
+                    // Disposing would end the COPY and keep what was sent: cancel it instead (bounded: the server may be gone).
+                    await Watch.RunAsync("cancelling a load", _ => copy.CancelAsync(), CancellationToken.None).ConfigureAwait(false);
                 }
 
-                await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+                // Ends the COPY: the server checks and stores the rows.
+                await Watch.RunAsync("loading", _ => copy.DisposeAsync().AsTask(), cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -270,21 +319,26 @@ public sealed class PostgresSink : SqlStagedSink
             if (_directBody!.WrittenCount > 0)
             {
                 // No batch came (a run of empty files, init-db): the header still waits in the buffer, and COPY needs it.
-                await copy.WriteAsync(_directBody.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                var header = _directBody.WrittenMemory;
+                await Watch.RunAsync("loading", token => copy.WriteAsync(header, token).AsTask(), cancellationToken).ConfigureAwait(false);
             }
 
-            await copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), cancellationToken).ConfigureAwait(false);
+            await Watch.RunAsync("loading", token => copy.WriteAsync(PostgresBinaryEncoder.Trailer.ToArray(), token).AsTask(), cancellationToken).ConfigureAwait(false);
             _directCopy = null;
-            await copy.DisposeAsync().ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
+            await Watch.RunAsync("loading", _ => copy.DisposeAsync().AsTask(), cancellationToken).ConfigureAwait(false); // ends the COPY: the server checks and stores the rows
             await WriteLedgerAsync(_directConnection!, _directTransaction!, cancellationToken).ConfigureAwait(false);
-            await _directTransaction!.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await Watch.RunAsync("committing", token => _directTransaction!.CommitAsync(token), cancellationToken).ConfigureAwait(false);
             return;
         }
 
         var target = Qualify(Table);
         var staging = Qualify(StagingTable);
         // A keyed table gets its primary key when staging becomes it: built once, after the load (see SqlDialect.KeyIsUnique).
-        var addKey = Key.Count > 0 ? Dialect.AddKeySql(staging, Columns, Key) + "; " : string.Empty;
+        // Named after the table, as PostgreSQL names a key made with CREATE TABLE: ADD PRIMARY KEY on the staging table
+        // would name it after staging, and the name outlives the rename.
+        var addKey = Key.Count > 0
+            ? $"ALTER TABLE {staging} ADD CONSTRAINT {Dialect.Quote(PostgresDialect.PrimaryKeyName(Table))} {Dialect.KeyConstraint(Columns, Key)}; "
+            : string.Empty;
         var rename = $"{addKey}ALTER TABLE {staging} SET LOGGED; ALTER TABLE {staging} RENAME TO {Dialect.Quote(Table)}";
         var sql = (Mode, TargetState) switch
         {
@@ -295,14 +349,15 @@ public sealed class PostgresSink : SqlStagedSink
             _ => $"DROP TABLE {target}; {rename}",
         };
 
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
+            // No deadline for the statement (a large refresh takes as long as it takes); the watch bounds the wait instead.
             await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await Watch.RunAsync("publishing", token => command.ExecuteNonQueryAsync(token), cancellationToken).ConfigureAwait(false);
             await WriteLedgerAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await Watch.RunAsync("committing", token => transaction.CommitAsync(token), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -338,8 +393,7 @@ public sealed class PostgresSink : SqlStagedSink
         string connectionString, string schema, string tenant, string target, CancellationToken cancellationToken)
     {
         var ledger = PostgresDialect.Instance.Quote(schema) + "." + PostgresDialect.Instance.Quote(LedgerStamp.Table);
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(new NpgsqlConnection(connectionString), cancellationToken).ConfigureAwait(false);
         await using var exists = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", connection);
         exists.Parameters.Add(new NpgsqlParameter { Value = ledger });
         if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!)

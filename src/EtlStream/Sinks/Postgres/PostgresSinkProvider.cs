@@ -16,6 +16,8 @@ public sealed class PostgresSinkProvider : ServerSinkProvider
 
     public override SinkCapabilities Capabilities { get; } = new() { Server = true, HealsFromTarget = true, ExactlyOnce = ExactlyOnce.LedgerInTransaction };
 
+    public override bool TakesSslMode => true;
+
     public override IBatchSink CreateFromTarget(string target, string defaultTable) => new PostgresSink(SinkTarget.ParsePostgres(target, defaultTable));
 
     /// <summary>A tenant's table: the sink target with the tenant's password.</summary>

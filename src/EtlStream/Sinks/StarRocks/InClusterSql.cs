@@ -53,6 +53,16 @@ internal static class InClusterSql
             problems.Add("csv.header: false (columns are found by their header names)");
         }
 
+        if (spec.InferColumns)
+        {
+            problems.Add("a spec without columns (the SELECT is compiled from declared columns)");
+        }
+
+        if (spec.Csv.Encoding != Formats.Csv.CsvEncoding.Utf8)
+        {
+            problems.Add("csv.encoding other than utf-8 (FILES() reads UTF-8)");
+        }
+
         if (spec.Csv.MaxColumns < 1 || spec.Csv.Delimiter is (byte)'"' or (byte)'\n')
         {
             problems.Add("csv.delimiter: not usable as csv.column_separator");

@@ -36,13 +36,20 @@ public sealed record AzureBlobStoreOptions
     /// <summary>Replaces the HTTP handler (tests inject faults with it).</summary>
     internal HttpMessageHandler? Handler { get; init; }
 
+    /// <summary>
+    /// Where each setting came from when not from a tenant's <c>source:</c> (<c>account_key</c> →
+    /// <c>AZURE_STORAGE_KEY</c>), so an error names what the user set; never a value.
+    /// </summary>
+    internal IReadOnlyDictionary<string, string>? SettingNames { get; init; }
+
     /// <summary>Every problem, each with its path under <paramref name="path"/>; empty when the options are usable.</summary>
     public IReadOnlyList<string> Validate(string path = "source")
     {
         var errors = new List<string>();
+        string Name(string setting) => SettingNames?.GetValueOrDefault(setting) ?? $"{path}.{setting}";
         if (string.IsNullOrWhiteSpace(Container))
         {
-            errors.Add($"{path}.container: required");
+            errors.Add($"{Name("container")}: required");
         }
 
         var hasConnectionString = !string.IsNullOrWhiteSpace(ConnectionString);
@@ -54,12 +61,23 @@ public sealed record AzureBlobStoreOptions
 
         if (hasUrl && !Uri.TryCreate(AccountUrl, UriKind.Absolute, out _))
         {
-            errors.Add($"{path}.account_url: not an absolute URL");
+            errors.Add($"{Name("account_url")}: not an absolute URL");
         }
 
         if (hasUrl && (AccountUrl!.Contains("sig=", StringComparison.OrdinalIgnoreCase)))
         {
-            errors.Add($"{path}.account_url: holds a SAS signature; give the token as sas_token");
+            errors.Add($"{Name("account_url")}: holds a SAS signature; give the token as {Name("sas_token")}");
+        }
+
+        // The SDK would fail later with its own text ("not a valid Base-64 string"), naming no setting.
+        if (!string.IsNullOrEmpty(AccountKey) && !IsBase64(AccountKey))
+        {
+            errors.Add($"{Name("account_key")}: not an account key (an account key is base64 text, as the portal shows it under Access keys)");
+        }
+
+        if (hasConnectionString && ConnectionStringProblem(ConnectionString!) is { } problem)
+        {
+            errors.Add($"{Name("connection_string")}: {problem}");
         }
 
         if (!string.IsNullOrEmpty(SasToken) && !string.IsNullOrEmpty(AccountKey))
@@ -74,10 +92,38 @@ public sealed record AzureBlobStoreOptions
 
         if (MaxRetries < 0)
         {
-            errors.Add($"{path}.max_retries: below 0");
+            errors.Add($"{Name("max_retries")}: below 0");
         }
 
         errors.AddRange(Reads.Validate(path));
         return errors;
+    }
+
+    private static bool IsBase64(string text) => Convert.TryFromBase64String(text.Trim(), new byte[text.Length], out _);
+
+    /// <summary>
+    /// Why the SDK cannot use a connection string, in words that never quote it (all of it may be secret), or null.
+    /// The SDK parses it; its exception text is not passed on.
+    /// </summary>
+    private static string? ConnectionStringProblem(string connectionString)
+    {
+        foreach (var part in connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && part[..eq].Trim() == "AccountKey" && !IsBase64(part[(eq + 1)..]))
+            {
+                return "its AccountKey is not an account key (an account key is base64 text, as the portal shows it under Access keys)";
+            }
+        }
+
+        try
+        {
+            _ = new global::Azure.Storage.Blobs.BlobServiceClient(connectionString);
+            return null;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            return "not an Azure Storage connection string (expected AccountName=…;AccountKey=…;… or BlobEndpoint=…;SharedAccessSignature=…, as the portal shows it)";
+        }
     }
 }

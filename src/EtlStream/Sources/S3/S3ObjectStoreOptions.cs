@@ -35,10 +35,14 @@ public sealed record S3ObjectStoreOptions
     /// <summary>Replaces the HTTP handler (tests inject faults with it).</summary>
     internal HttpMessageHandler? Handler { get; init; }
 
+    /// <summary>Where each setting came from when not from a tenant's <c>source:</c> (<c>endpoint</c> → <c>S3_ENDPOINT</c>), so an error names it.</summary>
+    internal IReadOnlyDictionary<string, string>? SettingNames { get; init; }
+
     /// <summary>Every problem, each with its path under <paramref name="path"/>; empty when the options are usable.</summary>
     public IReadOnlyList<string> Validate(string path = "source")
     {
         var errors = new List<string>();
+        string Name(string setting) => SettingNames?.GetValueOrDefault(setting) ?? $"{path}.{setting}";
         if (string.IsNullOrWhiteSpace(Bucket))
         {
             errors.Add($"{path}.bucket: required");
@@ -46,17 +50,17 @@ public sealed record S3ObjectStoreOptions
 
         if (Endpoint is not null && !Uri.TryCreate(Endpoint, UriKind.Absolute, out _))
         {
-            errors.Add($"{path}.endpoint: not an absolute URL");
+            errors.Add($"{Name("endpoint")}: not an absolute URL");
         }
 
         if (string.IsNullOrEmpty(AccessKey) != string.IsNullOrEmpty(SecretKey))
         {
-            errors.Add($"{path}: access_key and secret_key go together");
+            errors.Add(SettingNames is null ? $"{path}: access_key and secret_key go together" : $"{Name("access_key")} and {Name("secret_key")} go together");
         }
 
         if (string.IsNullOrWhiteSpace(Region))
         {
-            errors.Add($"{path}.region: required");
+            errors.Add($"{Name("region")}: required");
         }
 
         if (MaxRetries < 0)

@@ -55,6 +55,77 @@ public class PostgresSinkContractTests(PostgresServer server) : SqlSinkContractT
             "column \"flag\" is smallint in the table but boolean in the data. Use mode=replace to recreate it.",
             error.Message);
     }
+
+    [Fact]
+    public async Task Drift_ListsMissingExtraAndChangedColumns_NotEveryColumnAfterAnInsertedOne()
+    {
+        var table = NewTable("listed");
+        using var rows = Sequence(0, 3);
+        await LoadAsync(table, replace: false, [rows]);
+        await server.ExecuteAsync($"ALTER TABLE \"{table}\" DROP COLUMN text, ADD COLUMN legacy integer, ALTER COLUMN flag TYPE smallint USING flag::int", _database);
+
+        await using var sink = CreateSink(table, replace: false);
+        var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(AwkwardSchema, default).AsTask());
+
+        Assert.Equal(
+            $"PostgreSQL table \"public\".\"{table}\" does not match the data: " +
+            "missing from the table: \"text\" text; extra in the table: \"legacy\" integer; " +
+            "column \"flag\" is smallint in the table but boolean in the data. Use mode=replace to recreate it.",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task Drift_OfTheSameColumnsInAnotherOrder_ShowsBothOrders()
+    {
+        var table = NewTable("order");
+        await server.ExecuteAsync($"CREATE TABLE \"{table}\" (b integer, a integer)", _database);
+        var ab = new Schema.Builder().Field(new Field("a", Apache.Arrow.Types.Int32Type.Default, true)).Field(new Field("b", Apache.Arrow.Types.Int32Type.Default, true)).Build();
+
+        await using var sink = CreateSink(table, replace: false);
+        var error = await Assert.ThrowsAsync<TableDriftException>(() => sink.OpenAsync(ab, default).AsTask());
+
+        Assert.Equal(
+            $"PostgreSQL table \"public\".\"{table}\" does not match the data: the columns are in another order: the table has \"b\", \"a\", the data \"a\", \"b\". Use mode=replace to recreate it.",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task A_keyed_table_made_from_staging_has_its_primary_key_named_after_the_table()
+    {
+        var table = NewTable("keyed");
+        using var rows = Sequence(0, 3);
+        await using (var sink = CreateMergeSink(table, ["id"]))
+        {
+            await sink.OpenAsync(AwkwardSchema, default);
+            await sink.WriteAsync(new SinkChunk([rows]), default);
+            await sink.CompleteAsync(default);
+        }
+
+        Assert.Equal(
+            [[$"{table}_pkey"]],
+            await server.RowsAsync($"SELECT conname::text FROM pg_constraint WHERE conrelid = 'public.\"{table}\"'::regclass AND contype = 'p'", _database));
+    }
+
+    [Fact]
+    public void A_primary_key_name_is_cut_to_63_bytes_at_a_character_as_postgresql_cuts_it()
+    {
+        Assert.Equal(new string('é', 29) + "_pkey", PostgresDialect.PrimaryKeyName(new string('é', 31)));
+        Assert.Equal("t_pkey", PostgresDialect.PrimaryKeyName("t"));
+    }
+
+    [Fact]
+    public async Task A_missing_database_is_named_with_the_server_and_what_to_do()
+    {
+        var connection = server.ConnectionString("no_such_db");
+        var where = new Npgsql.NpgsqlConnectionStringBuilder(connection);
+        await using var sink = new PostgresSink(new PostgresSinkOptions { ConnectionString = connection, Table = "t" });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.OpenAsync(AwkwardSchema, default).AsTask());
+
+        Assert.Equal(
+            $"PostgreSQL database \"no_such_db\" does not exist on {where.Host}:{where.Port}: create it (CREATE DATABASE \"no_such_db\", or etlstream init-db for a tenant) or name an existing one in the target",
+            error.Message);
+    }
 }
 
 /// <summary>The same contract with one load at a time, which appends straight into the table in one transaction.</summary>
