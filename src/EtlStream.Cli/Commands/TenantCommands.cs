@@ -58,7 +58,7 @@ internal static class TenantCommands
         var budget = MemoryBudgetOption();
         var command = new Command("explain", "Print the mesh a job would run: steps, blocks, capacities, parallelism, sinks, memory budget and bound.") { tenant, job, budget };
         roots.AddTo(command);
-        command.SetAction((parse, ct) => ExitCodes.RunAsync(token =>
+        command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             var t = TenantConfigReader.Read(roots.Find(parse).Configs, parse.GetRequiredValue(tenant));
             var jobName = parse.GetRequiredValue(job);
@@ -67,13 +67,13 @@ internal static class TenantCommands
                 throw new ConfigException([$"tenant '{t.Id}' has no job '{jobName}' (jobs: {string.Join(", ", t.Jobs.Keys)})"]);
             }
 
-            Console.Write(Secrets.Redact(Explain(t, j, new LoadOptions { MemoryBudget = MemoryBudgetFor(parse, budget, t) })));
-            return Task.FromResult(ExitCodes.Success);
+            Console.Write(Secrets.Redact(await ExplainAsync(t, j, new LoadOptions { MemoryBudget = MemoryBudgetFor(parse, budget, t) })));
+            return ExitCodes.Success;
         }, ct));
         return command;
     }
 
-    internal static string Explain(TenantConfig tenant, JobConfig job, LoadOptions options)
+    internal static async Task<string> ExplainAsync(TenantConfig tenant, JobConfig job, LoadOptions options)
     {
         var sb = new System.Text.StringBuilder();
         sb.AppendLine($"explain: tenant {tenant.Id} ({tenant.DisplayName}), job {job.Name}, into {tenant.Sink.Kind} database {tenant.Database}");
@@ -83,12 +83,10 @@ internal static class TenantCommands
             foreach (var table in step.Tables)
             {
                 var t = tenant.Tables[table];
-                // A server sink is described by the sink the run would build (its concurrency and chunk size); building one connects to nothing.
-                var sink = tenant.Sink.IsServer
-                    ? TenantJobRunner.CreateSink(tenant, t, step.Mode)
-                    : new EtlStream.Sinks.DuckDb.DuckDbSink(TenantJobRunner.SinkOptions(tenant, t, step.Mode));
+                // The sink the run would build, as its provider describes it (concurrency, chunk size); nothing connects.
+                var sink = await tenant.Sink.Provider.DescribeAsync(tenant, t, step.Mode);
                 sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
-                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, $"{(tenant.Sink.IsServer ? tenant.Sink.Kind : "duckdb")} {tenant.Database}.{table}", sink.MaxConcurrency, sink.PreferredChunkRows, sink.PreferredChunkBytes, t.Spec.Columns.Count(c => c.Rules.Unique)));
+                sb.Append(MeshDescription.Describe(options, t.Spec.Csv, sink.Name, sink.MaxConcurrency, sink.ChunkRows, sink.ChunkBytes, t.Spec.Columns.Count(c => c.Rules.Unique)));
             }
         }
 

@@ -1,10 +1,7 @@
 using System.Globalization;
-using EtlStream.Formats.Csv;
 using EtlStream.Sinks.ClickHouse;
-using EtlStream.Sinks.Csv;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks.MySql;
-using EtlStream.Sinks.Parquet;
 using EtlStream.Sinks.Postgres;
 using EtlStream.Sinks.Sql;
 using MySqlConnector;
@@ -16,20 +13,10 @@ namespace EtlStream.Sinks;
 public static class SinkTarget
 {
     /// <summary>
-    /// Every kind of target, one form each: <c>load --help</c>, every invalid-target error and the README show this list
-    /// (a test holds the README and the help to it), so a kind is never missing from one of them.
+    /// Every kind of target, one form each, from <see cref="SinkRegistry"/>: <c>load --help</c>, every invalid-target
+    /// error and the README show this list (a test holds the README and the help to it), so a kind is never missing from one of them.
     /// </summary>
-    public static readonly IReadOnlyList<string> Forms =
-    [
-        "parquet:<file>",
-        "csv:<file>[?separator=tab]",
-        "duckdb:<file>[?table=<name>][&mode=append|replace]",
-        "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&sslmode=require|verify-ca|verify-full]",
-        "mysql://<user>@<host>[:port]/<db>?table=<name>",
-        "clickhouse://<user>@<host>[:http-port]/<db>?table=<name>",
-        "starrocks://<user>@<fe-host>:8030/<db>?table=<name>[&mysql_port=9030][&mode=transaction|label]",
-        "doris://<user>@<fe-host>:8030/<db>?table=<name>",
-    ];
+    public static IReadOnlyList<string> Forms => SinkRegistry.TargetForms;
 
     /// <summary>What the forms share, said once after the list.</summary>
     public const string FormNotes =
@@ -38,7 +25,7 @@ public static class SinkTarget
         "CLICKHOUSE_PASSWORD, STARROCKS_PASSWORD or DORIS_PASSWORD (or ETLSTREAM_DB_PASSWORD), never from the target";
 
     /// <summary><see cref="Forms"/> and <see cref="FormNotes"/> as one line, for errors and help.</summary>
-    public static readonly string SupportedForms = string.Join(", ", Forms) + "; " + FormNotes;
+    public static string SupportedForms => string.Join(", ", Forms) + "; " + FormNotes;
 
     /// <summary>Seconds to connect, log in and get the first answer, unless the target says <c>connect_timeout=</c>.</summary>
     public const int DefaultConnectTimeoutSeconds = 15;
@@ -53,51 +40,11 @@ public static class SinkTarget
     public static IBatchSink Create(string target, string defaultTable)
     {
         ArgumentNullException.ThrowIfNull(target);
-        if (StarRocks.StarRocksTarget.Handles(target))
-        {
-            return new StarRocks.StarRocksSink(StarRocks.StarRocksTarget.Parse(target, defaultTable));
-        }
-
         var colon = target.IndexOf(':', StringComparison.Ordinal);
         var scheme = colon > 0 ? target[..colon] : string.Empty;
-        var rest = colon > 0 ? target[(colon + 1)..] : string.Empty;
-
-        if (scheme.Equals("parquet", StringComparison.OrdinalIgnoreCase))
-        {
-            if (rest.Length == 0)
-            {
-                throw Invalid(target, "the Parquet path is empty");
-            }
-
-            return new ParquetSink(new ParquetSinkOptions { Path = rest });
-        }
-
-        if (scheme.Equals("csv", StringComparison.OrdinalIgnoreCase))
-        {
-            return ParseCsv(target, rest);
-        }
-
-        if (scheme.Equals("duckdb", StringComparison.OrdinalIgnoreCase))
-        {
-            return new DuckDbSink(ParseDuckDb(target, rest, defaultTable));
-        }
-
-        if (scheme.ToLowerInvariant() is "postgres" or "postgresql")
-        {
-            return new PostgresSink(ParsePostgres(target, defaultTable));
-        }
-
-        if (scheme.ToLowerInvariant() is "mysql" or "mariadb")
-        {
-            return new MySqlSink(ParseMySql(target, defaultTable));
-        }
-
-        if (scheme.Equals("clickhouse", StringComparison.OrdinalIgnoreCase))
-        {
-            return new ClickHouseSink(ParseClickHouse(target, defaultTable));
-        }
-
-        throw Invalid(target, (colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme") + Suggestion(target));
+        return colon > 0 && SinkRegistry.ForScheme(scheme) is { } provider
+            ? provider.CreateFromTarget(target, defaultTable)
+            : throw Invalid(target, (colon > 0 ? $"unknown scheme '{scheme}'" : "no scheme") + Suggestion(target));
     }
 
     /// <summary>
@@ -107,32 +54,26 @@ public static class SinkTarget
     public static TargetDescription Describe(string target, string defaultTable)
     {
         ArgumentNullException.ThrowIfNull(target);
-        if (StarRocks.StarRocksTarget.Handles(target))
-        {
-            // Its labels already make a reload of a file send nothing, so it never appends a file twice.
-            return new TargetDescription(StarRocks.StarRocksTarget.Parse(target, defaultTable).Table, null, null);
-        }
-
         var colon = target.IndexOf(':', StringComparison.Ordinal);
-        switch (colon > 0 ? target[..colon].ToLowerInvariant() : string.Empty)
-        {
-            case "duckdb":
-                var duck = ParseDuckDb(target, target[(colon + 1)..], defaultTable);
-                var file = Path.GetFullPath(duck.DatabasePath);
-                return new TargetDescription(duck.Table, duck.Mode == DuckDbWriteMode.Replace ? null : $"duckdb:{file}/{duck.Table}", file);
-            case "postgres" or "postgresql":
-                var pg = DatabaseAddress.Parse(target, defaultTable, 5432, ["schema", "sslmode"]);
-                return Server(pg, "postgres", (pg.Extra.GetValueOrDefault("schema") ?? "public") + ".");
-            case "mysql" or "mariadb":
-                return Server(DatabaseAddress.Parse(target, defaultTable, 3306, []), "mysql", "");
-            case "clickhouse":
-                return Server(DatabaseAddress.Parse(target, defaultTable, 8123, []), "clickhouse", "");
-            default:
-                // parquet: and csv: files are written whole by every load.
-                return new TargetDescription(defaultTable, null, null);
-        }
+        return colon > 0 && SinkRegistry.ForScheme(target[..colon]) is { } provider
+            ? provider.DescribeTarget(target, defaultTable)
+            : new TargetDescription(defaultTable, null, null); // Create refuses it, with a suggestion
+    }
 
-        static TargetDescription Server(DatabaseAddress a, string kind, string schema) => new(
+    /// <summary>A <c>duckdb:</c> target's table, what it appends to (not a replace) and its file.</summary>
+    internal static TargetDescription DescribeDuckDb(string target, string defaultTable)
+    {
+        var duck = ParseDuckDb(target, target[(target.IndexOf(':', StringComparison.Ordinal) + 1)..], defaultTable);
+        var file = Path.GetFullPath(duck.DatabasePath);
+        return new TargetDescription(duck.Table, duck.Mode == DuckDbWriteMode.Replace ? null : $"duckdb:{file}/{duck.Table}", file);
+    }
+
+    /// <summary>A server target's table and what it appends to (not a replace), named the same however the target is typed.</summary>
+    internal static TargetDescription DescribeServer(string target, string defaultTable, string kind, int defaultPort, string[] extraKeys, string? defaultSchema = null)
+    {
+        var a = DatabaseAddress.Parse(target, defaultTable, defaultPort, extraKeys);
+        var schema = defaultSchema is null ? "" : (a.Extra.GetValueOrDefault("schema") ?? defaultSchema) + ".";
+        return new(
             a.Table,
             a.Mode == SqlWriteMode.Replace ? null : string.Create(CultureInfo.InvariantCulture, $"{kind}://{a.User}@{a.Host}:{a.Port}/{a.Database}/{schema}{a.Table}"),
             null);
@@ -144,14 +85,9 @@ public static class SinkTarget
     /// </summary>
     private static string Suggestion(string target)
     {
-        var name = target.Split('?')[0];
-        var kind = Path.GetExtension(name).ToLowerInvariant() switch
-        {
-            ".parquet" => "parquet",
-            ".duckdb" or ".db" => "duckdb",
-            ".csv" or ".tsv" => "csv",
-            _ => null,
-        };
+        var extension = Path.GetExtension(target.Split('?')[0]);
+        var kind = extension.Length == 0 ? null
+            : SinkRegistry.Providers.FirstOrDefault(p => p.FileExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase))?.Schemes[0];
         return kind is null ? "" : $" (did you mean {kind}:{target}?)";
     }
 
@@ -332,30 +268,6 @@ public static class SinkTarget
                 : throw Invalid(target, $"{key} must be whole seconds from 1 to 86400, got '{value}'");
     }
 
-    /// <summary><c>csv:&lt;path&gt;</c>: comma separated with a header row, NULL as <c>\N</c> (unambiguous, as in Stream Load bodies); <c>?separator=tab</c> for TSV.</summary>
-    private static CsvFileSink ParseCsv(string target, string rest)
-    {
-        var question = rest.IndexOf('?', StringComparison.Ordinal);
-        var file = question >= 0 ? rest[..question] : rest;
-        if (file.Length == 0)
-        {
-            throw Invalid(target, "the CSV path is empty");
-        }
-
-        var options = new CsvWriteOptions { Separator = (byte)',', Header = true };
-        if (question >= 0)
-        {
-            options = rest[(question + 1)..] switch
-            {
-                "separator=tab" => options with { Separator = (byte)'\t' },
-                "separator=," => options,
-                var other => throw Invalid(target, $"unknown option '{other}' (expected separator=tab or separator=,)"),
-            };
-        }
-
-        return new CsvFileSink(file, options);
-    }
-
     internal static DuckDbSinkOptions ParseDuckDb(string target, string rest, string defaultTable)
     {
         var question = rest.IndexOf('?', StringComparison.Ordinal);
@@ -402,7 +314,7 @@ public static class SinkTarget
         return new DuckDbSinkOptions { DatabasePath = file, Table = table, Mode = mode };
     }
 
-    private static ArgumentException Invalid(string target, string reason) =>
+    internal static ArgumentException Invalid(string target, string reason) =>
         new($"Invalid target '{Redacted(target)}': {reason}. Supported forms: {SupportedForms}.");
 
     /// <summary>A target with any <c>user:password@</c> password replaced by <c>***</c>, so that no error or report prints it.</summary>

@@ -44,23 +44,20 @@ public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<
 }
 
 /// <summary>
-/// The tenant's warehouse: <c>duckdb</c> with the database file's path, or <c>starrocks</c>/<c>doris</c> with a
-/// <c>starrocks://user@fe:8030/&lt;tenant database&gt;?...</c> target as the path, or a database server
-/// (<c>postgres</c>, <c>mysql</c> — <c>mariadb</c> is read as mysql —, <c>clickhouse</c>) with its
-/// <c>&lt;scheme&gt;://user@host:port/&lt;tenant database&gt;</c> target, and the password (a <c>${NAME}</c> secret).
+/// The tenant's warehouse: a sink <see cref="Kind"/> from <see cref="Sinks.SinkRegistry"/> (an alias already read as
+/// its kind), its <see cref="Path"/> (a file, a folder or a <c>&lt;scheme&gt;://user@host/&lt;tenant database&gt;</c>
+/// target, as the kind reads it) and the password (a <c>${NAME}</c> secret).
 /// </summary>
 public sealed record SinkConfig(string Kind, string Path, string? Password = null)
 {
-    public bool IsStreamLoad => Kind is "starrocks" or "doris";
+    /// <summary>The sink's provider, which everything kind-specific goes through.</summary>
+    public Sinks.SinkProvider Provider => Sinks.SinkRegistry.Get(Kind);
 
     /// <summary>A database server reached through the shared staged-sink protocol (<see cref="Sinks.Sql.SqlStagedSink"/>).</summary>
-    public bool IsServer => Kind is "postgres" or "mysql" or "clickhouse";
+    public bool IsServer => Provider.Capabilities.Server;
 
-    /// <summary>
-    /// A database with a ledger table of its own (<c>_etlstream_ledger</c>), written in the transaction that commits the
-    /// rows — except ClickHouse, which has no transactions and writes it right after (see ClickHouseSink).
-    /// </summary>
-    public bool HealsFromTarget => Kind is "duckdb" || IsServer;
+    /// <summary>A database with a ledger table of its own (<c>_etlstream_ledger</c>) beside the rows (see <see cref="Sinks.SinkCapabilities.ExactlyOnce"/>).</summary>
+    public bool HealsFromTarget => Provider.Capabilities.HealsFromTarget;
 
     /// <summary>Never prints the password.</summary>
     public override string ToString() => $"{Kind}: {Path}";

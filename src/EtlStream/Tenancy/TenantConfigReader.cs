@@ -18,7 +18,6 @@ public static partial class TenantConfigReader
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
     private static readonly string[] RlsKeys = ["access_table", "user_variable", "views", "readers"];
-    private static readonly string[] SinkKinds = ["duckdb", "starrocks", "doris", "postgres", "mysql", "mariadb", "clickhouse", "parquet"];
     private static readonly string[] ViewKeys = ["table", "view", "column"];
 
     /// <summary>The tenant ids under <c>&lt;configRoot&gt;/tenants</c>; folders starting with <c>_</c> are templates.</summary>
@@ -162,12 +161,11 @@ public static partial class TenantConfigReader
         var tables = ReadTables(r, root, schemas.For(id), out var declared, out var schemaFailed);
         var jobs = ReadJobs(r, root, tables, declared);
         var rls = ReadRls(r, root, tables, declared);
-        if (rls is not null && sink?.Kind == "clickhouse")
+        if (rls is not null && sink?.Provider.Capabilities.NoRowLevelSecurity is { } noRls)
         {
-            // Verified on 18.16: a user whose allow_databases holds only a view's database is refused the view
-            // ("Access denied to database <base>"), so per-tenant view databases cannot restrict rows either.
-            r.Error("rls", "ClickHouse 18.16 has no row-level security (no row policies, no currentUser(), and a view does not lift database access): remove rls from a clickhouse tenant");
+            r.Error("rls", noRls);
         }
+
         if (errors.Count > before || schemaFailed || tenantId is null || database is null || source is null || sink is null)
         {
             return null;
@@ -292,12 +290,11 @@ public static partial class TenantConfigReader
 
         r.CheckKeys(m, "sink", SinkKeys);
         var kind = r.RequiredString(m, "sink", "kind");
-        if (kind is not null && !SinkKinds.Contains(kind, StringComparer.Ordinal))
+        var provider = kind is null ? null : Sinks.SinkRegistry.ForKind(kind);
+        if (kind is not null && provider is null)
         {
-            r.Error("sink.kind", $"'{kind}' is not supported yet ({string.Join(", ", SinkKinds)})");
+            r.Error("sink.kind", $"'{kind}' is not supported yet ({string.Join(", ", Sinks.SinkRegistry.TenantKinds)})");
         }
-
-        kind = kind == "mariadb" ? "mysql" : kind; // one sink, one ledger name, whichever the tenant calls it
 
         var path = Resolved(r, m, "sink", "path", secrets);
         if (path is null)
@@ -306,62 +303,36 @@ public static partial class TenantConfigReader
         }
 
         var password = Resolved(r, m, "sink", "password", secrets);
-        if (r.String(m, "sink", "sslmode") is { } sslmode && path is not null)
+        if (provider is null || path is null)
         {
-            path = WithSslMode(r, kind, path, sslmode);
+            return null;
         }
 
-        if (kind is "starrocks" or "doris" && path is not null)
+        if (r.String(m, "sink", "sslmode") is { } sslmode)
         {
-            try
-            {
-                var target = Sinks.StarRocks.StarRocksTarget.Parse(path, "t", password ?? string.Empty);
-                var database = r.String(root, "", "database");
-                if (database is not null && !target.Database.Equals(database, StringComparison.Ordinal))
-                {
-                    r.Error("sink.path", $"the target's database '{target.Database}' is not the tenant's database '{database}'");
-                }
-            }
-            catch (ArgumentException e)
-            {
-                r.Error("sink.path", e.Message);
-            }
+            path = WithSslMode(r, provider, path, sslmode);
         }
 
-        if (kind is "postgres" or "mysql" or "clickhouse" && path is not null)
+        // An alias is read as its kind: one sink, one ledger name, whichever the tenant calls it.
+        var sink = new SinkConfig(provider.Kind, path, password);
+        foreach (var (at, message) in provider.Validate(sink, r.String(root, "", "database")))
         {
-            try
-            {
-                var targetDatabase = TenantJobRunner.ServerDatabase(new SinkConfig(kind, path, password));
-                var database = r.String(root, "", "database");
-                if (database is not null && !targetDatabase.Equals(database, StringComparison.Ordinal))
-                {
-                    r.Error("sink.path", $"the target's database '{targetDatabase}' is not the tenant's database '{database}'");
-                }
-            }
-            catch (ArgumentException e)
-            {
-                r.Error("sink.path", e.Message);
-            }
+            r.Error(at, message);
         }
 
-        if (kind is "duckdb" or "parquet" && path is { Length: > 0 })
-        {
-            path = Path.GetFullPath(path, home);
-        }
-
-        return kind is null || path is null ? null : new SinkConfig(kind, path, password);
+        return sink with { Path = provider.ResolvePath(path, home) };
     }
 
     /// <summary>
     /// <c>sink.sslmode</c> becomes the PostgreSQL target's <c>sslmode=</c>, where the target parser validates it once for
     /// the CLI and tenants alike; a path that sets it too would leave two answers, so that is an error.
     /// </summary>
-    private static string WithSslMode(NodeReader r, string? kind, string path, string sslmode)
+    private static string WithSslMode(NodeReader r, Sinks.SinkProvider provider, string path, string sslmode)
     {
-        if (kind != "postgres")
+        if (!provider.TakesSslMode)
         {
-            r.Error("sink.sslmode", $"only a postgres sink takes sslmode (this sink is {kind})");
+            var kinds = Sinks.SinkRegistry.Providers.Where(p => p.TakesSslMode).Select(p => p.Kind);
+            r.Error("sink.sslmode", $"only a {string.Join(" or ", kinds)} sink takes sslmode (this sink is {provider.Kind})");
             return path;
         }
 

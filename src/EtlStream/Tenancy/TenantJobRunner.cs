@@ -1,6 +1,5 @@
 using EtlStream.Pipeline;
 using EtlStream.Sinks;
-using EtlStream.Sinks.DuckDb;
 using EtlStream.Sources;
 using EtlStream.State;
 using Microsoft.Extensions.Logging;
@@ -122,7 +121,7 @@ public static partial class TenantJobRunner
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
-        if (replaced.Count > 0 && tenant.Sink.Kind is not "duckdb" and not "parquet")
+        if (replaced.Count > 0 && !tenant.Sink.Provider.Capabilities.ReplacePartition)
         {
             throw new NotSupportedException($"{tenant.Id}: {load.Table.Name}: on_changed: replace_partition is not supported on {tenant.Sink.Kind} yet");
         }
@@ -130,9 +129,12 @@ public static partial class TenantJobRunner
         var stamp = ledger is null ? null : new LedgerStamp(tenant.Id, target, ledger.RunId);
         // An append reloading files deletes their earlier rows in its transaction (ReloadProblems made sure it can).
         var deleteFirst = load.Mode == StepMode.Append ? [.. replaced, .. reloaded] : replaced;
-        var sink = tenant.Sink.Kind == "duckdb"
-            ? new DuckDbSink(SinkOptions(tenant, load.Table, load.Mode) with { Ledger = stamp, ReplaceSources = [.. deleteFirst.Select(f => f.FileName).Distinct(StringComparer.Ordinal)] })
-            : CreateSink(tenant, load.Table, load.Mode, logger, stamp);
+        var sink = CreateSink(new TenantSinkContext(tenant, load.Table, load.Mode)
+        {
+            Ledger = stamp,
+            ReplaceSources = [.. deleteFirst.Select(f => f.FileName).Distinct(StringComparer.Ordinal)],
+            Logger = logger,
+        });
 
         // A column watermark filters what earlier runs loaded (a refresh reloads all and resets it).
         var spec = load.Table.Spec;
@@ -202,16 +204,9 @@ public static partial class TenantJobRunner
                 continue;
             }
 
-            if (tenant.Sink.IsStreamLoad)
+            if (tenant.Sink.Provider.ReloadProblem(tenant, step, table, mode) is { } problem)
             {
-                problems.Add($"--reload: {tenant.Id} loads into {tenant.Sink.Kind}, whose load labels make a second load of a file a no-op: {table.Name} would not be reloaded. Reload it through a replace step (a full refresh)");
-            }
-            else if (mode == StepMode.Append && tenant.Sink.Kind != "parquet"
-                && !(tenant.Sink.Kind == "duckdb" && table.Spec.Columns.Any(c => c.Computed is Tables.SourceFileSpec && c.Name == "source_file")))
-            {
-                problems.Add(tenant.Sink.Kind == "duckdb"
-                    ? $"--reload: step {step} appends to {table.Name}, which has no source_file column (computed: source_file) to delete the files' earlier rows by, so they would be loaded a second time. Add the column, or reload through a replace step"
-                    : $"--reload: step {step} appends to {table.Name} in {tenant.Sink.Kind}, so rows the files already put there would be loaded a second time. Delete them first and run `etlstream ledger forget` for the files, or reload through a replace step (files the table's own _etlstream_ledger no longer lists load again without --reload)");
+                problems.Add(problem);
             }
         }
 
@@ -221,100 +216,27 @@ public static partial class TenantJobRunner
     /// <summary>The ledger's name for a tenant's table: sink kind, database and table.</summary>
     public static string TargetOf(TenantConfig tenant, TenantTable table) => $"{tenant.Sink.Kind}:{tenant.Database}/{table.Name}";
 
-    /// <summary>The tenant's sink for one table load (DuckDB: without the ledger stamp <see cref="LoadTableAsync"/> adds).</summary>
-    public static Sinks.IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null, LedgerStamp? ledger = null)
+    /// <summary>The tenant's sink for one table load.</summary>
+    public static IBatchSink CreateSink(TenantConfig tenant, TenantTable table, StepMode mode, ILogger? logger = null, LedgerStamp? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(table);
-        if (tenant.Sink.IsServer)
-        {
-            var sqlMode = mode switch { StepMode.Replace => Sinks.Sql.SqlWriteMode.Replace, StepMode.Merge => Sinks.Sql.SqlWriteMode.Merge, _ => Sinks.Sql.SqlWriteMode.Append };
-            return tenant.Sink.Kind switch
-            {
-                "postgres" => new Sinks.Postgres.PostgresSink(PostgresOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
-                "mysql" => new Sinks.MySql.MySqlSink(MySqlOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
-                _ => new Sinks.ClickHouse.ClickHouseSink(ClickHouseOptions(tenant, table) with { Mode = sqlMode, Key = table.Key, Ledger = ledger }),
-            };
-        }
-
-        if (tenant.Sink.Kind == "parquet")
-        {
-            // One file per source file, named from its identity: a rerun rewrites, never doubles. Upserts by key
-            // would mean rewriting every file holding a key.
-            return mode == StepMode.Merge
-                ? throw new NotSupportedException($"{tenant.Id}: {table.Name}: mode merge is not supported on parquet (append and replace are)")
-                : new Sinks.Parquet.ParquetLakeSink(new Sinks.Parquet.ParquetLakeSinkOptions
-                {
-                    Folder = Path.Combine(tenant.Sink.Path, table.Name),
-                    Replace = mode == StepMode.Replace,
-                });
-        }
-
-        if (!tenant.Sink.IsStreamLoad)
-        {
-            return new DuckDbSink(SinkOptions(tenant, table, mode) with { Ledger = ledger });
-        }
-
-        // Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so);
-        // a full refresh loads a staging table and swaps it in.
-        return mode == StepMode.Replace
-            ? new Sinks.StarRocks.StarRocksReplaceSink(StreamLoadOptions(tenant, table), logger)
-            : new Sinks.StarRocks.StarRocksSink(StreamLoadOptions(tenant, table), logger);
+        return CreateSink(new TenantSinkContext(tenant, table, mode) { Ledger = ledger, Logger = logger });
     }
 
-    /// <summary>The Stream Load options of a tenant's table: the sink target, the tenant's id in every label.</summary>
-    public static Sinks.StarRocks.StarRocksSinkOptions StreamLoadOptions(TenantConfig tenant, TenantTable table)
+    /// <summary>The tenant's sink for one table load, by its provider; a mode the sink does not load is refused here.</summary>
+    public static IBatchSink CreateSink(TenantSinkContext context)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return Sinks.StarRocks.StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
+        ArgumentNullException.ThrowIfNull(context);
+        var provider = context.Tenant.Sink.Provider;
+        var modes = provider.Capabilities.Modes;
+        return modes.Contains(context.Mode)
+            ? provider.CreateTenantSink(context)
+            : throw new NotSupportedException(
+                $"{context.Tenant.Id}: {context.Table.Name}: mode {Lower(context.Mode)} is not supported on {provider.Kind} ({string.Join(" and ", modes.Select(Lower))} {(modes.Count == 1 ? "is" : "are")})");
     }
 
-    /// <summary>A PostgreSQL tenant's table: the sink target with the tenant's password.</summary>
-    public static Sinks.Postgres.PostgresSinkOptions PostgresOptions(TenantConfig tenant, TenantTable table)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return Sinks.SinkTarget.ParsePostgres(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
-    }
-
-    /// <summary>A MySQL/MariaDB tenant's table: the sink target with the tenant's password.</summary>
-    public static Sinks.MySql.MySqlSinkOptions MySqlOptions(TenantConfig tenant, TenantTable table)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return Sinks.SinkTarget.ParseMySql(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
-    }
-
-    /// <summary>A ClickHouse tenant's table: the sink target with the tenant's password.</summary>
-    public static Sinks.ClickHouse.ClickHouseSinkOptions ClickHouseOptions(TenantConfig tenant, TenantTable table)
-    {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return Sinks.SinkTarget.ParseClickHouse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
-    }
-
-    /// <summary>The database a server sink's target names (PostgreSQL: the database, whose schema holds the tables).</summary>
-    public static string ServerDatabase(SinkConfig sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        return sink.Kind switch
-        {
-            "postgres" => new Npgsql.NpgsqlConnectionStringBuilder(Sinks.SinkTarget.ParsePostgres(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database ?? string.Empty,
-            "mysql" => new MySqlConnector.MySqlConnectionStringBuilder(Sinks.SinkTarget.ParseMySql(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database,
-            "clickhouse" => Sinks.SinkTarget.ParseClickHouse(sink.Path, "t", sink.Password ?? string.Empty).Database,
-            _ => throw new ArgumentException($"sink kind '{sink.Kind}' is not a database server", nameof(sink)),
-        };
-    }
-
-    /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
-    public static DuckDbSinkOptions SinkOptions(TenantConfig tenant, TenantTable table, StepMode mode) => new()
-    {
-        DatabasePath = tenant.Sink.Path,
-        Table = table.Name,
-        Mode = mode switch { StepMode.Replace => DuckDbWriteMode.Replace, StepMode.Merge => DuckDbWriteMode.Merge, _ => DuckDbWriteMode.Append },
-        Key = table.Key,
-    };
+    private static string Lower(StepMode mode) => mode.ToString().ToLowerInvariant();
 
     /// <summary>
     /// The ledger's committed files for a target, after adding those the target's own ledger table has and the
@@ -323,23 +245,7 @@ public static partial class TenantJobRunner
     private static async Task<IReadOnlyDictionary<string, LedgerEntry>> HealAsync(TenantConfig tenant, TenantTable table, string target, LedgerRun ledger, ILogger logger, CancellationToken cancellationToken)
     {
         var committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<Sinks.Sql.LedgerRow> own;
-        switch (tenant.Sink.Kind)
-        {
-            case "postgres":
-                var postgres = PostgresOptions(tenant, table);
-                own = await Sinks.Postgres.PostgresSink.ReadLedgerAsync(postgres.ConnectionString, postgres.Schema, tenant.Id, target, cancellationToken).ConfigureAwait(false);
-                break;
-            case "mysql":
-                own = await Sinks.MySql.MySqlSink.ReadLedgerAsync(MySqlOptions(tenant, table).ConnectionString, tenant.Id, target, cancellationToken).ConfigureAwait(false);
-                break;
-            case "clickhouse":
-                own = await Sinks.ClickHouse.ClickHouseSink.ReadLedgerAsync(ClickHouseOptions(tenant, table), tenant.Id, target, cancellationToken).ConfigureAwait(false);
-                break;
-            default:
-                own = [.. DuckDbSink.ReadLedger(tenant.Sink.Path, tenant.Id, target).Select(t => new Sinks.Sql.LedgerRow(t.SourceName, t.SourceVersion, t.Rows, t.RunId))];
-                break;
-        }
+        var own = await tenant.Sink.Provider.ReadLedgerAsync(tenant, table, target, cancellationToken).ConfigureAwait(false);
 
         // A load `etlstream ledger forget` un-booked stays forgotten: its rows were deleted by hand, or are to be.
         var forgotten = await ledger.Ledger.ForgottenAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,7 @@ namespace EtlStream.Tests.Cli;
 /// What a new user meets in <c>load</c>, <c>run</c> and <c>backfill</c> (issue 18): where rejects go, what machines get
 /// when a run fails, which table an ad-hoc load fills, reloads, and the targets offered.
 /// </summary>
+[Collection(EtlStream.Tests.Sinks.SinkRegistryCollection.Name)] // reads the registry's list of forms
 public sealed class LoadOutcomeCliTests : IDisposable
 {
     private const string Spec = "table: zips\nmax_reject_ratio: 0.5\ncolumns:\n  - { name: zip, type: int32 }\n  - { name: city, type: string }\n";

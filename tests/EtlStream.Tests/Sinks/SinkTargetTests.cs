@@ -7,6 +7,7 @@ using Npgsql;
 
 namespace EtlStream.Tests.Sinks;
 
+[Collection(EtlStream.Tests.Sinks.SinkRegistryCollection.Name)] // reads the registry's list of forms
 public sealed class SinkTargetTests
 {
     [Fact]

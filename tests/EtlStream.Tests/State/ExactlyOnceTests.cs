@@ -205,7 +205,7 @@ public sealed class ExactlyOnceTests : IDisposable
         var target = TenantJobRunner.TargetOf(tenant, table);
 
         // A run that committed its rows (and the table's own ledger row) and died before booking them.
-        var sink = new DuckDbSink(TenantJobRunner.SinkOptions(tenant, table, StepMode.Append) with { Ledger = new LedgerStamp("acme", target, "died") });
+        var sink = new DuckDbSink(DuckDbSinkProvider.Options(tenant, table, StepMode.Append) with { Ledger = new LedgerStamp("acme", target, "died") });
         await using (sink)
         {
             var files = EtlStream.Sources.Local.LocalFileSource.List(Path.Combine(Incoming, "invoices_2026-11-20.csv.gz"));

@@ -5,6 +5,7 @@ using EtlStream.Tests.Support;
 namespace EtlStream.Tests.Tenancy;
 
 /// <summary>tenant.yaml for database-server sinks, read without a server.</summary>
+[Collection(EtlStream.Tests.Sinks.SinkRegistryCollection.Name)] // its unknown-kind error lists the registry's kinds
 public sealed class ServerTenantConfigTests : IDisposable
 {
     private const string SecretName = "ETLSTREAM_TEST_SERVER_CONFIG_PW";
@@ -45,7 +46,7 @@ public sealed class ServerTenantConfigTests : IDisposable
 
         Assert.Equal(read, tenant.Sink.Kind);
         Assert.True(tenant.Sink.IsServer && tenant.Sink.HealsFromTarget);
-        Assert.Equal("datawiz_acme", TenantJobRunner.ServerDatabase(tenant.Sink));
+        Assert.Equal("datawiz_acme", ((EtlStream.Sinks.Sql.ServerSinkProvider)tenant.Sink.Provider).DatabaseOf(tenant.Sink));
         Assert.Equal($"{read}:datawiz_acme/dealers", TenantJobRunner.TargetOf(tenant, tenant.Tables["dealers"]));
         Assert.DoesNotContain("s3cret-Value", tenant.Sink.ToString(), StringComparison.Ordinal);
         var sink = TenantJobRunner.CreateSink(tenant, tenant.Tables["dealers"], StepMode.Merge);
@@ -76,7 +77,7 @@ public sealed class ServerTenantConfigTests : IDisposable
     {
         var tenant = TenantConfigReader.Read(Configs($$"""{ kind: postgres, path: "{{target}}", sslmode: {{sslmode}} }"""), "acme");
 
-        var options = TenantJobRunner.PostgresOptions(tenant, tenant.Tables["dealers"]);
+        var options = EtlStream.Sinks.Postgres.PostgresSinkProvider.Options(tenant, tenant.Tables["dealers"]);
         var connection = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
         Assert.Equal(expected, connection.SslMode);
         Assert.Null(connection.RequireAuth); // encrypted: the cleartext-password refusal is not needed

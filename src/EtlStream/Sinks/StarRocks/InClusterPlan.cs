@@ -71,7 +71,7 @@ public sealed class InClusterPlan
             throw new ConfigException([$"{where}: {why}"]);
         }
 
-        var target = Tenancy.TenantJobRunner.StreamLoadOptions(tenant, table);
+        var target = StarRocksSinkProvider.Options(tenant, table);
         if (target.MySqlPort is null)
         {
             problems.Add("sink.path: mysql_port=none: statements go through the FE's MySQL port");
