@@ -1,4 +1,6 @@
 using System.Globalization;
+using EtlStream.Sinks.StarRocks;
+using EtlStream.Tables;
 using EtlStream.Tests.Servers;
 using EtlStream.Tests.Support;
 
@@ -81,5 +83,33 @@ public sealed class StarRocksTimeoutTests(MariaDbServer mariaDb) : IDisposable
             await File.WriteAllTextAsync(input, "a,b\n1,x\n2,y\n");
             return input;
         }
+    }
+
+    /// <summary>
+    /// Label mode: a load the BE never answered may have committed, so before each re-send the FE is asked the
+    /// label's state (here UNKNOWN: nothing committed, the same label is sent again); after the last attempt the run
+    /// fails naming the BE.
+    /// </summary>
+    [Fact]
+    public async Task A_load_the_BE_never_answers_is_resent_only_after_the_label_state_is_asked()
+    {
+        await using var bed = await StarRocksTestBed.StartAsync(mariaDb);
+        await mariaDb.ExecuteAsync("CREATE TABLE t (a TEXT NULL, b TEXT NULL)", bed.Database);
+        await File.WriteAllTextAsync(bed.Dir.File("in.csv"), "a,b\n1,x\n2,y\n");
+        var spec = TableSpecReader.Read("table: t\ncolumns:\n  - { name: a, type: string }\n  - { name: b, type: string }\n", "t.yaml");
+        using var silentBe = new SilentTcpServer();
+        var options = bed.Options("t", StreamLoadMode.Label) with
+        {
+            MySqlPort = null, BackendAddress = $"127.0.0.1:{silentBe.Port}", RequestTimeout = TimeSpan.FromSeconds(1), MaxAttempts = 2,
+        };
+
+        var e = await Assert.ThrowsAsync<StreamLoadException>(() => bed.LoadAsync(spec, options).WaitAsync(TimeSpan.FromMinutes(2)));
+
+        Assert.EndsWith(F(": load failed after 2 attempts: starrocks be 127.0.0.1:{0}: no answer within 1 s while loading (timeout=1)", silentBe.Port), e.Message, StringComparison.Ordinal);
+        Assert.True(e.IsTransient);
+        Assert.Equal(2, silentBe.Accepted); // each attempt on a connection of its own
+        Assert.Equal(2, bed.Server.Log.Count(l => l.StartsWith("FE GET /api/" + bed.Database + "/get_load_state " + e.Label, StringComparison.Ordinal)));
+        Assert.Equal(0, await bed.CountAsync("t"));
+        Assert.DoesNotContain(MariaDbServer.Password, e.Message, StringComparison.Ordinal);
     }
 }

@@ -111,7 +111,16 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         {
             // Missing or extra columns are reported before anything is loaded.
             await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
-            var live = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<LiveColumn> live;
+            try
+            {
+                live = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MySqlException e)
+            {
+                throw SqlFailure(_options, e, $"reading the columns of {_options.Database}.{_options.Table}");
+            }
+
             var (errors, warnings) = StarRocksSql.Compare(schema, live, $"{_options.Database}.{_options.Table}");
             if (errors.Count > 0)
             {
@@ -468,40 +477,52 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
                 return; // another chunk widened it already
             }
 
-            await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
-            var sql = StarRocksSql.WidenVarchar(_options.Database, _options.Table, live.Name, length, live.Nullable);
-            await using (var cmd = new MySqlCommand(sql, connection))
+            try
             {
-                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await AlterAndWaitAsync(column, live, length, cancellationToken).ConfigureAwait(false);
             }
-
-            // StarRocks runs schema changes as jobs: the new length counts once information_schema shows it.
-            var waited = Stopwatch.StartNew();
-            while (true)
+            catch (MySqlException e)
             {
-                var columns = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
-                var now = columns.FirstOrDefault(c => c.Name.Equals(live.Name, StringComparison.OrdinalIgnoreCase));
-                if (now?.MaxLength >= length)
-                {
-                    Volatile.Write(ref _live[column], now);
-                    break;
-                }
-
-                if (waited.Elapsed > _options.PollLimit)
-                {
-                    throw new StreamLoadException($"{_options.Table}.{live.Name}: widening to VARCHAR({length}) did not finish in {_options.PollLimit}", string.Empty);
-                }
-
-                await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                throw SqlFailure(_options, e, $"widening {_options.Table}.{live.Name} to VARCHAR({length})");
             }
-
-            Interlocked.Increment(ref _widened);
-            LogWidened(_logger, _options.Table, live.Name, live.MaxLength ?? 0, length);
         }
         finally
         {
             _schemaGate.Release();
         }
+    }
+
+    private async Task AlterAndWaitAsync(int column, LiveColumn live, int length, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
+        var sql = StarRocksSql.WidenVarchar(_options.Database, _options.Table, live.Name, length, live.Nullable);
+        await using (var cmd = new MySqlCommand(sql, connection))
+        {
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // StarRocks runs schema changes as jobs: the new length counts once information_schema shows it.
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var columns = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            var now = columns.FirstOrDefault(c => c.Name.Equals(live.Name, StringComparison.OrdinalIgnoreCase));
+            if (now?.MaxLength >= length)
+            {
+                Volatile.Write(ref _live[column], now);
+                break;
+            }
+
+            if (waited.Elapsed > _options.PollLimit)
+            {
+                throw new StreamLoadException($"{_options.Table}.{live.Name}: widening to VARCHAR({length}) did not finish in {_options.PollLimit}", string.Empty);
+            }
+
+            await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        Interlocked.Increment(ref _widened);
+        LogWidened(_logger, _options.Table, live.Name, live.MaxLength ?? 0, length);
     }
 
     private static bool IsVarchar(LiveColumn c) => c.DataType is "VARCHAR" or "CHAR";
