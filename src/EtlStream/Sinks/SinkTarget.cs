@@ -263,9 +263,23 @@ public static class SinkTarget
         }
 
         private static int Seconds(string target, string key, string value) =>
-            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 86_400
-                ? n
-                : throw Invalid(target, $"{key} must be whole seconds from 1 to 86400, got '{value}'");
+            TrySeconds(key, value, out var n, out var problem) ? n : throw Invalid(target, problem);
+    }
+
+    /// <summary>
+    /// The one rule for a target's <c>connect_timeout=</c> and <c>timeout=</c> values (every server target, StarRocks and
+    /// Doris included): whole seconds from 1 to 86400; <paramref name="problem"/> says why not, naming the option.
+    /// </summary>
+    internal static bool TrySeconds(string key, string value, out int seconds, out string problem)
+    {
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) && seconds is >= 1 and <= 86_400)
+        {
+            problem = string.Empty;
+            return true;
+        }
+
+        problem = $"{key} must be whole seconds from 1 to 86400, got '{value}'";
+        return false;
     }
 
     internal static DuckDbSinkOptions ParseDuckDb(string target, string rest, string defaultTable)

@@ -27,6 +27,32 @@ public sealed class StarRocksTargetTests
         Assert.IsType<StarRocksSink>(SinkTarget.Create("starrocks://root@fe/db?table=t", "t"));
     }
 
+    [Fact]
+    public void Connect_timeout_and_timeout_read_as_on_every_server_target_and_bound_the_client()
+    {
+        var set = StarRocksTarget.Parse("starrocks://u@fe/db?table=t&connect_timeout=5&timeout=900", "t", password: "");
+        var unset = StarRocksTarget.Parse("doris://u@fe/db?table=t", "t", password: "");
+
+        Assert.Equal((5.0, 900, 900.0), (set.ConnectTimeout.TotalSeconds, set.TimeoutSeconds, set.RequestTimeout.TotalSeconds));
+        Assert.Equal(((double)SinkTarget.DefaultConnectTimeoutSeconds, SinkTarget.DefaultTimeoutSeconds, (double)SinkTarget.DefaultTimeoutSeconds),
+            (unset.ConnectTimeout.TotalSeconds, unset.TimeoutSeconds, unset.RequestTimeout.TotalSeconds));
+    }
+
+    [Theory]
+    [InlineData("connect_timeout", "0")]
+    [InlineData("connect_timeout", "1.5")]
+    [InlineData("timeout", "-3")]
+    [InlineData("timeout", "86401")]
+    public void Timeouts_outside_1_to_86400_whole_seconds_are_refused_in_the_words_of_every_server_target(string key, string value)
+    {
+        var starRocks = Assert.Throws<ArgumentException>(() => StarRocksTarget.Parse($"starrocks://u@fe/db?{key}={value}", "t", password: ""));
+        var postgres = Assert.Throws<ArgumentException>(() => SinkTarget.Create($"postgres://u@h/db?table=t&{key}={value}", "t"));
+
+        var reason = $"{key} must be whole seconds from 1 to 86400, got '{value}'";
+        Assert.StartsWith($"Invalid target 'starrocks://u@fe/db?{key}={value}': {reason}. Form: ", starRocks.Message, StringComparison.Ordinal);
+        Assert.Contains($": {reason}. Supported forms: ", postgres.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("starrocks://fe/db", "no user")]
     [InlineData("starrocks://u@fe", "give the database as the path")]

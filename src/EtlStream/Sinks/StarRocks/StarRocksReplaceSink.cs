@@ -95,8 +95,16 @@ public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
         await using var connection = await StarRocksSink.OpenSqlAsync(_options, cancellationToken).ConfigureAwait(false);
-        await connection.ChangeDatabaseAsync(_options.Database, cancellationToken).ConfigureAwait(false); // SWAP WITH names its table unqualified
-        await using var command = new MySqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.ChangeDatabaseAsync(_options.Database, cancellationToken).ConfigureAwait(false); // SWAP WITH names its table unqualified
+            await using var command = new MySqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.CommandTimeoutExpired)
+        {
+            // Only a timeout is re-worded: the callers read the server's own errors (a missing table) as they are.
+            throw StarRocksSink.SqlFailure(_options, e, "replacing the table");
+        }
     }
 }

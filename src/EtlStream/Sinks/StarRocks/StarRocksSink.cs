@@ -111,7 +111,16 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         {
             // Missing or extra columns are reported before anything is loaded.
             await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
-            var live = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<LiveColumn> live;
+            try
+            {
+                live = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MySqlException e)
+            {
+                throw SqlFailure(_options, e, $"reading the columns of {_options.Database}.{_options.Table}");
+            }
+
             var (errors, warnings) = StarRocksSql.Compare(schema, live, $"{_options.Database}.{_options.Table}");
             if (errors.Count > 0)
             {
@@ -130,6 +139,8 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
             }
         }
 
+        // A silent FE fails the run here, in connect_timeout, rather than after every retry of the first load.
+        await _client.ProbeAsync(cancellationToken).ConfigureAwait(false);
         if (_options.Mode == StreamLoadMode.Transaction)
         {
             // A run that died between begin and commit left a transaction the server would hold until its timeout.
@@ -466,40 +477,52 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
                 return; // another chunk widened it already
             }
 
-            await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
-            var sql = StarRocksSql.WidenVarchar(_options.Database, _options.Table, live.Name, length, live.Nullable);
-            await using (var cmd = new MySqlCommand(sql, connection))
+            try
             {
-                await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await AlterAndWaitAsync(column, live, length, cancellationToken).ConfigureAwait(false);
             }
-
-            // StarRocks runs schema changes as jobs: the new length counts once information_schema shows it.
-            var waited = Stopwatch.StartNew();
-            while (true)
+            catch (MySqlException e)
             {
-                var columns = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
-                var now = columns.FirstOrDefault(c => c.Name.Equals(live.Name, StringComparison.OrdinalIgnoreCase));
-                if (now?.MaxLength >= length)
-                {
-                    Volatile.Write(ref _live[column], now);
-                    break;
-                }
-
-                if (waited.Elapsed > _options.PollLimit)
-                {
-                    throw new StreamLoadException($"{_options.Table}.{live.Name}: widening to VARCHAR({length}) did not finish in {_options.PollLimit}", string.Empty);
-                }
-
-                await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                throw SqlFailure(_options, e, $"widening {_options.Table}.{live.Name} to VARCHAR({length})");
             }
-
-            Interlocked.Increment(ref _widened);
-            LogWidened(_logger, _options.Table, live.Name, live.MaxLength ?? 0, length);
         }
         finally
         {
             _schemaGate.Release();
         }
+    }
+
+    private async Task AlterAndWaitAsync(int column, LiveColumn live, int length, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenSqlAsync(cancellationToken).ConfigureAwait(false);
+        var sql = StarRocksSql.WidenVarchar(_options.Database, _options.Table, live.Name, length, live.Nullable);
+        await using (var cmd = new MySqlCommand(sql, connection))
+        {
+            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // StarRocks runs schema changes as jobs: the new length counts once information_schema shows it.
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var columns = await StarRocksSql.ReadColumnsAsync(connection, _options.Database, _options.Table, cancellationToken).ConfigureAwait(false);
+            var now = columns.FirstOrDefault(c => c.Name.Equals(live.Name, StringComparison.OrdinalIgnoreCase));
+            if (now?.MaxLength >= length)
+            {
+                Volatile.Write(ref _live[column], now);
+                break;
+            }
+
+            if (waited.Elapsed > _options.PollLimit)
+            {
+                throw new StreamLoadException($"{_options.Table}.{live.Name}: widening to VARCHAR({length}) did not finish in {_options.PollLimit}", string.Empty);
+            }
+
+            await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        Interlocked.Increment(ref _widened);
+        LogWidened(_logger, _options.Table, live.Name, live.MaxLength ?? 0, length);
     }
 
     private static bool IsVarchar(LiveColumn c) => c.DataType is "VARCHAR" or "CHAR";
@@ -524,10 +547,14 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
 
     private Task<MySqlConnection> OpenSqlAsync(CancellationToken cancellationToken) => OpenSqlAsync(_options, cancellationToken);
 
-    /// <summary>A connection to the FE's MySQL port; a refusal is reported without the password.</summary>
+    /// <summary>
+    /// A connection to the FE's MySQL port, its login bounded by <c>connect_timeout=</c> and its statements by
+    /// <c>timeout=</c>; a failure names the port (<c>starrocks fe mysql host:port</c>), never the password.
+    /// </summary>
     internal static async Task<MySqlConnection> OpenSqlAsync(StarRocksSinkOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var connectSeconds = WholeSeconds(options.ConnectTimeout);
         var connection = new MySqlConnection(new MySqlConnectionStringBuilder
         {
             Server = options.Host,
@@ -536,18 +563,43 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
             Password = options.Password,
             SslMode = options.UseTls ? MySqlSslMode.Preferred : MySqlSslMode.None,
             Pooling = false,
+            ConnectionTimeout = (uint)connectSeconds,
+            DefaultCommandTimeout = (uint)WholeSeconds(options.RequestTimeout),
         }.ConnectionString);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // WaitAsync too: the connect timeout is the driver's, and a server silent after the TCP accept must not
+            // depend on the driver seeing it.
+            await connection.OpenAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(connectSeconds + 1), cancellationToken).ConfigureAwait(false);
             return connection;
         }
-        catch (MySqlException e)
+        catch (Exception e) when (e is MySqlException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            throw new StreamLoadException($"cannot reach {options.Host}:{options.MySqlPort} (MySQL protocol) as {options.User}: {Redact(options, e.Message)}", e);
+            for (var inner = e; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is TimeoutException or OperationCanceledException || inner.Message.StartsWith("Connect Timeout expired", StringComparison.Ordinal))
+                {
+                    throw new StreamLoadException(string.Create(CultureInfo.InvariantCulture,
+                        $"{options.MySqlName}: no answer within {connectSeconds} s while connecting (connect_timeout={connectSeconds})"), e);
+                }
+            }
+
+            throw new StreamLoadException($"{options.MySqlName}: cannot connect as {options.User}: {Redact(options, e.Message)}", e);
         }
     }
+
+    /// <summary>
+    /// A statement's failure on the FE's MySQL port, naming the port: a timeout says what was being done and how long
+    /// it waited (<c>starrocks fe mysql host:port: no answer within 600 s while reading the table's columns (timeout=600)</c>).
+    /// </summary>
+    internal static StreamLoadException SqlFailure(StarRocksSinkOptions options, MySqlException e, string doing) =>
+        new(e.ErrorCode == MySqlErrorCode.CommandTimeoutExpired
+            ? string.Create(CultureInfo.InvariantCulture, $"{options.MySqlName}: no answer within {WholeSeconds(options.RequestTimeout)} s while {doing} (timeout={WholeSeconds(options.RequestTimeout)})")
+            : $"{options.MySqlName}: {doing}: {Redact(options, e.Message)}", e);
+
+    /// <summary>MySqlConnector counts in whole seconds: a fraction rounds up, so a wait is never shorter than asked.</summary>
+    private static int WholeSeconds(TimeSpan span) => (int)Math.Max(1, Math.Ceiling(span.TotalSeconds));
 
     // ---- loads ----
 
@@ -608,7 +660,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         headers.Add(new("db", _options.Database));
         headers.Add(new("table", _options.Table));
         var started = Stopwatch.GetTimestamp();
-        var reply = await _client.SendAsync(HttpMethod.Put, "/api/transaction/load", headers, body.Segment, toBackend: true, cancellationToken).ConfigureAwait(false);
+        var reply = await _client.SendAsync(HttpMethod.Put, "/api/transaction/load", headers, body.Segment, toBackend: true, "loading", cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
         var outcome2 = StreamLoadClassifier.Classify(reply.Status, reply.Body);
         if (outcome2.Decision != StreamLoadDecision.Committed)
@@ -652,7 +704,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         for (var attempt = 1; ; attempt++)
         {
             _openRecord.Add(txn.Label); // before the request: a begin whose reply is lost still gets rolled back later
-            var reply = await _client.SendAsync(HttpMethod.Post, "/api/transaction/begin", TransactionHeaders(txn.Label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            var reply = await _client.SendAsync(HttpMethod.Post, "/api/transaction/begin", TransactionHeaders(txn.Label), null, toBackend: false, "beginning a transaction", cancellationToken).ConfigureAwait(false);
             var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
             var already = outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal);
             if (outcome.Decision == StreamLoadDecision.Committed && already)
@@ -689,7 +741,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
     {
         for (var attempt = 1; ; attempt++)
         {
-            var reply = await _client.SendAsync(HttpMethod.Post, $"/api/transaction/{step}", TransactionHeaders(label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+            var reply = await _client.SendAsync(HttpMethod.Post, $"/api/transaction/{step}", TransactionHeaders(label), null, toBackend: false, step == "commit" ? "committing" : "preparing", cancellationToken).ConfigureAwait(false);
             var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
             if (outcome.Decision == StreamLoadDecision.Committed)
             {
@@ -729,7 +781,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         for (var attempt = 1; ; attempt++)
         {
             var reply = await _client.SendAsync(HttpMethod.Put, $"/api/{_options.Database}/{_options.Table}/_stream_load_2pc",
-                [new("txn_id", txnId.ToString(CultureInfo.InvariantCulture)), new("txn_operation", operation)], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+                [new("txn_id", txnId.ToString(CultureInfo.InvariantCulture)), new("txn_operation", operation)], null, toBackend: false, operation == "commit" ? "committing" : "rolling back", cancellationToken).ConfigureAwait(false);
             var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
             if (outcome.Decision == StreamLoadDecision.Committed ||
                 (reply.Body?.Contains("already", StringComparison.OrdinalIgnoreCase) == true && operation == "commit" &&
@@ -780,11 +832,11 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         if (_options.Dialect == StreamLoadDialect.Doris)
         {
             await _client.SendAsync(HttpMethod.Put, $"/api/{_options.Database}/{_options.Table}/_stream_load_2pc",
-                [new("label", label), new("txn_operation", "abort")], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+                [new("label", label), new("txn_operation", "abort")], null, toBackend: false, "rolling back", cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        await _client.SendAsync(HttpMethod.Post, "/api/transaction/rollback", TransactionHeaders(label), null, toBackend: false, cancellationToken).ConfigureAwait(false);
+        await _client.SendAsync(HttpMethod.Post, "/api/transaction/rollback", TransactionHeaders(label), null, toBackend: false, "rolling back", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -797,7 +849,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         for (var attempt = 1; ; attempt++)
         {
             var started = Stopwatch.GetTimestamp();
-            var reply = await _client.SendAsync(HttpMethod.Put, path, headers, body, toBackend: true, cancellationToken).ConfigureAwait(false);
+            var reply = await _client.SendAsync(HttpMethod.Put, path, headers, body, toBackend: true, "loading", cancellationToken).ConfigureAwait(false);
             Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
             var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
             var decision = outcome.Decision;
@@ -858,7 +910,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
 
     private async Task<string?> LabelStateAsync(string label, CancellationToken cancellationToken)
     {
-        var reply = await _client.SendAsync(HttpMethod.Get, $"/api/{_options.Database}/get_load_state?label={Uri.EscapeDataString(label)}", [], null, toBackend: false, cancellationToken).ConfigureAwait(false);
+        var reply = await _client.SendAsync(HttpMethod.Get, $"/api/{_options.Database}/get_load_state?label={Uri.EscapeDataString(label)}", [], null, toBackend: false, "asking a label's state", cancellationToken).ConfigureAwait(false);
         return reply.Status == 200 ? StreamLoadResponse.TryParse(reply.Body)?.LabelState : null;
     }
 

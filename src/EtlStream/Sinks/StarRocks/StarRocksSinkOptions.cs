@@ -105,8 +105,18 @@ public sealed record StarRocksSinkOptions
     /// <summary>The server-side load (and transaction) timeout, in seconds.</summary>
     public int TimeoutSeconds { get; init; } = 600;
 
-    /// <summary>How long the client waits for any one reply before the outcome counts as unknown.</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(660);
+    /// <summary>
+    /// The target's <c>timeout=</c> on the client side: how long any one wait may last (a reply, a slice of a body the
+    /// server stopped reading, a statement on the MySQL port) before the server counts as not answering and the
+    /// outcome as unknown. A body's wait for its reply starts once the body is sent.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(SinkTarget.DefaultTimeoutSeconds);
+
+    /// <summary>
+    /// The target's <c>connect_timeout=</c>: to connect, log in on the MySQL port, and get the FE's first HTTP answer
+    /// when the sink opens.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(SinkTarget.DefaultConnectTimeoutSeconds);
 
     /// <summary>How long the client waits for <c>100 Continue</c> (.NET's default of 1 s lets the body flow to the FE).</summary>
     public TimeSpan Expect100ContinueTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -192,7 +202,7 @@ public sealed record StarRocksSinkOptions
             errors.Add($"max_filter_ratio: {MaxFilterRatio} is not in 0..1");
         }
 
-        if (TimeoutSeconds < 1 || RequestTimeout <= TimeSpan.Zero || Expect100ContinueTimeout <= TimeSpan.Zero)
+        if (TimeoutSeconds < 1 || RequestTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero || Expect100ContinueTimeout <= TimeSpan.Zero)
         {
             errors.Add("timeouts must be positive");
         }
@@ -209,6 +219,21 @@ public sealed record StarRocksSinkOptions
 
         return errors;
     }
+
+    /// <summary>The FE's HTTP port as messages name it: <c>starrocks 127.0.0.1:8030</c> (<c>doris …</c>).</summary>
+    internal string FrontendName => Named(string.Empty, Host, HttpPort);
+
+    /// <summary>The FE's MySQL port as messages name it: <c>starrocks fe mysql 127.0.0.1:9030</c>.</summary>
+    internal string MySqlName => Named("fe mysql ", Host, MySqlPort ?? 0);
+
+    /// <summary>A BE as messages name it: <c>starrocks be 127.0.0.1:8040</c>.</summary>
+    internal string BackendName(string host, int port) => Named("be ", host, port);
+
+    private string Named(string role, string host, int port) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(Dialect == StreamLoadDialect.Doris ? "doris" : "starrocks")} {role}{host}:{port}");
+
+    /// <summary>Seconds as the messages and the target write them (<c>2</c>, <c>1.5</c>).</summary>
+    internal static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The FE (or BE) base address for HTTP calls.</summary>
     internal Uri FrontendUri => new($"{(UseTls ? "https" : "http")}://{Host}:{HttpPort}");

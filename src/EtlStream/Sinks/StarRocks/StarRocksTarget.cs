@@ -10,10 +10,10 @@ namespace EtlStream.Sinks.StarRocks;
 public static class StarRocksTarget
 {
     public const string Forms =
-        "starrocks://<user>@<fe-host>[:8030]/<db>[?table=<t>&mysql_port=9030&be=<host:port>&mode=transaction|label&tls=true&concurrency=2&max_txns=8&chunk_mb=90&chunk_rows=&max_filter_ratio=0&strict_mode=false&timeout=600&overflow=reject|widen&tenant=<id>] (password in STARROCKS_PASSWORD), doris://... (DORIS_PASSWORD)";
+        "starrocks://<user>@<fe-host>[:8030]/<db>[?table=<t>&mysql_port=9030&be=<host:port>&mode=transaction|label&tls=true&concurrency=2&max_txns=8&chunk_mb=90&chunk_rows=&max_filter_ratio=0&strict_mode=false&connect_timeout=15&timeout=600&overflow=reject|widen&tenant=<id>] (password in STARROCKS_PASSWORD), doris://... (DORIS_PASSWORD)";
 
     private static readonly string[] Keys =
-        ["table", "mysql_port", "be", "mode", "tls", "concurrency", "max_txns", "chunk_mb", "chunk_rows", "max_filter_ratio", "strict_mode", "timeout", "overflow", "tenant", "state_dir"];
+        ["table", "mysql_port", "be", "mode", "tls", "concurrency", "max_txns", "chunk_mb", "chunk_rows", "max_filter_ratio", "strict_mode", "connect_timeout", "timeout", "overflow", "tenant", "state_dir"];
 
     public static bool Handles(string target) =>
         target.StartsWith("starrocks://", StringComparison.OrdinalIgnoreCase) || target.StartsWith("doris://", StringComparison.OrdinalIgnoreCase);
@@ -84,7 +84,10 @@ public static class StarRocksTarget
                     MaxFilterRatio = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) ? r : throw Invalid(shown, $"max_filter_ratio '{value}'"),
                 },
                 "strict_mode" => options with { StrictMode = Bool(shown, key, value) },
-                "timeout" => options with { TimeoutSeconds = Int(shown, key, value) },
+                // The server's load and transaction timeout and the client's bound on every wait are one setting, and
+                // both options read as they do on every other server target.
+                "timeout" => options with { TimeoutSeconds = Seconds(shown, key, value), RequestTimeout = TimeSpan.FromSeconds(Seconds(shown, key, value)) },
+                "connect_timeout" => options with { ConnectTimeout = TimeSpan.FromSeconds(Seconds(shown, key, value)) },
                 "overflow" => options with
                 {
                     Overflow = value.ToLowerInvariant() switch
@@ -121,6 +124,9 @@ public static class StarRocksTarget
 
     private static int Int(string shown, string key, string value) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw Invalid(shown, $"{key} '{value}' is not a whole number");
+
+    private static int Seconds(string shown, string key, string value) =>
+        SinkTarget.TrySeconds(key, value, out var seconds, out var problem) ? seconds : throw Invalid(shown, problem);
 
     private static bool Bool(string shown, string key, string value) => value.ToLowerInvariant() switch
     {
