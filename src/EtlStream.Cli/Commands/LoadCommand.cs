@@ -164,14 +164,13 @@ internal static partial class LoadCommand
             }
 
             pipeline = new LoadPipeline(options, logger);
-            var counted = progress?.Count(files) ?? files;
             LoadResult result;
             var sink = SinkTarget.Create(target, defaultTable);
             await using (sink)
             {
                 result = (progress is null
                     ? await pipeline.RunAsync(files, spec, sink, token)
-                    : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(counted, spec, sink, token))).WithListing(files);
+                    : await progress.RunAsync("loading", pipeline, files, () => pipeline.RunAsync(files, spec, sink, token))).WithListing(files);
             }
 
             createdDatabase = null;

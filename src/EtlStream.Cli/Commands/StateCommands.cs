@@ -84,10 +84,11 @@ internal static class StateCommands
         var report = new Option<string?>("--report") { Description = "Write a JSON run report to this file (a failed run's too, with its error)." };
         var logs = new Option<string?>("--logs") { Description = "Folder of per-tenant log files (default: logs/ under the config root)." };
         var output = LoadCommand.OutputOption();
+        var noProgress = LoadCommand.NoProgressOption();
         var budget = TenantCommands.MemoryBudgetOption();
         var command = new Command("backfill", "Load a table's files for a date range, date by date, resumable through the load ledger.")
         {
-            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, report, logs, output, budget,
+            tenant, table, from, to, shard, plan, parallelFiles, inCluster, state, reload, report, logs, output, noProgress, budget,
         };
         roots.AddTo(command);
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
@@ -151,10 +152,12 @@ internal static class StateCommands
                     }
 
                     var options = new LoadOptions { ParallelFiles = parse.GetValue(parallelFiles), RejectsPath = home.Rejects, MemoryBudget = TenantCommands.MemoryBudgetFor(parse, budget, tenantConfig) };
+                    var progress = ProgressDisplay.Create(parse.GetValue(noProgress), json);
                     foreach (var (date, dayFiles) in backfill.Days)
                     {
                         var load = new TableLoad("backfill", backfill.Table, StepMode.Append, dayFiles);
-                        soFar.Results.Add(await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) }, null, lateFrom: false, token));
+                        soFar.Results.Add(await TenantJobRunner.LoadTableAsync(tenantConfig, "backfill", date, load, options, logger, new LedgerRun(ledger, runId) { Reload = parse.GetValue(reload) },
+                            (l, pipeline, run) => progress.RunAsync(string.Create(CultureInfo.InvariantCulture, $"{l.Table.Name} {date:yyyy-MM-dd}"), pipeline, l.Files, run), lateFrom: false, token));
                     }
 
                     return string.Create(CultureInfo.InvariantCulture,

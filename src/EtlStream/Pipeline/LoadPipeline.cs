@@ -32,6 +32,7 @@ public sealed partial class LoadPipeline
     private long _bytesRead;
     private long _filesDone;
     private long _compressedBytesDone;
+    private long _sourceBytesRead;
     private long _rowsRejected;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _rejectsByRule = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _rejectsBySource = new();
@@ -140,6 +141,12 @@ public sealed partial class LoadPipeline
     /// end so far; files still being read are not counted. A coarse measure of work done, for an ETA.
     /// </summary>
     public long CompressedBytesOfFilesDone => Interlocked.Read(ref _compressedBytesDone);
+
+    /// <summary>
+    /// Source bytes (compressed for a compressed file) read so far, files still being read included: a live
+    /// display's measure of progress within a file. Header checks before the load are not counted.
+    /// </summary>
+    public long SourceBytesRead => Interlocked.Read(ref _sourceBytesRead);
 
     /// <summary>
     /// Items waiting at the inputs of the running mesh, for a live display: <c>transform</c> (parsed batches) and
@@ -433,7 +440,7 @@ public sealed partial class LoadPipeline
     {
         var started = Stopwatch.GetTimestamp();
         var total = new EntryCounts();
-        var raw = await file.Open(token).ConfigureAwait(false);
+        var raw = new CountingReadStream(await file.Open(token).ConfigureAwait(false), n => Interlocked.Add(ref _sourceBytesRead, n));
         await using (raw.ConfigureAwait(false))
         {
             await foreach (var entry in Decompression.OpenAsync(raw, file.Name, transform.Spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
