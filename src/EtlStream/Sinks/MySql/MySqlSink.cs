@@ -125,7 +125,9 @@ public sealed class MySqlSink : SqlStagedSink
         {
             if (_directLoad is { IsCompleted: true })
             {
-                await _directTransaction.DisposeAsync().ConfigureAwait(false); // rolls back unless committed
+                // Rolls back unless committed: a ROLLBACK sent to a server that stopped reading waits for its answer
+                // like the close below, so it is bounded the same way.
+                await DisposeBoundedAsync(_directTransaction).ConfigureAwait(false);
             }
 
             _directTransaction = null; // else the connection is still busy: closing it below rolls back
@@ -387,10 +389,10 @@ public sealed class MySqlSink : SqlStagedSink
     protected override bool IsDatabaseError(Exception error) => error is DbException or IOException or TimeoutException;
 
     /// <summary>
-    /// Closes a connection, giving up after timeout=: closing one whose LOAD DATA a stalled server stopped reading
+    /// Closes a connection (or rolls back its transaction), giving up after timeout=: closing one whose LOAD DATA a stalled server stopped reading
     /// would first read the rest of its answer from that server, for ever. The abandoned close ends with the process.
     /// </summary>
-    private async Task DisposeBoundedAsync(MySqlConnection connection)
+    private async Task DisposeBoundedAsync(IAsyncDisposable connection)
     {
         var closing = connection.DisposeAsync().AsTask();
         try
