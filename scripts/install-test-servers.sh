@@ -13,6 +13,8 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(ma
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse-server ] || missing+=(clickhouse-server clickhouse-client)
 # Not a server: the progress display's tests run the CLI in a real terminal of a set width.
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+# Not a server either: the Ctrl+C test starts the CLI through python3 to give it SIGINT at its default action.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)" >&2
   # The packages' own services are not wanted: the fixtures start private instances.

@@ -100,7 +100,7 @@ public sealed class StreamInputCliTests : IDisposable
     {
         var fifo = MakeFifo("slow.csv");
         var output = _dir.File("out.parquet");
-        using var process = Process.Start(CliProcess.StartInfo(_dir.Path, ["load", fifo, "--to", $"parquet:{output}", "--no-progress"]))!;
+        using var process = Process.Start(WithSignalsAtDefault(CliProcess.StartInfo(_dir.Path, ["load", fifo, "--to", $"parquet:{output}", "--no-progress"])))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
 
@@ -123,5 +123,37 @@ public sealed class StreamInputCliTests : IDisposable
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal((130, "", "cancelled: nothing was committed\n"), (process.ExitCode, await stdout, await stderr));
         Assert.Equal([fifo], _dir.Files());
+    }
+
+    /// <summary>
+    /// The CLI started with SIGINT at its default action. A signal ignored when a process starts stays ignored (POSIX;
+    /// .NET keeps it so, as shells ignore SIGINT in background jobs), and a test host launched from a backgrounded
+    /// script passes that on: the CLI would then rightly never see the Ctrl+C this test sends. python3 resets it and
+    /// execs the CLI, so the test asserts the CLI's handling whatever launched the suite.
+    /// </summary>
+    private static ProcessStartInfo WithSignalsAtDefault(ProcessStartInfo start)
+    {
+        var wrapped = new ProcessStartInfo("python3")
+        {
+            WorkingDirectory = start.WorkingDirectory,
+            RedirectStandardOutput = start.RedirectStandardOutput,
+            RedirectStandardError = start.RedirectStandardError,
+            RedirectStandardInput = start.RedirectStandardInput,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in start.Environment)
+        {
+            wrapped.Environment[key] = value;
+        }
+
+        wrapped.ArgumentList.Add("-c");
+        wrapped.ArgumentList.Add("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+        wrapped.ArgumentList.Add(start.FileName);
+        foreach (var argument in start.ArgumentList)
+        {
+            wrapped.ArgumentList.Add(argument);
+        }
+
+        return wrapped;
     }
 }
