@@ -32,7 +32,7 @@ public sealed class SinkNetworkFailureTests : IDisposable
     [InlineData("mysql", "mysql://u@127.0.0.1:{0}/d?table=t&connect_timeout=1", "mysql 127.0.0.1:{0}: no answer within 1 s while connecting (connect_timeout=1)")]
     public async Task A_server_that_accepts_and_never_answers_fails_the_run_in_the_connect_timeout(string kind, string target, string message)
     {
-        using var silent = new SilentServer();
+        using var silent = new SilentTcpServer();
         var port = silent.Port;
 
         var (code, stdout, stderr) = await LoadAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, target, port)).WaitAsync(TimeSpan.FromMinutes(2));
@@ -72,53 +72,6 @@ public sealed class SinkNetworkFailureTests : IDisposable
         Assert.DoesNotContain(basic, text, StringComparison.Ordinal);
         using var json = JsonDocument.Parse(text);
         Assert.Equal(expected, json.RootElement.GetProperty("error").GetString());
-    }
-
-    /// <summary>A TCP server that accepts every connection and never sends a byte (a hung server or a black-holing proxy).</summary>
-    private sealed class SilentServer : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly List<Socket> _held = [];
-        private int _accepted;
-
-        public SilentServer()
-        {
-            _listener.Start();
-            _ = AcceptAsync();
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public int Accepted => Volatile.Read(ref _accepted);
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            lock (_held)
-            {
-                _held.ForEach(s => s.Dispose());
-            }
-        }
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    var socket = await _listener.AcceptSocketAsync();
-                    Interlocked.Increment(ref _accepted);
-                    lock (_held)
-                    {
-                        _held.Add(socket);
-                    }
-                }
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // stopped
-            }
-        }
     }
 
     /// <summary>An HTTP endpoint that answers every request 500 with the request's credentials in its body, as a misconfigured proxy might.</summary>

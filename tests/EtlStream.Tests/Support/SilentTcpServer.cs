@@ -1,11 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace EtlStream.Tests.StarRocks;
+namespace EtlStream.Tests.Support;
 
 /// <summary>
-/// A port that accepts every connection and never sends a byte, reading and dropping whatever it is sent: a hung FE
-/// or BE, or a proxy black-holing it. Reading keeps a request body from stalling on a full socket buffer, so what is
+/// A port that accepts every connection and never sends a byte, reading and dropping whatever it is sent: a hung
+/// database server, StarRocks FE or BE, or a proxy black-holing it. Reading keeps a request body from stalling on a full socket buffer, so what is
 /// tested is the wait for an answer.
 /// </summary>
 internal sealed class SilentTcpServer : IDisposable
