@@ -408,10 +408,20 @@ public sealed class MySqlSink : SqlStagedSink
     private async Task<MySqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new MySqlConnection(_connectionString);
+        var opening = connection.OpenAsync(cancellationToken);
         try
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // Bounded here too: the pool hands back a session it first resets (COM_RESET_CONNECTION) with no timeout of
+            // its own, and one whose server stopped reading (a stalled load's) never answers; seen as a run that failed
+            // in time and then hung in its cleanup's open.
+            await opening.WaitAsync(TimeSpan.FromSeconds(new MySqlConnectionStringBuilder(_connectionString).ConnectionTimeout), cancellationToken).ConfigureAwait(false);
             return connection;
+        }
+        catch (TimeoutException e) when (!opening.IsCompleted)
+        {
+            // The open is abandoned (disposing the connection would wait on the same session); it ends with the process.
+            _ = opening.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw ConnectFailure(_connectionString, e);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && (IsDatabaseError(e) || e is OperationCanceledException))
         {
