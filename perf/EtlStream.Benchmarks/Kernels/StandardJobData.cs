@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using EtlStream.Formats.Csv;
 using EtlStream.Generation;
 using EtlStream.Tables;
@@ -72,7 +73,7 @@ internal sealed class StandardJobData
     {
         using var parser = new CsvArrowParser(new MemoryStream(Csv, writable: false), SourceName, Spec.Csv);
         var header = parser.ReadHeaderAsync().AsTask().GetAwaiter().GetResult();
-        var batches = new List<CsvBatch>();
+        var batches = new List<TextBatch>();
         while (parser.ReadBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
         {
             batches.Add(batch);
@@ -130,7 +131,7 @@ internal sealed class StandardJobData
 }
 
 /// <summary>A parsed CSV held across benchmark iterations.</summary>
-internal sealed record ParsedCsv(IReadOnlyList<string> Header, CsvBatch[] Batches) : IDisposable
+internal sealed record ParsedCsv(IReadOnlyList<string> Header, TextBatch[] Batches) : IDisposable
 {
     public void Dispose()
     {

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.CommandLine;
 using System.Globalization;
 using EtlStream.Formats.Csv;
@@ -38,11 +39,12 @@ internal static partial class LoadCommand
         var delimiter = new Option<string?>("--delimiter") { Description = "The field delimiter: one ASCII character, or '\\t' (tab). Overrides the spec's csv.delimiter; default ','." };
         var quote = new Option<string?>("--quote") { Description = "The quote character. Overrides the spec's csv.quote; default '\"'." };
         var noHeader = new Option<bool>("--no-header") { Description = "The first line is data: columns are column1, column2, … (csv.header: false)." };
+        var format = new Option<string?>("--format") { Description = $"The input format: {InputFormats.Kinds}. Overrides the spec's format:; default: recognised from each file's first bytes (CSV when nothing else matches)." };
         var encoding = new Option<string?>("--encoding") { Description = $"The text encoding when the file has no byte-order mark: {CsvEncodingNames.Accepted}. Default utf-8." };
 
         var command = new Command("load", "Load files into a sink through the streaming pipeline.")
         {
-            input, table, to, tableName, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable, once, state, memoryBudget, delimiter, quote, noHeader, encoding,
+            input, table, to, tableName, report, parallelFiles, loadDate, output, noProgress, metrics, rejects, rejectsTable, once, state, memoryBudget, format, delimiter, quote, noHeader, encoding,
         };
         command.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
@@ -66,7 +68,7 @@ internal static partial class LoadCommand
                 using var loggers = CliLogging.Create(parse);
                 var dialect = CsvDialect.Parse(parse.GetValue(delimiter), parse.GetValue(quote), parse.GetValue(noHeader), parse.GetValue(encoding));
                 var load = await LoadAsync(inputText, parse.GetValue(table), target, options, parse.GetValue(report), token, progress, loggers.CreateLogger("etlstream"),
-                    new AdHocLedger(parse.GetValue(state) ?? ConfigRoot.Nearest()?.Ledger ?? Path.Combine("state", "ledger.db"), parse.GetValue(once)), r => failed = r, dialect);
+                    new AdHocLedger(parse.GetValue(state) ?? ConfigRoot.Nearest()?.Ledger ?? Path.Combine("state", "ledger.db"), parse.GetValue(once)), r => failed = r, dialect, parse.GetValue(format));
                 Console.WriteLine(json ? Redacted(RunReport.From(load.Result, inputText, target, load.Table)).ToJson() : Summary(load.Result, load.Table, load.Skipped));
                 return ExitCodes.Success;
             }
@@ -97,7 +99,7 @@ internal static partial class LoadCommand
     /// </summary>
     public static async Task<(LoadResult Result, string Table, int Skipped)> LoadAsync(
         string input, string? tablePath, string target, LoadOptions options, string? reportPath, CancellationToken token,
-        ProgressDisplay? progress = null, ILogger? logger = null, AdHocLedger? ledgerOptions = null, Action<RunReport>? failed = null, CsvDialect? dialect = null)
+        ProgressDisplay? progress = null, ILogger? logger = null, AdHocLedger? ledgerOptions = null, Action<RunReport>? failed = null, CsvDialect? dialect = null, string? format = null)
     {
         logger ??= NullLogger.Instance;
         var reportWritable = false;
@@ -127,6 +129,12 @@ internal static partial class LoadCommand
                 // --delimiter, --quote, --no-header, --encoding over the spec's csv: settings (or over none: all columns inferred).
                 spec ??= new TableSpec { Name = defaultTable, Columns = [], InferColumns = true };
                 spec = spec with { Csv = dialect.ApplyTo(spec.Csv) };
+            }
+
+            if (format is not null)
+            {
+                spec ??= new TableSpec { Name = defaultTable, Columns = [], InferColumns = true };
+                spec = spec with { Format = InputFormats.Find(format)?.Kind ?? throw new ConfigException([$"--format: unknown format '{format}' (expected {InputFormats.Kinds})"]) };
             }
 
             var destination = SinkTarget.Describe(target, defaultTable);

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;
@@ -477,7 +478,8 @@ public sealed partial class LoadPipeline
 
     private async Task ParseEntryAsync(SourceFile file, string name, Stream input, TableTransform transform, ITargetBlock<ParsedWork> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
     {
-        using var parser = new CsvArrowParser(input, name, transform.Spec.Csv);
+        var (format, formatted) = await InputFormats.ChooseAsync(input, transform.Spec, token).ConfigureAwait(false);
+        using var parser = format.Open(formatted, name, transform.Spec);
         var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
         if (header.Count == 0)
         {
@@ -485,9 +487,9 @@ public sealed partial class LoadPipeline
             return; // an empty file loads nothing
         }
 
-        if (parser.OtherDelimiter is { } other)
+        foreach (var warning in parser.HeaderWarnings)
         {
-            LogOneColumn(_logger, name, transform.Spec.Csv.HasHeader ? "header" : "first row", DelimiterNames.Plural(other), DelimiterNames.Option(other));
+            LogFormatWarning(_logger, name, warning);
         }
 
         var bound = transform.Bind(name, header);
@@ -503,7 +505,7 @@ public sealed partial class LoadPipeline
         long lastBytes = 0;
         while (true)
         {
-            CsvBatch? batch;
+            TextBatch? batch;
             var t0 = Stopwatch.GetTimestamp();
             batch = await parser.ReadBatchAsync(token).ConfigureAwait(false);
             _parse.Add(Stopwatch.GetElapsedTime(t0));
@@ -598,7 +600,7 @@ public sealed partial class LoadPipeline
         var columns = spec.Columns.ToList();
         var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.Ordinal);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
-        await foreach (var (entry, header) in HeadersAsync(files, files.Length, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync(files, files.Length, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             // Fields no column reads yet, by binding (not by name): a header repeated or differing only in case is a
             // field of its own. Empty headers stay unread, as before.
@@ -632,7 +634,7 @@ public sealed partial class LoadPipeline
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (entry, header) in HeadersAsync(files, 1, spec.Csv, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header) in HeadersAsync(files, 1, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
@@ -649,7 +651,7 @@ public sealed partial class LoadPipeline
     /// that reads again what the header took, then the rest: a pipe or FIFO is never opened twice.
     /// </summary>
     private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header)> HeadersAsync(
-        SourceFile[] files, int count, CsvOptions csv, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
+        SourceFile[] files, int count, TableSpec spec, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
     {
         for (var i = 0; i < count; i++)
         {
@@ -657,7 +659,7 @@ public sealed partial class LoadPipeline
             var raw = await file.Open(token).ConfigureAwait(false);
             if (file.ReadOnce)
             {
-                var replay = new ReplayReadStream(raw, file.Name, Math.Max(csv.MaxRecordBytes, 1L << 20));
+                var replay = new ReplayReadStream(raw, file.Name, Math.Max(spec.Csv.MaxRecordBytes, 1L << 20));
                 files[i] = file with { Open = _ => ValueTask.FromResult(replay.Replay()) };
                 raw = replay;
             }
@@ -668,7 +670,8 @@ public sealed partial class LoadPipeline
                 {
                     await using (entry.ConfigureAwait(false))
                     {
-                        using var parser = new CsvArrowParser(entry.Stream, entry.Name, csv);
+                        var (format, input) = await InputFormats.ChooseAsync(entry.Stream, spec, token).ConfigureAwait(false);
+                        using var parser = format.Open(input, entry.Name, spec);
                         yield return (entry.Name, await parser.ReadHeaderAsync(token).ConfigureAwait(false));
                     }
                 }
@@ -701,7 +704,7 @@ public sealed partial class LoadPipeline
     }
 
     /// <summary>What the readers hand the transform stage: batch <see cref="Sequence"/> of a file, or (no batch) the file's end after that many batches.</summary>
-    private readonly record struct ParsedWork(SourceFile File, BoundTransform? Bound, CsvBatch? Batch, int Sequence, MeshGrant? Grant);
+    private readonly record struct ParsedWork(SourceFile File, BoundTransform? Bound, TextBatch? Batch, int Sequence, MeshGrant? Grant);
 
     /// <summary>What reaches the load stage: chunk <see cref="Index"/> of a file, or (no batches) the file's end after that many chunks.</summary>
     private sealed record LoadItem(SourceFile File, int Index, List<HeldBatch>? Batches);
@@ -810,8 +813,8 @@ public sealed partial class LoadPipeline
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: the header differs from the spec, loaded by column name: {Drift}")]
     private static partial void LogDrift(ILogger logger, string file, string drift);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: every row has one column, but the {Row} holds {Character}: use --delimiter {Option} (or csv.delimiter in the spec)")]
-    private static partial void LogOneColumn(ILogger logger, string file, string row, string character, string option);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{File}: {Warning}")]
+    private static partial void LogFormatWarning(ILogger logger, string file, string warning);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{File} is empty (no header, no rows): nothing loaded from it")]
     private static partial void LogEmptyFile(ILogger logger, string file);

@@ -12,6 +12,12 @@ public sealed record TableSpec
     /// <summary>Rows are kept when every filter holds.</summary>
     public IReadOnlyList<FilterSpec> Filters { get; init; } = [];
 
+    /// <summary>
+    /// The input format's kind (<c>format:</c>, <c>--format</c>); null: each entry's format is recognised from its
+    /// first bytes (see <see cref="Formats.InputFormats"/>), CSV when none is.
+    /// </summary>
+    public string? Format { get; init; }
+
     public CsvOptions Csv { get; init; } = CsvOptions.Default;
 
     /// <summary>What a value that does not fit its column does to its row.</summary>

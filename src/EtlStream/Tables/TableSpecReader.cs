@@ -12,7 +12,7 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
+    private static readonly string[] TableKeys = ["table", "format", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
     private static readonly string[] DecompressionKeys = ["max_bytes", "max_ratio", "ratio_check_after"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "encoding", "null", "batch_rows", "max_record_bytes", "max_columns"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
@@ -158,8 +158,14 @@ public static class TableSpecReader
             r.Error("schema_drift", $"unknown policy '{driftText}' (expected strict, ignore_new or evolve)");
         }
 
+        var format = r.String(root, "", "format");
+        if (format is not null && Formats.InputFormats.Find(format) is null)
+        {
+            r.Error("format", $"unknown format '{format}' (expected {Formats.InputFormats.Kinds}; without format: it is recognised from each file's content)");
+        }
+
         var limits = ReadDecompression(r, root);
-        return name is null ? null : new TableSpec { Name = name, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
+        return name is null ? null : new TableSpec { Name = name, Format = format is null ? null : Formats.InputFormats.Find(format)?.Kind, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
     }
 
     /// <summary><c>decompression: { max_bytes, max_ratio, ratio_check_after }</c>: the bomb limits for this table's files.</summary>

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -17,7 +18,7 @@ internal abstract class ColumnReader(ColumnSpec column)
 {
     public ColumnSpec Column { get; } = column;
 
-    public abstract IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors);
+    public abstract IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors);
 
     protected static byte[] RentValidity(BatchMemory memory, int rows)
     {
@@ -40,7 +41,7 @@ internal abstract class ColumnReader(ColumnSpec column)
 
 /// <summary>
 /// A column's field texts with the buffers taken as spans once per batch: reading them through
-/// <see cref="CsvColumnData"/> per value re-derived the spans each time.
+/// <see cref="TextColumnData"/> per value re-derived the spans each time.
 /// </summary>
 internal ref struct FieldCursor
 {
@@ -50,7 +51,7 @@ internal ref struct FieldCursor
     private readonly bool _trim;
     private readonly byte[][] _nullTokens;
 
-    public FieldCursor(in CsvColumnData src, bool trim, byte[][] nullTokens)
+    public FieldCursor(in TextColumnData src, bool trim, byte[][] nullTokens)
     {
         _offsets = src.Offsets;
         _values = src.Values;
@@ -102,20 +103,20 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
     public int SourceIndex { get; } = sourceIndex;
 
     /// <summary>The field's text for one row, or false when it is NULL (a NOT NULL column also fails the row).</summary>
-    public bool TryText(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out ReadOnlySpan<byte> text) =>
+    public bool TryText(TextBatch batch, in TextColumnData src, int row, RowErrors errors, out ReadOnlySpan<byte> text) =>
         Open(src).TryGet(row, out text) || NullOrFail(batch, row, errors);
 
     /// <summary>Whether one row's field holds a value (not NULL after trimming and null tokens); never fails the row.</summary>
-    public bool IsPresent(in CsvColumnData src, int row) => Open(src).TryGet(row, out _);
+    public bool IsPresent(in TextColumnData src, int row) => Open(src).TryGet(row, out _);
 
     /// <summary>
     /// The one reading of this column's fields (NULL, trim, null tokens), with the spans taken once: kernels and rule
     /// checks walk a whole batch with it; single-row reads above open one per row.
     /// </summary>
-    internal FieldCursor Open(in CsvColumnData src) => new(src, Column.Trim, _nullTokens);
+    internal FieldCursor Open(in TextColumnData src) => new(src, Column.Trim, _nullTokens);
 
     /// <summary>What a kernel does with a NULL: always store a null (false); in a NOT NULL column the row is also failed.</summary>
-    protected bool NullOrFail(CsvBatch batch, int row, RowErrors errors)
+    protected bool NullOrFail(TextBatch batch, int row, RowErrors errors)
     {
         if (!Column.Nullable)
         {
@@ -125,13 +126,13 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
         return false;
     }
 
-    internal DataConversionException Error(CsvBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
+    internal DataConversionException Error(TextBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
         new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, Encoding.UTF8.GetString(text), Column.Type.ToString(), reason);
 }
 
 internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, string header) : SourceColumnReader(column, sourceIndex, header)
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -196,7 +197,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
     /// of one per value: the bytes are valid taken together, and no value starts inside a character (which is the
     /// only way a character could straddle two values). On any doubt the kernel checks value by value.
     /// </summary>
-    private static bool AllValidUtf8(in CsvColumnData src, ReadOnlySpan<int> rows)
+    private static bool AllValidUtf8(in TextColumnData src, ReadOnlySpan<int> rows)
     {
         if (rows.Length == 0)
         {
@@ -236,7 +237,7 @@ internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, str
         return text[..end];
     }
 
-    private static int EstimateBytes(in CsvColumnData src, ReadOnlySpan<int> rows)
+    private static int EstimateBytes(in TextColumnData src, ReadOnlySpan<int> rows)
     {
         if (rows.Length == 0)
         {
@@ -262,7 +263,7 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
     where T : unmanaged
     where TParser : struct, IValueParser<T>
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -298,7 +299,7 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
     }
 
     /// <summary>Parses one value for a filter, with the same rules as the kernel.</summary>
-    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out T value)
+    public bool TryRead(TextBatch batch, in TextColumnData src, int row, RowErrors errors, out T value)
     {
         value = default;
         if (!TryText(batch, src, row, errors, out var text))
@@ -321,7 +322,7 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
 {
     private readonly BoolTokens _tokens = new(column.TrueTokens, column.FalseTokens);
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
@@ -346,7 +347,7 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
         return Build(BooleanType.Default, n, nulls, validity, new ArrowBuffer(bits.AsMemory(0, (n + 7) / 8)));
     }
 
-    public bool TryRead(CsvBatch batch, in CsvColumnData src, int row, RowErrors errors, out bool value)
+    public bool TryRead(TextBatch batch, in TextColumnData src, int row, RowErrors errors, out bool value)
     {
         value = false;
         if (!TryText(batch, src, row, errors, out var text))
@@ -377,7 +378,7 @@ internal sealed class ConcatColumnReader : ColumnReader
         _parts = [.. spec.Parts.Select(p => p.Column is { } c ? (sources[c], System.Array.Empty<byte>()) : ((SourceColumnReader?)null, Encoding.UTF8.GetBytes(p.Literal ?? "")))];
     }
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var n = rows.Length;
         var offsetBytes = memory.RentOffsets(batch.RowCount);
@@ -454,7 +455,7 @@ internal sealed class ConstantTextColumnReader(ColumnSpec column, string? consta
 {
     private readonly byte[]? _constant = constant is null ? null : Encoding.UTF8.GetBytes(constant);
 
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var text = _constant ?? Encoding.UTF8.GetBytes(fromContext!(context));
         var n = rows.Length;
@@ -476,7 +477,7 @@ internal sealed class ConstantTextColumnReader(ColumnSpec column, string? consta
 
 internal sealed class LoadDateColumnReader(ColumnSpec column) : ColumnReader(column)
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var n = rows.Length;
         var bytes = memory.RentBytes(n * sizeof(int));
@@ -488,7 +489,7 @@ internal sealed class LoadDateColumnReader(ColumnSpec column) : ColumnReader(col
 /// <summary>An optional column the file lacks: NULL on every row.</summary>
 internal sealed class NullColumnReader(ColumnSpec column) : ColumnReader(column)
 {
-    public override IArrowArray Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
+    public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
         var n = rows.Length;
         var offsetBytes = memory.RentOffsets(batch.RowCount);

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Buffers;
 using System.Globalization;
 using System.Text;
@@ -54,7 +55,7 @@ internal sealed class ColumnRuleCheck
         }
     }
 
-    public void Check(CsvBatch batch, ReadOnlySpan<int> rows, RowErrors errors, CancellationToken cancellationToken = default)
+    public void Check(TextBatch batch, ReadOnlySpan<int> rows, RowErrors errors, CancellationToken cancellationToken = default)
     {
         ref readonly var src = ref batch.Data(_reader.SourceIndex);
         var chars = ArrayPool<char>.Shared.Rent(1024);
@@ -160,6 +161,6 @@ internal sealed class ColumnRuleCheck
         return false;
     }
 
-    private void Fail(CsvBatch batch, int row, ReadOnlySpan<byte> text, string rule, string reason, RowErrors errors) =>
+    private void Fail(TextBatch batch, int row, ReadOnlySpan<byte> text, string rule, string reason, RowErrors errors) =>
         errors.Fail(_reader.Error(batch, row, text, reason), row, rule);
 }

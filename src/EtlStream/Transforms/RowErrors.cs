@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 
@@ -36,7 +37,7 @@ internal sealed class RowErrors(OnError policy)
     }
 
     /// <summary>The rejected rows with their raw text, taken while the batch's buffers are alive.</summary>
-    public List<RejectedRow> Materialize(CsvBatch batch, byte delimiter)
+    public List<RejectedRow> Materialize(TextBatch batch, byte delimiter)
     {
         var rows = new List<RejectedRow>(_rejected.Count);
         foreach (var (row, (e, rule)) in _rejected.OrderBy(r => r.Key))
@@ -47,7 +48,7 @@ internal sealed class RowErrors(OnError policy)
         return rows;
     }
 
-    private static string RawRow(CsvBatch batch, int row, char delimiter)
+    private static string RawRow(TextBatch batch, int row, char delimiter)
     {
         var fields = new string[batch.ColumnCount];
         for (var c = 0; c < fields.Length; c++)

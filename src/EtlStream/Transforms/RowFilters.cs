@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 
@@ -7,7 +8,7 @@ namespace EtlStream.Transforms;
 internal abstract class RowFilter
 {
     /// <summary>Keeps the rows of <paramref name="rows"/> that pass; returns how many are left at its front.</summary>
-    public abstract int Apply(CsvBatch batch, Span<int> rows, RowErrors errors);
+    public abstract int Apply(TextBatch batch, Span<int> rows, RowErrors errors);
 
     public static RowFilter Create(FilterSpec spec, SourceColumnReader reader) => spec.Op switch
     {
@@ -45,7 +46,7 @@ internal abstract class RowFilter
         _ => comparison >= 0,
     };
 
-    internal delegate bool ValueReader<T>(CsvBatch batch, in CsvColumnData source, int row, RowErrors errors, out T value);
+    internal delegate bool ValueReader<T>(TextBatch batch, in TextColumnData source, int row, RowErrors errors, out T value);
 
     private sealed class ComparisonFilter<T>(FilterSpec spec, int source, ValueReader<T> read, Func<string, T> parse) : RowFilter
         where T : IComparable<T>
@@ -53,7 +54,7 @@ internal abstract class RowFilter
         private readonly T[] _literals = [.. spec.Values.Select(parse)];
         private readonly int _source = source;
 
-        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
+        public override int Apply(TextBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(_source);
             var kept = 0;
@@ -92,7 +93,7 @@ internal abstract class RowFilter
     {
         private readonly byte[][] _literals = [.. spec.Values.Select(System.Text.Encoding.UTF8.GetBytes)];
 
-        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
+        public override int Apply(TextBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(reader.SourceIndex);
             var kept = 0;
@@ -129,7 +130,7 @@ internal abstract class RowFilter
 
     private sealed class NotNullFilter(SourceColumnReader reader) : RowFilter
     {
-        public override int Apply(CsvBatch batch, Span<int> rows, RowErrors errors)
+        public override int Apply(TextBatch batch, Span<int> rows, RowErrors errors)
         {
             ref readonly var src = ref batch.Data(reader.SourceIndex);
             var kept = 0;

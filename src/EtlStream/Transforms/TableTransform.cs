@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Buffers;
 using Apache.Arrow;
 using EtlStream.Formats.Csv;
@@ -343,7 +344,7 @@ public sealed class BoundTransform
     }
 
     /// <param name="cancellationToken">Observed between rows where a row can take long (a backtracking regex rule).</param>
-    public TransformedBatch Apply(CsvBatch batch, CancellationToken cancellationToken = default)
+    public TransformedBatch Apply(TextBatch batch, CancellationToken cancellationToken = default)
     {
         var selection = ArrayPool<int>.Shared.Rent(Math.Max(batch.RowCount, 1));
         var memory = new BatchMemory();
@@ -399,7 +400,7 @@ public sealed class BoundTransform
         }
     }
 
-    private IArrowArray[] Read(CsvBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, RowErrors errors)
+    private IArrowArray[] Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, RowErrors errors)
     {
         var arrays = new IArrowArray[_readers.Length];
         for (var c = 0; c < arrays.Length; c++)

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Collections.Concurrent;
 using System.Text;
 using Apache.Arrow;
@@ -37,7 +38,7 @@ public sealed class MemoryBudgetTests : IDisposable
     }
 
     /// <summary>The Arrow bytes a parsed batch holds: each column's offsets, values and validity, and a line number per row.</summary>
-    private static long ArrowBytes(CsvBatch batch)
+    private static long ArrowBytes(TextBatch batch)
     {
         long bytes = (long)batch.RowCount * sizeof(long);
         for (var c = 0; c < batch.ColumnCount; c++)

@@ -1,3 +1,4 @@
+using EtlStream.Formats;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -7,12 +8,12 @@ using EtlStream.Memory;
 namespace EtlStream.Formats.Csv;
 
 /// <summary>
-/// Reads RFC 4180 CSV from a stream straight into Arrow UTF-8 column buffers, one <see cref="CsvBatch"/> at a
+/// Reads RFC 4180 CSV from a stream straight into Arrow UTF-8 column buffers, one <see cref="TextBatch"/> at a
 /// time. Quoted fields may hold delimiters, doubled quotes and line breaks; records end with LF, CRLF or CR.
 /// Memory is bounded by one batch (<see cref="CsvOptions.BatchBytes"/>, or one record when a record alone is larger)
 /// plus the longest record (<see cref="CsvOptions.MaxRecordBytes"/>).
 /// </summary>
-public sealed class CsvArrowParser : IDisposable
+public sealed class CsvArrowParser : IRecordReader
 {
     private const int InitialBufferBytes = 1024 * 1024;
 
@@ -97,6 +98,11 @@ public sealed class CsvArrowParser : IDisposable
     /// <summary>Uncompressed bytes parsed so far.</summary>
     public long BytesConsumed => _consumedBytes;
 
+    /// <summary>The likely real delimiter (<see cref="OtherDelimiter"/>), as a warning to the user.</summary>
+    public IReadOnlyList<string> HeaderWarnings => OtherDelimiter is { } other
+        ? [$"every row has one column, but the {(_options.HasHeader ? "header" : "first row")} holds {DelimiterNames.Plural(other)}: use --delimiter {DelimiterNames.Option(other)} (or csv.delimiter in the spec)"]
+        : [];
+
     /// <summary>Reads the header (when there is one) without reading records; returns the column names.</summary>
     public async ValueTask<IReadOnlyList<string>> ReadHeaderAsync(CancellationToken cancellationToken = default)
     {
@@ -117,7 +123,7 @@ public sealed class CsvArrowParser : IDisposable
     /// The next batch of at most <see cref="CsvOptions.BatchRows"/> records and at most
     /// <see cref="CsvOptions.BatchBytes"/> Arrow bytes (one record when it alone is larger), or null at the end of the input.
     /// </summary>
-    public async ValueTask<CsvBatch?> ReadBatchAsync(CancellationToken cancellationToken = default)
+    public async ValueTask<TextBatch?> ReadBatchAsync(CancellationToken cancellationToken = default)
     {
         await StartAsync(cancellationToken).ConfigureAwait(false);
         if (_header is null || _columns.Length == 0)
@@ -612,14 +618,14 @@ public sealed class CsvArrowParser : IDisposable
         }
     }
 
-    private CsvBatch TakeBatch()
+    private TextBatch TakeBatch()
     {
         // The next batch is sized from this one's real bytes per row: long records shrink it, short ones grow it back.
         var perRow = Math.Max(1, (_batchBytes + ((_rows + 1) * _rowBytes)) / _rows);
         var nextCap = _options.BatchBytes / perRow;
         nextCap = nextCap >= _options.BatchRows ? _options.BatchRows : (int)Math.Max(1, System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)nextCap + 1) / 2);
         var memory = new BatchMemory();
-        var data = new CsvColumnData[_columns.Length];
+        var data = new TextColumnData[_columns.Length];
         for (var c = 0; c < data.Length; c++)
         {
             data[c] = _columns[c].Detach(_rows, memory, (int)nextCap);
@@ -629,7 +635,7 @@ public sealed class CsvArrowParser : IDisposable
         memory.Adopt(lines);
         _rowCap = (int)nextCap;
         _lines = BufferPool.Longs.Rent(_rowCap);
-        var batch = new CsvBatch(_source, _header!, data, lines, _rows, _batchBytes, memory);
+        var batch = new TextBatch(_source, _header!, data, lines, _rows, _batchBytes, memory);
         _rows = 0;
         _batchBytes = 0;
         _full = false;
@@ -743,7 +749,7 @@ public sealed class CsvArrowParser : IDisposable
             Array.Clear(_validity, 0, (_batchRows + 7) / 8);
         }
 
-        public CsvColumnData Detach(int rows, BatchMemory owner, int nextRows)
+        public TextColumnData Detach(int rows, BatchMemory owner, int nextRows)
         {
             // A record that did not fit was appended before it was rolled back: the batch gets its values in an array
             // of their own size instead of one grown for the record after them (16 MiB for a 5 MB value).
@@ -755,7 +761,7 @@ public sealed class CsvArrowParser : IDisposable
                 _values = fitted;
             }
 
-            var data = new CsvColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
+            var data = new TextColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
             owner.Adopt(_values);
             owner.AdoptExact(_offsets);
             owner.Adopt(_validity);

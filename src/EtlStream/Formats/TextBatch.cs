@@ -2,20 +2,22 @@ using System.Runtime.InteropServices;
 using Apache.Arrow;
 using EtlStream.Memory;
 
-namespace EtlStream.Formats.Csv;
+namespace EtlStream.Formats;
 
 /// <summary>
-/// One batch of parsed CSV records: every field as UTF-8 bytes in Arrow string layout (values, offsets,
-/// validity), plus the source line each record starts on so later stages can name it in errors.
+/// One batch of records read by an input format: every field as UTF-8 bytes in Arrow string layout (values,
+/// offsets, validity), plus the source line each record starts on so later stages can name it in errors. The
+/// transforms read typed values from this text, so every format that yields text fields (CSV, JSON) shares one
+/// conversion, rule and reject path.
 /// The buffers are pooled: dispose the batch when done, and do not keep arrays obtained from it.
 /// </summary>
-public sealed class CsvBatch : IDisposable
+public sealed class TextBatch : IDisposable
 {
     private readonly BatchMemory _memory;
-    private readonly CsvColumnData[] _columns;
+    private readonly TextColumnData[] _columns;
     private readonly long[] _lines;
 
-    internal CsvBatch(string source, IReadOnlyList<string> header, CsvColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory)
+    internal TextBatch(string source, IReadOnlyList<string> header, TextColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory)
     {
         Source = source;
         Header = header;
@@ -41,7 +43,7 @@ public sealed class CsvBatch : IDisposable
     /// <summary>The 1-based source line the record starts on.</summary>
     public long LineOf(int row) => _lines[row];
 
-    internal ref readonly CsvColumnData Data(int column) => ref _columns[column];
+    internal ref readonly TextColumnData Data(int column) => ref _columns[column];
 
     /// <summary>A column as an Arrow string array over the batch's buffers (no copy); valid until disposal.</summary>
     public StringArray Column(int column)
@@ -62,8 +64,8 @@ public sealed class CsvBatch : IDisposable
     public void Dispose() => _memory.Dispose();
 }
 
-/// <summary>One column of a <see cref="CsvBatch"/> in Arrow string layout.</summary>
-internal readonly record struct CsvColumnData(byte[] Values, byte[] OffsetBytes, byte[] Validity, int NullCount)
+/// <summary>One column of a <see cref="TextBatch"/> in Arrow string layout.</summary>
+internal readonly record struct TextColumnData(byte[] Values, byte[] OffsetBytes, byte[] Validity, int NullCount)
 {
     public ReadOnlySpan<int> Offsets => MemoryMarshal.Cast<byte, int>(OffsetBytes);
 
