@@ -4,10 +4,13 @@ using EtlStream.Tables;
 using EtlStream.Transforms;
 using SharpFuzz;
 
-// Coverage-guided fuzzing of the decompression front end (magic-byte detection, gzip/zip/bzip2/zstd, nested
-// archives, bomb limits), the CSV parser and the transform kernels with afl++ (see run.sh). A bad input may load,
-// reject rows or fail with a format/schema/data error naming the file; anything else (another exception, a hang
-// past afl's timeout) is a finding.
+// Coverage-guided fuzzing with afl++ (see run.sh) of two targets, chosen by FUZZ_TARGET:
+// - csv (default): the decompression front end (magic-byte detection, gzip/zip/bzip2/zstd, nested archives, bomb
+//   limits), the CSV parser and the transform kernels. A bad input may load, reject rows or fail with a
+//   format/schema/data error naming the file.
+// - yaml: the table spec reader and the tenant.yaml reader (aliases, nesting depth, every key). A bad input fails
+//   with a ConfigException naming the file.
+// Anything else (another exception, a stack overflow, a hang past afl's timeout) is a finding.
 
 if (args is ["--repro", var folder])
 {
@@ -24,7 +27,8 @@ if (args is ["--repro", var folder])
     return;
 }
 
-Fuzzer.OutOfProcess.Run(FuzzOne);
+var yaml = Environment.GetEnvironmentVariable("FUZZ_TARGET") == "yaml";
+Fuzzer.OutOfProcess.Run(yaml ? FuzzYaml : FuzzOne);
 
 // afl feeds stdin (not seekable: zips go through SharpCompress's forward reader); a file is seekable (ZipArchive).
 static Exception? Replay(string file)
@@ -34,7 +38,14 @@ static Exception? Replay(string file)
         try
         {
             using var input = seekable ? File.OpenRead(file) : (Stream)new BufferedStream(new ForwardOnly(File.OpenRead(file)));
-            FuzzOne(input);
+            if (Environment.GetEnvironmentVariable("FUZZ_TARGET") == "yaml")
+            {
+                FuzzYaml(input);
+            }
+            else
+            {
+                FuzzOne(input);
+            }
         }
         catch (Exception e)
         {
@@ -77,6 +88,40 @@ static void FuzzOne(Stream stream)
     }
 }
 
+// One input read as a table spec and as a tenant.yaml (in a throwaway config root, beside a real schema the tenant
+// may name): both must accept it or refuse it with a ConfigException, whatever the bytes.
+static void FuzzYaml(Stream stream)
+{
+    using var reader = new StreamReader(stream);
+    var text = reader.ReadToEnd();
+    try
+    {
+        TableSpecReader.Read(text, "fuzz.yaml");
+    }
+    catch (ConfigException)
+    {
+    }
+
+    ConfigRoot ??= YamlConfigRoot();
+    File.WriteAllText(Path.Combine(ConfigRoot, "tenants", "fuzz", "tenant.yaml"), text);
+    try
+    {
+        EtlStream.Tenancy.TenantConfigReader.Read(ConfigRoot, "fuzz");
+    }
+    catch (ConfigException)
+    {
+    }
+}
+
+static string YamlConfigRoot()
+{
+    var root = Path.Combine(Path.GetTempPath(), $"etlstream-fuzz-{Environment.ProcessId}");
+    Directory.CreateDirectory(Path.Combine(root, "tenants", "fuzz"));
+    Directory.CreateDirectory(Path.Combine(root, "schemas"));
+    File.WriteAllText(Path.Combine(root, "schemas", "invoices.yaml"), "table: invoices\ncolumns:\n  - { name: id, type: int64 }\n");
+    return root;
+}
+
 static void Parse(Stream input, string name, TableSpec spec)
 {
     using var parser = new CsvArrowParser(input, name, spec.Csv);
@@ -114,6 +159,7 @@ internal static partial class Program
 {
     private static TableSpec? Spec;
     private static DecompressionLimits? Limits;
+    private static string? ConfigRoot;
 }
 
 /// <summary>A file read as a pipe is: forward only, length unknown.</summary>
