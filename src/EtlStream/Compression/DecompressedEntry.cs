@@ -23,6 +23,13 @@ public sealed class DecompressedEntry : IAsyncDisposable
     /// <summary>The compression detected from the raw stream's first bytes.</summary>
     public CompressionKind Kind { get; }
 
+    /// <summary>
+    /// The size the decompressed bytes declare before they are read (a plain file's length, a zip entry's stored
+    /// size), or null where nothing declares it (gzip, bzip2, zstd, a pipe). A hint for buffering only: a zip entry
+    /// that holds other than it declares fails its size check.
+    /// </summary>
+    public long? DeclaredLength { get; init; }
+
     /// <summary>The decompressed bytes.</summary>
     public Stream Stream { get; }
 

@@ -98,7 +98,10 @@ public static class Decompression
 
         if (kind != CompressionKind.Zip)
         {
-            yield return new DecompressedEntry(sourceName, kind, OpenSingle(kind, peekable, sourceName, budget, depth));
+            yield return new DecompressedEntry(sourceName, kind, OpenSingle(kind, peekable, sourceName, budget, depth))
+            {
+                DeclaredLength = kind == CompressionKind.None && raw.CanSeek ? raw.Length - start : null,
+            };
             yield break;
         }
 
@@ -128,7 +131,7 @@ public static class Decompression
                     Stream entryStream = await ZipStepAsync(async () => await zipEntry.OpenAsync(cancellationToken).ConfigureAwait(false), name, "zip entry").ConfigureAwait(false);
                     var checkedStream = new ZipEntryCheckStream(
                         new SourceReadStream(entryStream, name, CompressionKind.Zip, budget, depth), name, declared: true, zipEntry.Crc32, zipEntry.Length);
-                    await foreach (var e in ZipEntryAsync(name, checkedStream, budget, depth, cancellationToken).ConfigureAwait(false))
+                    await foreach (var e in ZipEntryAsync(name, checkedStream, zipEntry.Length, budget, depth, cancellationToken).ConfigureAwait(false))
                     {
                         yield return e;
                     }
@@ -175,7 +178,7 @@ public static class Decompression
                     (streamed, streamedEntry) = (checkedStream, zipEntry);
                 }
 
-                await foreach (var e in ZipEntryAsync(name, checkedStream, budget, depth, cancellationToken).ConfigureAwait(false))
+                await foreach (var e in ZipEntryAsync(name, checkedStream, declared ? zipEntry.Size : null, budget, depth, cancellationToken).ConfigureAwait(false))
                 {
                     yield return e;
                 }
@@ -233,9 +236,9 @@ public static class Decompression
 
     /// <summary>One zip entry, opened one level down when it is an archive itself, disposed after.</summary>
     private static async IAsyncEnumerable<DecompressedEntry> ZipEntryAsync(
-        string name, Stream checkedStream, DecompressionBudget budget, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string name, Stream checkedStream, long? declaredLength, DecompressionBudget budget, int depth, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var entry = new DecompressedEntry(name, CompressionKind.Zip, checkedStream);
+        var entry = new DecompressedEntry(name, CompressionKind.Zip, checkedStream) { DeclaredLength = declaredLength };
         try
         {
             await foreach (var e in NestedAsync(entry, budget, depth, cancellationToken).ConfigureAwait(false))
@@ -256,7 +259,7 @@ public static class Decompression
         var kind = Detect((await peekable.PeekAsync(MagicLength, cancellationToken).ConfigureAwait(false)).Span);
         if (kind == CompressionKind.None)
         {
-            yield return new DecompressedEntry(entry.Name, entry.Kind, peekable);
+            yield return new DecompressedEntry(entry.Name, entry.Kind, peekable) { DeclaredLength = entry.DeclaredLength };
             yield break;
         }
 

@@ -366,6 +366,43 @@ public sealed class DecompressionTests
         Assert.Equal(8L << 20, await DrainAsync(bomb, "fine.gz", DecompressionLimits.Default));
     }
 
+    [Fact]
+    public async Task Plain_files_and_zip_entries_declare_their_length_and_stream_compressed_data_does_not()
+    {
+        // The pipeline reads an entry declaring at most a read-ahead buffer on its own task (no read-ahead task).
+        async Task<List<long?>> DeclaredAsync(Stream input, string name)
+        {
+            var lengths = new List<long?>();
+            await foreach (var entry in Decompression.OpenAsync(input, name, default))
+            {
+                await using (entry)
+                {
+                    lengths.Add(entry.DeclaredLength);
+                }
+            }
+
+            return lengths;
+        }
+
+        Assert.Equal([Small.Length], await DeclaredAsync(new MemoryStream(Small), "a.csv"));
+        Assert.Equal([null], await DeclaredAsync(new MemoryStream(Gzip(Small)), "a.csv.gz"));
+        Assert.Equal([Small.Length, 3], await DeclaredAsync(new MemoryStream(Zip(("a.csv", Small), ("b.csv", "x\n1"u8.ToArray()))), "a.zip"));
+        Assert.Equal([Small.Length, 3], await DeclaredAsync(new NonSeekable(Zip(("a.csv", Small), ("b.csv", "x\n1"u8.ToArray()))), "piped.zip"));
+        Assert.Equal([null], await DeclaredAsync(new MemoryStream(Zip(("a.csv.gz", Gzip(Small)))), "nested.zip"));
+    }
+
+    /// <summary>A pipe's view of some bytes: forward only, no length.</summary>
+    private sealed class NonSeekable(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => base.Position; set => throw new NotSupportedException(); }
+
+        public override long Seek(long offset, SeekOrigin loc) => throw new NotSupportedException();
+    }
+
     private static byte[] Zip(params (string Name, byte[] Content)[] entries)
     {
         var output = new MemoryStream();
