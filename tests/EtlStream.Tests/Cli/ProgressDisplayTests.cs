@@ -80,10 +80,85 @@ public sealed partial class ProgressDisplayTests
     {
         using var temp = new TempDirectory();
         var input = await LargeInvoicesAsync();
+        var (screen, percents) = await DrawInTmuxAsync(temp.Path, width, $"load '{input}' --table '{ObjectStoreCli.StandardJobSpec}' --to parquet:out.parquet", "loading", "1");
+
+        Assert.Contains("loaded 387,961 rows into table fact_invoice_secondary (400,000 read, 12,039 filt", screen, StringComparison.Ordinal);
+        Assert.True(percents.Distinct().Count() >= 2, $"percentages seen within the file: {string.Join(", ", percents)}");
+        Assert.Equal(percents.Order(), percents);
+    }
+
+    [Theory]
+    [InlineData(80)]
+    [InlineData(160)]
+    public async Task Run_in_a_real_terminal_fits_the_width_and_advances_within_the_file(int width)
+    {
+        using var temp = new TempDirectory();
+        await TenantOverLargeInvoicesAsync(temp, Day1);
+        var (screen, percents) = await DrawInTmuxAsync(temp.Path, width, "run --tenant acme --job morning --date 2026-11-20", "fact_invoice_second", "1");
+
+        Assert.Matches(@"fact_invoice_secondary\s+append\s+1\s+400,000\s+387,961\s+12,039", screen);
+        Assert.Contains("acme/morning 2026-11-20: loaded 387,961 rows into 1 table load", screen, StringComparison.Ordinal);
+        Assert.True(percents.Distinct().Count() >= 2, $"percentages seen within the file: {string.Join(", ", percents)}");
+        Assert.Equal(percents.Order(), percents);
+    }
+
+    [Theory]
+    [InlineData(80)]
+    [InlineData(160)]
+    public async Task Backfill_in_a_real_terminal_fits_the_width_and_advances_within_each_day(int width)
+    {
+        using var temp = new TempDirectory();
+        await TenantOverLargeInvoicesAsync(temp, Day1, Day2);
+        var (screen, percents) = await DrawInTmuxAsync(temp.Path, width,
+            "backfill --tenant acme --table fact_invoice_secondary --from 2026-11-20 --to 2026-11-21", "fact_invoice_second", "1");
+
+        Assert.Contains("acme/fact_invoice_secondary backfill 2026-11-20..2026-11-21 shard 0/1: loaded 775,922 rows from 2 files", screen, StringComparison.Ordinal);
+        Assert.True(percents.Distinct().Count() >= 2, $"percentages seen within a day's file: {string.Join(", ", percents)}");
+    }
+
+    private static readonly DateOnly Day1 = new(2026, 11, 20);
+    private static readonly DateOnly Day2 = new(2026, 11, 21);
+
+    /// <summary>A tenant "acme" loading the 400,000-row invoices (a copy per day) into Parquet with the standard job's spec.</summary>
+    private static async Task TenantOverLargeInvoicesAsync(TempDirectory temp, params DateOnly[] days)
+    {
+        var input = await LargeInvoicesAsync();
+        var configs = temp.File("configs");
+        Directory.CreateDirectory(Path.Combine(configs, "schemas"));
+        File.Copy(ObjectStoreCli.StandardJobSpec, Path.Combine(configs, "schemas", "fact_invoice_secondary.yaml"));
+        Directory.CreateDirectory(Path.Combine(configs, "tenants", "acme"));
+        File.WriteAllText(Path.Combine(configs, "tenants", "acme", "tenant.yaml"), """
+            tenant: acme
+            database: datawiz_acme
+            source: { kind: local, path: incoming }
+            sink: { kind: parquet, path: lake }
+            tables:
+              fact_invoice_secondary: { schema: fact_invoice_secondary, files: "invoices_{date}.csv.gz" }
+            jobs:
+              morning:
+                steps:
+                  - { name: facts, tables: [fact_invoice_secondary], mode: append }
+            """);
+        Directory.CreateDirectory(temp.File("incoming"));
+        foreach (var day in days)
+        {
+            File.Copy(input, temp.File($"incoming/invoices_{day:yyyy-MM-dd}.csv.gz")); // a link would not be followed out of the folder
+        }
+    }
+
+    /// <summary>
+    /// Runs the CLI with <paramref name="arguments"/> in a tmux session <paramref name="width"/> columns wide until it
+    /// exits, checking every screen: the display is exactly its two lines, each shorter than the width, the first a
+    /// bar after a name starting <paramref name="title"/> (cut to fit at 80 columns). Returns the last screen and the percentages seen while the first file
+    /// was being read (<c>0/&lt;files&gt; files</c>).
+    /// </summary>
+    private static async Task<(string Screen, List<int> Percents)> DrawInTmuxAsync(string folder, int width, string arguments, string title, string files)
+    {
         var session = $"etlstream-progress-{Guid.NewGuid():N}";
         var cli = Path.Combine(AppContext.BaseDirectory, "EtlStream.Cli.dll");
-        var command = $"dotnet '{cli}' load '{input}' --table '{ObjectStoreCli.StandardJobSpec}' --to parquet:out.parquet; echo exit=$?; sleep 600";
-        Assert.Equal(0, (await RunAsync("tmux", "new-session", "-d", "-s", session, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture), "-y", "30", "-c", temp.Path, command)).ExitCode);
+        var command = $"ETLSTREAM_HOME= dotnet '{cli}' {arguments}; echo exit=$?; sleep 600";
+        Assert.Equal(0, (await RunAsync("tmux", "new-session", "-d", "-s", session, "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture), "-y", "30", "-c", folder, command)).ExitCode);
+        var bar = new Regex($@"^{Regex.Escape(title)}.*? ━*─*\s+(\d+)%  ETA (?:--:--|\d+:\d\d)$");
         try
         {
             var percents = new List<int>();
@@ -91,15 +166,20 @@ public sealed partial class ProgressDisplayTests
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             while (true)
             {
-                screen = (await RunAsync("tmux", "capture-pane", "-p", "-t", session)).Out;
-                // A line that wrapped shows as its tail on the next line: the display is exactly its two lines, whole.
+                // -J joins a wrapped line back into one, longer than the width: the display is exactly its two lines, whole.
+                screen = (await RunAsync("tmux", "capture-pane", "-p", "-J", "-t", session)).Out;
                 var lines = screen.Split('\n');
-                var at = Array.FindIndex(lines, l => l.StartsWith("loading ", StringComparison.Ordinal));
+                var at = Array.FindIndex(lines, l => l.StartsWith(title, StringComparison.Ordinal) && l.Contains('%', StringComparison.Ordinal));
+                if (at >= 0 && lines[at + 1].Trim().Length == 0)
+                {
+                    at = -1; // captured between drawing the first line and the second: look again
+                }
+
                 if (at >= 0)
                 {
                     Assert.True(lines[at].TrimEnd().Length < width, $"{width} columns: '{lines[at]}'");
-                    Assert.Matches(Bar(), lines[at].TrimEnd());
-                    Assert.Matches(@"^  \d/1 files, [\d,]+ rows", lines[at + 1]);
+                    Assert.Matches(bar, lines[at].TrimEnd());
+                    Assert.Matches($@"^  \d/{files} files, [\d,]+ rows", lines[at + 1]);
                     Assert.True(lines[at + 1].TrimEnd().Length < width, $"{width} columns: '{lines[at + 1]}'");
                     Assert.Equal("", lines[at + 2].Trim());
                 }
@@ -109,29 +189,23 @@ public sealed partial class ProgressDisplayTests
                     break;
                 }
 
-                // Within the one file: "0/1 files" below a bar.
-                if (at >= 0 && Bar().Match(lines[at].TrimEnd()) is { Success: true } bar && lines[at + 1].StartsWith("  0/1 files, ", StringComparison.Ordinal))
+                if (at >= 0 && bar.Match(lines[at].TrimEnd()) is { Success: true } drawn && lines[at + 1].StartsWith($"  0/{files} files, ", StringComparison.Ordinal))
                 {
-                    percents.Add(int.Parse(bar.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+                    percents.Add(int.Parse(drawn.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
                 }
 
                 await Task.Delay(100, timeout.Token);
             }
 
             Assert.Contains("exit=0", screen, StringComparison.Ordinal);
-            Assert.Contains("loaded 387,961 rows into table fact_invoice_secondary (400,000 read, 12,039 filt", screen, StringComparison.Ordinal);
             Assert.DoesNotContain("━", screen, StringComparison.Ordinal); // the display clears itself
-            Assert.True(percents.Distinct().Count() >= 2, $"percentages seen within the file: {string.Join(", ", percents)}");
-            Assert.Equal(percents.Order(), percents);
+            return (screen, percents);
         }
         finally
         {
             await RunAsync("tmux", "kill-session", "-t", session);
         }
     }
-
-    [GeneratedRegex(@"^loading ━*─*\s+(\d+)%  ETA (?:--:--|\d+:\d\d)$")]
-    private static partial Regex Bar();
 
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? _largeInvoices;
