@@ -97,7 +97,7 @@ public static partial class TenantJobRunner
                 (committed, reloaded) = FileSelection.Forgetting(committed, files, f => FileDates.Parse(load.Table.FilePattern, f.Name) == runDate);
                 if (reloaded.Count > 0)
                 {
-                    LogReloading(logger, tenant.Id, load.Table.Name, reloaded.Count, runDate);
+                    LogReloading(logger, tenant.Id, load.Table.Name, Files(reloaded.Count), runDate);
                 }
             }
 
@@ -117,7 +117,7 @@ public static partial class TenantJobRunner
 
         if (files.Count == 0)
         {
-            LogNothingNew(logger, tenant.Id, jobName, load.Table.Name, alreadyLoaded == 1 ? "1 file" : $"{alreadyLoaded} files");
+            LogNothingNew(logger, tenant.Id, jobName, load.Table.Name, Files(alreadyLoaded));
             return new TableLoadResult(load.Step, load.Table.Name, mode, [], new LoadResult()) { AlreadyLoaded = alreadyLoaded };
         }
 
@@ -181,7 +181,7 @@ public static partial class TenantJobRunner
             }
         }
 
-        LogTableLoaded(logger, tenant.Id, jobName, load.Table.Name, mode, result.RowsLoaded, result.Files);
+        LogTableLoaded(logger, tenant.Id, jobName, load.Table.Name, mode, result.RowsLoaded, Files(result.Files));
         return new TableLoadResult(load.Step, load.Table.Name, mode, [.. files.Select(f => f.Name)], result) { AlreadyLoaded = alreadyLoaded };
     }
 
@@ -257,7 +257,7 @@ public static partial class TenantJobRunner
             .ToList();
         if (missing.Count > 0)
         {
-            LogHealed(logger, tenant.Id, target, missing.Count);
+            LogHealed(logger, tenant.Id, target, missing.Count == 1 ? "1 file was" : $"{Files(missing.Count)} were");
             await ledger.Ledger.RecordAsync(missing, cancellationToken).ConfigureAwait(false);
             committed = await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
         }
@@ -272,19 +272,22 @@ public static partial class TenantJobRunner
             return committed;
         }
 
-        LogLost(logger, tenant.Id, target, lost.Count);
+        LogLost(logger, tenant.Id, target, Files(lost.Count));
         await ledger.Ledger.ForgetAsync(lost, cancellationToken).ConfigureAwait(false);
         return await ledger.Ledger.CommittedAsync(tenant.Id, target, cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files booked in the load ledger are not in the target's own _etlstream_ledger (its database or table was dropped or re-created?): they load again")]
-    private static partial void LogLost(ILogger logger, string tenant, string target, int count);
+    /// <summary>"1 file", "2 files": log messages read as sentences.</summary>
+    private static string Files(long count) => count == 1 ? "1 file" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{count:N0} files");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: --reload: loading {Count} files of {Date:yyyy-MM-dd} again")]
-    private static partial void LogReloading(ILogger logger, string tenant, string table, int count, DateOnly date);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} booked in the load ledger are not in the target's own _etlstream_ledger (its database or table was dropped or re-created?): they load again")]
+    private static partial void LogLost(ILogger logger, string tenant, string target, string count);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files} files")]
-    private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, int files);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Table}: --reload: loading {Count} of {Date:yyyy-MM-dd} again")]
+    private static partial void LogReloading(ILogger logger, string tenant, string table, string count, DateOnly date);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table} ({Mode}): {Rows} rows from {Files}")]
+    private static partial void LogTableLoaded(ILogger logger, string tenant, string job, string table, string mode, long rows, string files);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Tenant}/{Job}: {Table}: nothing new ({AlreadyLoaded} already loaded)")]
     private static partial void LogNothingNew(ILogger logger, string tenant, string job, string table, string alreadyLoaded);
@@ -301,6 +304,6 @@ public static partial class TenantJobRunner
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Tenant}: {Table}: loading rows whose {Column} is above {Watermark}")]
     private static partial void LogColumnWatermark(ILogger logger, string tenant, string table, string column, string watermark);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} files were committed by a run that stopped before booking them; booked now from the table's own ledger")]
-    private static partial void LogHealed(ILogger logger, string tenant, string target, int count);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Tenant}: {Target}: {Count} committed by a run that stopped before booking them; booked now from the table's own ledger")]
+    private static partial void LogHealed(ILogger logger, string tenant, string target, string count);
 }

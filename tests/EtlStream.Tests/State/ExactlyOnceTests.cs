@@ -218,7 +218,7 @@ public sealed class ExactlyOnceTests : IDisposable
 
         Assert.Equal((0L, 1), (rerun.Single().Result.RowsLoaded, rerun.Single().AlreadyLoaded));
         Assert.Equal("died", (await ledger.CommittedAsync("acme", target, default)).Single().Value.RunId);
-        Assert.Contains($"acme: {target}: 1 files were committed by a run that stopped before booking them; booked now from the table's own ledger", logs.Messages);
+        Assert.Contains($"acme: {target}: 1 file was committed by a run that stopped before booking them; booked now from the table's own ledger", logs.Messages);
         var expected = Expected(Day1);
         Assert.Equal((expected.Rows, expected.Rows, expected.Qty), Loaded());
     }

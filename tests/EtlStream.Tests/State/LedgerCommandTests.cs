@@ -168,7 +168,7 @@ public sealed class LedgerCommandTests : IDisposable
     {
         await TwoDaysLoadedAsync();
         var reload = await Run(Day1, "--reload");
-        Assert.Equal((0, "warn: acme: fact_invoice_secondary: --reload: loading 1 files of 2026-11-20 again\n"), (reload.ExitCode, reload.Err));
+        Assert.Equal((0, "warn: acme: fact_invoice_secondary: --reload: loading 1 file of 2026-11-20 again\n"), (reload.ExitCode, reload.Err));
         Assert.StartsWith($"acme/morning 2026-11-20: loaded {Expected(Day1).Rows:N0} rows into 1 table load", Lines(reload.Out)[^1]);
         Assert.Equal(Expected(Day1, Day2), Loaded()); // the day's earlier rows were replaced, not doubled
 

@@ -278,7 +278,7 @@ public sealed class TenantTests : IDisposable
         var (jsonCode, jsonOut, jsonErr) = await CliTests.RunAsync(_dir.Path, "run", "--config", root, "--tenant", "acme", "--job", "evening", "--date", "2026-11-24", "--log-format", "json", "--output", "json");
         Assert.Equal(0, jsonCode);
         var events = jsonErr.TrimEnd('\n').Split('\n').Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Contains(events, e => e.GetProperty("Message").GetString() == "acme/evening: dealers (replace): 200 rows from 1 files");
+        Assert.Contains(events, e => e.GetProperty("Message").GetString() == "acme/evening: dealers (replace): 200 rows from 1 file");
         Assert.All(events, e => Assert.Equal("Information", e.GetProperty("LogLevel").GetString()));
         Assert.Equal("succeeded", System.Text.Json.JsonDocument.Parse(jsonOut).RootElement.GetProperty("status").GetString());
     }
