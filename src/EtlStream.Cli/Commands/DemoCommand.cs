@@ -55,6 +55,7 @@ internal static class DemoCommand
             """);
         Console.WriteLine();
         Console.WriteLine($"Next: query it yourself with DuckDB, or load your own files: etlstream load <files> --table <spec.yaml> --to duckdb:<file>");
+        Console.WriteLine("      (scripts/install.sh puts etlstream on your PATH; etlstream infer <file> writes a starter spec)");
         return ExitCodes.Success;
     }
 
