@@ -21,7 +21,7 @@ public static class SpecYamlWriter
         e.Emit(new StreamStart());
         e.Emit(new DocumentStart());
         var entry = inferred.Entry == inferred.File ? inferred.File : $"{inferred.File} (entry {inferred.Entry})";
-        e.Emit(new Comment($"Inferred by etlstream infer from {entry}: {inferred.RowsSampled.ToString("N0", CultureInfo.InvariantCulture)} rows sampled.", false));
+        e.Emit(new Comment($"Inferred by etlstream infer from {entry}: {inferred.RowsSampled.ToString("N0", CultureInfo.InvariantCulture)} {(inferred.RowsSampled == 1 ? "row" : "rows")} sampled.", false));
         e.Emit(new Comment("Types fit every sampled value; check them, and nullable, against what later files may hold.", false));
         foreach (var note in inferred.Notes)
         {
@@ -79,14 +79,15 @@ public static class SpecYamlWriter
 
     private static void WriteColumn(IEmitter e, ColumnSpec c, InferredColumn sampled)
     {
-        if (sampled.Note is { } note)
-        {
-            e.Emit(new Comment($"{c.Name}: {note}", false));
-        }
-
         e.Emit(new MappingStart());
         Pair(e, "name", c.Name);
         Pair(e, "type", c.Type.ToString());
+        if (sampled.Note is { } note)
+        {
+            // Beside the type it explains: a comment on its own line would start at column 0, outside the list.
+            e.Emit(new Comment(note, true));
+        }
+
         if (c.Source is not null)
         {
             Pair(e, "source", c.Source);
