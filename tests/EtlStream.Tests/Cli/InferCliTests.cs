@@ -130,6 +130,32 @@ public sealed class InferCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_glob_samples_the_first_file_by_path()
+    {
+        Directory.CreateDirectory(_dir.File("data"));
+        await File.WriteAllTextAsync(_dir.File("data/orders_2024-02-01.csv"), "id\nx\n");
+        await File.WriteAllTextAsync(_dir.File("data/orders_2024-01-31.csv"), "id\n1\n");
+
+        var (code, stdout, stderr) = await RunAsync("infer", "data/*.csv");
+
+        Assert.Equal((0, ""), (code, stderr));
+        Assert.Matches(@"^# Inferred by etlstream infer from \S*/data/orders_2024-01-31\.csv: 1 row sampled\.\n", stdout);
+        Assert.EndsWith("table: orders\ncolumns:\n  - name: id\n    type: int64\n    nullable: false\n", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_file_name_with_a_line_break_stays_inside_the_comment()
+    {
+        await File.WriteAllTextAsync(_dir.File("a\nb.csv"), "id\n1\n");
+
+        var (code, stdout, stderr) = await RunAsync("infer", "a\nb.csv", "--out", "spec.yaml");
+
+        Assert.Equal((0, ""), (code, stdout));
+        Assert.StartsWith("# Inferred by etlstream infer from a\\u000Ab.csv: 1 row sampled.\n", await File.ReadAllTextAsync(_dir.File("spec.yaml")), StringComparison.Ordinal);
+        Assert.Equal("a_b", TableSpecReader.ReadFile(_dir.File("spec.yaml")).Name);
+    }
+
+    [Fact]
     public async Task A_missing_file_exits_2_naming_it()
     {
         var missing = await RunAsync("infer", "missing.csv");

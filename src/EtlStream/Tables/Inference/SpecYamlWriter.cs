@@ -20,7 +20,8 @@ public static class SpecYamlWriter
         var e = new Emitter(text, new EmitterSettings().WithIndentedSequences());
         e.Emit(new StreamStart());
         e.Emit(new DocumentStart());
-        var entry = inferred.Entry == inferred.File ? inferred.File : $"{inferred.File} (entry {inferred.Entry})";
+        // A file name may hold a line break, which would end the comment and put the rest of the name into the YAML.
+        var entry = PrintableText.Escape(inferred.Entry == inferred.File ? inferred.File : $"{inferred.File} (entry {inferred.Entry})");
         e.Emit(new Comment($"Inferred by etlstream infer from {entry}: {inferred.RowsSampled.ToString("N0", CultureInfo.InvariantCulture)} {(inferred.RowsSampled == 1 ? "row" : "rows")} sampled.", false));
         e.Emit(new Comment("Types fit every sampled value; check them, and nullable, against what later files may hold.", false));
         foreach (var note in inferred.Notes)
