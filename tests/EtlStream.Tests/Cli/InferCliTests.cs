@@ -103,6 +103,7 @@ public sealed class InferCliTests : IDisposable
     [InlineData("nohead.csv", "1,2.5,x\n2,3.5,y\n3,,z\n", 3, "column1:int64,column2:decimal(18,1),column3:string")]
     [InlineData("pipes.txt", "a|b|when\n'x|y'|1|2024-01-31 10:00:00\n'z'|2|2024-02-01 00:00:01\n", 2, "a:string,b:int64,when:timestamp")]
     [InlineData("tabs.tsv", "name\tvalue\tok\nx\t1e3\tyes\ny\t-2.5\tno\n", 2, "name:string,value:float64,ok:bool")]
+    [InlineData("odd.csv", "\"a: b\",#x,- y,[z],null,~,Id,ID\n1,2,3,4,5,6,7,8\n", 1, "a_b:int64,x:int64,y:int64,z:int64,null:int64,column6:int64,id:int64,id_2:int64")]
     [InlineData("blanks.csv", "id,amount\n1,\"\"\n2,\"  \"\n3,4.25\n", 3, "id:int64,amount:decimal(18,2)")]
     public async Task The_spec_of_each_dialect_loads_its_file_with_no_rejects_and_the_values_duckdb_reads(string name, string content, long rows, string columns)
     {

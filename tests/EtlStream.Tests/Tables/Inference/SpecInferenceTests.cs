@@ -142,6 +142,17 @@ public sealed class SpecInferenceTests
     }
 
     [Fact]
+    public async Task The_sample_spans_batches_and_stops_inside_one()
+    {
+        var csv = "v\n1\n2.5\n3\nlater text\n";
+        using var parser = new CsvArrowParser(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "t.csv", CsvOptions.Default with { BatchRows = 2 });
+
+        var table = await SpecInference.InferAsync(parser, 3, CancellationToken.None);
+
+        Assert.Equal((3, "decimal(18,1)"), (table.RowsSampled, table.Columns[0].Type.ToString()));
+    }
+
+    [Fact]
     public async Task A_header_without_rows_gives_nullable_strings()
     {
         var table = await InferAsync("a,b\n");
