@@ -115,6 +115,37 @@ public sealed class InferCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Names_and_headers_yaml_would_read_as_null_bool_or_number_are_quoted()
+    {
+        await File.WriteAllTextAsync(_dir.File("odd.csv"), "null,~,yes,2024\n1,2,3,4\n");
+
+        var (code, stdout, stderr) = await RunAsync("infer", "odd.csv");
+
+        Assert.Equal((0, ""), (code, stderr));
+        Assert.EndsWith(
+            """
+            columns:
+              - name: 'null'
+                type: int64
+                nullable: false
+              - name: column2
+                type: int64
+                source: '~'
+                nullable: false
+              - name: 'yes'
+                type: int64
+                nullable: false
+              - name: c_2024
+                type: int64
+                source: '2024'
+                nullable: false
+
+            """.ReplaceLineEndings("\n"),
+            stdout,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_zip_is_read_as_the_load_reads_it_and_named_with_its_entry()
     {
         using (var zip = ZipFile.Open(_dir.File("orders.zip"), ZipArchiveMode.Create))

@@ -11,7 +11,7 @@ namespace EtlStream.Tables.Inference;
 /// each with only the keys that differ from a column's defaults, and a comment where a type was held back.
 /// YamlDotNet's emitter quotes what needs quoting (a header like <c>Cost: total</c> or <c>|</c>).
 /// </summary>
-public static class SpecYamlWriter
+public static partial class SpecYamlWriter
 {
     public static string Write(InferredSpec inferred)
     {
@@ -30,7 +30,7 @@ public static class SpecYamlWriter
         }
 
         e.Emit(new MappingStart());
-        Pair(e, "table", spec.Name);
+        Text(e, "table", spec.Name);
         if (inferred.Format == "csv")
         {
             WriteCsv(e, spec.Csv);
@@ -81,7 +81,7 @@ public static class SpecYamlWriter
     private static void WriteColumn(IEmitter e, ColumnSpec c, InferredColumn sampled)
     {
         e.Emit(new MappingStart());
-        Pair(e, "name", c.Name);
+        Text(e, "name", c.Name);
         Pair(e, "type", c.Type.ToString());
         if (sampled.Note is { } note)
         {
@@ -91,7 +91,7 @@ public static class SpecYamlWriter
 
         if (c.Source is not null)
         {
-            Pair(e, "source", c.Source);
+            Text(e, "source", c.Source);
         }
 
         if (c.Format is not null)
@@ -125,6 +125,21 @@ public static class SpecYamlWriter
     }
 
     private static void Key(IEmitter e, string key) => e.Emit(new Scalar(key));
+
+    /// <summary>
+    /// A name or header: quoted when YAML would otherwise read it as something else (<c>~</c>, <c>null</c>, <c>yes</c>,
+    /// <c>2024</c>). Our reader takes it as text either way; other tools that edit the spec would not.
+    /// </summary>
+    private static void Text(IEmitter e, string key, string value)
+    {
+        Key(e, key);
+        e.Emit(YamlOtherwise().IsMatch(value)
+            ? new Scalar(null, null, value, ScalarStyle.SingleQuoted, false, true)
+            : new Scalar(value));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(~|null|true|false|yes|no|on|off|y|n|[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?|[-+]?\.(inf|nan)|0x[0-9a-f]+|0o[0-7]+)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex YamlOtherwise();
 
     private static void Pair(IEmitter e, string key, string value)
     {
