@@ -6,6 +6,7 @@ var root = new RootCommand("EtlStream: streaming ETL from compressed CSV files i
 {
     LoadCommand.Create(),
     GenerateCommand.Create(),
+    InferCommand.Create(),
     DemoCommand.Create(),
 };
 foreach (var command in TenantCommands.Create())
