@@ -193,7 +193,7 @@ public static partial class InClusterLoad
         // Not pooled (a connection that lost a reply must not return to a pool); the refusal names no secret.
         try
         {
-            return await StarRocksSink.OpenSqlAsync(target, cancellationToken).ConfigureAwait(false);
+            return await StarRocksFeSql.OpenAsync(target, cancellationToken).ConfigureAwait(false);
         }
         catch (StreamLoadException e)
         {

@@ -87,17 +87,11 @@ public sealed class StarRocksSinkProvider(SqlDialect dialect) : SinkProvider
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var options = Options(tenant, tenant.Tables.Values.First());
-        var connection = new MySqlConnector.MySqlConnection(new MySqlConnector.MySqlConnectionStringBuilder
-        {
-            Server = options.Host,
-            Port = (uint)(options.MySqlPort ?? 9030),
-            UserID = options.User,
-            Password = options.Password,
-            SslMode = options.UseTls ? MySqlConnector.MySqlSslMode.Preferred : MySqlConnector.MySqlSslMode.None,
-        }.ConnectionString);
+
+        // init-db needs the MySQL port even where loads do without it (mysql_port=none): the FE's default then.
+        var connection = await StarRocksFeSql.OpenAsync(options with { MySqlPort = options.MySqlPort ?? 9030 }, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             var tables = tenant.Tables.Values
                 .Select(t => new StarRocksTableDefinition(t.Name, new TableTransform(t.Spec, DateOnly.FromDateTime(DateTime.Today), tenant.Id).OutputSchema, t.Key))
                 .ToList();
