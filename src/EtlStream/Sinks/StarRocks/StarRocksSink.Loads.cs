@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EtlStream.Sinks.Retry;
 using EtlStream.Sources;
 
 namespace EtlStream.Sinks.StarRocks;
@@ -27,7 +28,7 @@ public sealed partial class StarRocksSink
     private string StreamLoadPath => $"/api/{_options.Database}/{_options.Table}/_stream_load";
 
     /// <summary>A plain Stream Load under <paramref name="label"/> (Doris transaction mode: pre-committed, two-phase).</summary>
-    private async Task<StreamLoadOutcome> LoadAsync(string label, SourceFile file, PooledBufferWriter body, CancellationToken cancellationToken, bool twoPhase = false)
+    private async Task<RemoteAttempt<StreamLoadTry>> LoadAsync(string label, SourceFile file, PooledBufferWriter body, CancellationToken cancellationToken, bool twoPhase = false)
     {
         var headers = LoadHeaders(label);
         if (twoPhase)
@@ -35,21 +36,22 @@ public sealed partial class StarRocksSink
             headers.Add(new("two_phase_commit", "true"));
         }
 
-        var outcome = await SendWithRetriesAsync(label, file, StreamLoadPath, headers, body.Segment, cancellationToken).ConfigureAwait(false);
-        await CountAsync(outcome, file, body.Written, cancellationToken).ConfigureAwait(false);
-        return outcome;
+        var done = await SendWithRetriesAsync(label, file, StreamLoadPath, headers, body.Segment, cancellationToken).ConfigureAwait(false);
+        await CountAsync(done, file, body.Written, cancellationToken).ConfigureAwait(false);
+        return done;
     }
 
-    private async Task CountAsync(StreamLoadOutcome outcome, SourceFile file, long bytes, CancellationToken cancellationToken)
+    private async Task CountAsync(RemoteAttempt<StreamLoadTry> done, SourceFile file, long bytes, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _loads);
         Interlocked.Add(ref _bytesSent, bytes);
-        if (outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal))
+        if (done.Outcome == RemoteOutcome.AlreadyDone)
         {
             Interlocked.Increment(ref _already);
             return;
         }
 
+        var outcome = done.Value.Outcome;
         if (outcome.Response is { } r)
         {
             Interlocked.Add(ref _rowsLoaded, r.NumberLoadedRows);
@@ -64,49 +66,68 @@ public sealed partial class StarRocksSink
     /// <summary>
     /// Sends a load until it is committed once. A reply that leaves the outcome unknown is followed by
     /// <c>get_load_state</c> before anything is re-sent; a running label is polled; every re-send reuses the label.
+    /// Returns the committing attempt (<see cref="RemoteOutcome.AlreadyDone"/>: committed under the label earlier).
     /// </summary>
-    private async Task<StreamLoadOutcome> SendWithRetriesAsync(
+    private async Task<RemoteAttempt<StreamLoadTry>> SendWithRetriesAsync(
         string label, SourceFile file, string path, List<KeyValuePair<string, string>> headers, ArraySegment<byte> body, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            var started = Stopwatch.GetTimestamp();
-            var reply = await _client.SendAsync(HttpMethod.Put, path, headers, body, toBackend: true, "loading", cancellationToken).ConfigureAwait(false);
-            Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
-            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
-            var decision = outcome.Decision;
-            if (decision is StreamLoadDecision.Unknown or StreamLoadDecision.PollLabel)
+        var result = await _retry.ExecuteAsync(
+            async (_, token) =>
             {
-                decision = await ResolveLabelAsync(label, decision == StreamLoadDecision.PollLabel, cancellationToken).ConfigureAwait(false);
-                if (decision == StreamLoadDecision.Committed)
+                var started = Stopwatch.GetTimestamp();
+                var reply = await _client.SendAsync(HttpMethod.Put, path, headers, body, toBackend: true, "loading", token).ConfigureAwait(false);
+                Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
+                var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+                if (outcome.Decision is StreamLoadDecision.Unknown or StreamLoadDecision.PollLabel &&
+                    await ResolveLabelAsync(label, outcome.Decision == StreamLoadDecision.PollLabel, token).ConfigureAwait(false) == StreamLoadDecision.Committed)
                 {
-                    return new StreamLoadOutcome(StreamLoadDecision.Committed, "label already exists (resolved by get_load_state)", outcome.Response);
+                    outcome = new StreamLoadOutcome(StreamLoadDecision.Committed, "label already exists (resolved by get_load_state)", outcome.Response) { AlreadyCommitted = true };
                 }
-            }
 
-            switch (decision)
+                // Unknown or PollLabel still: get_load_state says it did not commit (or could not say), so the same label is re-sent.
+                return Attempt(reply, outcome);
+            },
+            (attempt, failed, _) =>
             {
-                case StreamLoadDecision.Committed:
-                    return outcome;
-                case StreamLoadDecision.Fail:
-                    if (outcome.HasFilteredRows)
-                    {
-                        await ReportFilteredAsync(outcome.Response!, file, cancellationToken).ConfigureAwait(false);
-                    }
+                LogRetry(_logger, label, attempt, failed.Value.Outcome.Reason + (failed.Value.Reply.TransportError is { } t ? $" ({t})" : ""));
+                Interlocked.Increment(ref _retries);
+                return ValueTask.CompletedTask;
+            },
+            cancellationToken).ConfigureAwait(false);
 
-                    throw Failure(label, "load failed", reply, outcome, isTransient: false);
-            }
+        var (last, (reply, outcome)) = (result.Last, result.Last.Value);
+        switch (last.Outcome)
+        {
+            case RemoteOutcome.Done or RemoteOutcome.AlreadyDone:
+                return last;
+            case RemoteOutcome.DontRetry:
+                if (outcome.HasFilteredRows)
+                {
+                    await ReportFilteredAsync(outcome.Response!, file, cancellationToken).ConfigureAwait(false);
+                }
 
-            if (attempt >= _options.MaxAttempts)
-            {
-                throw Failure(label, $"load failed after {attempt} attempts", reply, outcome, isTransient: true);
-            }
-
-            LogRetry(_logger, label, attempt, outcome.Reason + (reply.TransportError is { } t ? $" ({t})" : ""));
-            Interlocked.Increment(ref _retries);
-            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+                throw Failure(label, "load failed", reply, outcome, isTransient: false);
+            default:
+                throw Failure(label, $"load failed after {result.Attempts} attempts", reply, outcome, isTransient: true);
         }
     }
+
+    /// <summary>One try of a Stream Load or transaction request: the reply, and what the classifier made of it.</summary>
+    private readonly record struct StreamLoadTry(StreamLoadReply Reply, StreamLoadOutcome Outcome);
+
+    /// <summary>
+    /// The classifier's decision as the retry policy's outcome: committed is done (already done when the label had
+    /// committed before); fail is not retried; retry, and an outcome still unknown, are retried under the same label.
+    /// </summary>
+    private static RemoteAttempt<StreamLoadTry> Attempt(StreamLoadReply reply, StreamLoadOutcome outcome) => new(
+        outcome.Decision switch
+        {
+            StreamLoadDecision.Committed => outcome.AlreadyCommitted ? RemoteOutcome.AlreadyDone : RemoteOutcome.Done,
+            StreamLoadDecision.Fail => RemoteOutcome.DontRetry,
+            _ => RemoteOutcome.Retry,
+        },
+        new StreamLoadTry(reply, outcome),
+        outcome.Busy);
 
     private async Task ReportFilteredAsync(StreamLoadResponse response, SourceFile file, CancellationToken cancellationToken)
     {
@@ -138,12 +159,4 @@ public sealed partial class StarRocksSink
     }
 
     private string Redact(string text) => _options.Redact(text);
-
-    /// <summary>Jittered exponential backoff with a cap ("full jitter"); a busy cluster gets the cap's half at least.</summary>
-    private TimeSpan Backoff(int attempt, bool busy)
-    {
-        var ceiling = Math.Min(_options.BackoffCap.TotalMilliseconds, _options.BackoffBase.TotalMilliseconds * Math.Pow(2, attempt - 1));
-        var floor = busy ? Math.Min(ceiling, _options.BackoffCap.TotalMilliseconds / 2) : 0;
-        return TimeSpan.FromMilliseconds(floor + (Random.Shared.NextDouble() * (ceiling - floor)));
-    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EtlStream.Sinks.Retry;
 using EtlStream.Sources;
 
 namespace EtlStream.Sinks.StarRocks;
@@ -11,19 +12,7 @@ public sealed partial class StarRocksSink
     {
         if (_options.Dialect == StreamLoadDialect.Doris)
         {
-            // Doris: each chunk is its own pre-committed transaction; all are committed when the file is complete.
-            var label = StreamLoadLabel.For(_options.Tenant, _options.Database, _options.Table, file, chunk, _shape);
-            _openRecord.Add(label);
-            var outcome = await LoadAsync(label, file, body, cancellationToken, twoPhase: true).ConfigureAwait(false);
-            if (outcome.Response is { TxnId: > 0 } r && !outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal))
-            {
-                txn.DorisTransactions.Add((label, r.TxnId));
-            }
-            else
-            {
-                _openRecord.Remove(label); // committed by an earlier run
-            }
-
+            await LoadDorisChunkAsync(txn, file, chunk, body, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -33,88 +22,98 @@ public sealed partial class StarRocksSink
         var started = Stopwatch.GetTimestamp();
         var reply = await _client.SendAsync(HttpMethod.Put, "/api/transaction/load", headers, body.Segment, toBackend: true, "loading", cancellationToken).ConfigureAwait(false);
         Interlocked.Add(ref _loadTicks, Stopwatch.GetElapsedTime(started).Ticks);
-        var outcome2 = StreamLoadClassifier.Classify(reply.Status, reply.Body);
-        if (outcome2.Decision != StreamLoadDecision.Committed)
+        var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+        if (outcome.Decision != StreamLoadDecision.Committed)
         {
-            // The server rolls a transaction back on any failed load, and a load with no reply may or may not have
-            // been appended: either way this file can only be loaded again from its start, by the next run.
-            if (outcome2.HasFilteredRows)
+            // Not retried: the server rolls a transaction back on any failed load, and a load with no reply may or may
+            // not have been appended: either way this file can only be loaded again from its start, by the next run.
+            if (outcome.HasFilteredRows)
             {
-                await ReportFilteredAsync(outcome2.Response!, file, cancellationToken).ConfigureAwait(false);
+                await ReportFilteredAsync(outcome.Response!, file, cancellationToken).ConfigureAwait(false);
             }
 
-            throw Failure(txn.Label, $"{file.Name} chunk {chunk}: transaction load failed", reply, outcome2, isTransient: outcome2.Decision != StreamLoadDecision.Fail);
+            throw Failure(txn.Label, $"{file.Name} chunk {chunk}: transaction load failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
         }
 
-        await CountAsync(outcome2, file, body.Written, cancellationToken).ConfigureAwait(false);
+        await CountAsync(Attempt(reply, outcome), file, body.Written, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task BeginAsync(FileTransaction txn, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            _openRecord.Add(txn.Label); // before the request: a begin whose reply is lost still gets rolled back later
-            var reply = await _client.SendAsync(HttpMethod.Post, "/api/transaction/begin", TransactionHeaders(txn.Label), null, toBackend: false, "beginning a transaction", cancellationToken).ConfigureAwait(false);
-            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
-            var already = outcome.Reason.StartsWith("label already exists", StringComparison.Ordinal);
-            if (outcome.Decision == StreamLoadDecision.Committed && already)
+        var result = await _retry.ExecuteAsync(
+            async (_, token) =>
             {
+                _openRecord.Add(txn.Label); // before the request: a begin whose reply is lost still gets rolled back later
+                var reply = await _client.SendAsync(HttpMethod.Post, "/api/transaction/begin", TransactionHeaders(txn.Label), null, toBackend: false, "beginning a transaction", token).ConfigureAwait(false);
+                return Attempt(reply, StreamLoadClassifier.Classify(reply.Status, reply.Body));
+            },
+            async (_, failed, token) =>
+            {
+                if (failed.Value.Outcome.Decision == StreamLoadDecision.PollLabel)
+                {
+                    // Ours, from a begin whose reply was lost (or a run that died): nothing of it can be trusted, so it goes.
+                    await AbortQuietlyAsync(txn.Label, token).ConfigureAwait(false);
+                }
+
+                Interlocked.Increment(ref _retries);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        switch (result.Last.Outcome)
+        {
+            case RemoteOutcome.AlreadyDone:
                 txn.AlreadyLoaded = true; // this file's transaction committed in an earlier run
                 _openRecord.Remove(txn.Label);
                 return;
-            }
-
-            if (outcome.Decision == StreamLoadDecision.Committed)
-            {
+            case RemoteOutcome.Done:
                 txn.Began = true;
                 return;
-            }
-
-            if (attempt >= _options.MaxAttempts || outcome.Decision == StreamLoadDecision.Fail)
-            {
-                throw Failure(txn.Label, "begin transaction failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
-            }
-
-            if (outcome.Decision == StreamLoadDecision.PollLabel)
-            {
-                // Ours, from a begin whose reply was lost (or a run that died): nothing of it can be trusted, so it goes.
-                await AbortQuietlyAsync(txn.Label, cancellationToken).ConfigureAwait(false);
-            }
-
-            Interlocked.Increment(ref _retries);
-            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+            default:
+                var (reply, outcome) = result.Last.Value;
+                throw Failure(txn.Label, "begin transaction failed", reply, outcome, isTransient: result.Last.Outcome != RemoteOutcome.DontRetry);
         }
     }
 
     /// <summary>prepare or commit, retried until the server says it is done; commit is idempotent on the server.</summary>
-    private async Task TransactionStepAsync(string label, string step, CancellationToken cancellationToken)
+    private Task TransactionStepAsync(string label, string step, CancellationToken cancellationToken) => ControlAsync(
+        label,
+        $"{step} transaction failed",
+        token => _client.SendAsync(HttpMethod.Post, $"/api/transaction/{step}", TransactionHeaders(label), null, toBackend: false, step == "commit" ? "committing" : "preparing", token),
+        (_, outcome) => step == "commit" && outcome.Decision is StreamLoadDecision.Fail or StreamLoadDecision.Unknown,
+        cancellationToken);
+
+    /// <summary>
+    /// A transaction step (StarRocks prepare or commit, Doris two-phase commit or abort) sent until the server says it
+    /// is done. When <paramref name="askLabel"/> says a reply leaves open whether a commit was applied (its reply was
+    /// lost, or the server says "already"), the label state decides: committed is done, and nothing is sent again.
+    /// </summary>
+    private async Task ControlAsync(
+        string label, string failed, Func<CancellationToken, Task<StreamLoadReply>> send, Func<StreamLoadReply, StreamLoadOutcome, bool> askLabel, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            var reply = await _client.SendAsync(HttpMethod.Post, $"/api/transaction/{step}", TransactionHeaders(label), null, toBackend: false, step == "commit" ? "committing" : "preparing", cancellationToken).ConfigureAwait(false);
-            var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
-            if (outcome.Decision == StreamLoadDecision.Committed)
+        var result = await _retry.ExecuteAsync(
+            async (_, token) =>
             {
-                return;
-            }
-
-            if (step == "commit" && outcome.Decision is StreamLoadDecision.Fail or StreamLoadDecision.Unknown)
-            {
-                // A commit whose reply was lost may have been applied: the label state says.
-                var state = await LabelStateAsync(label, cancellationToken).ConfigureAwait(false);
-                if (StreamLoadClassifier.ClassifyLabelState(state) == StreamLoadDecision.Committed)
+                var reply = await send(token).ConfigureAwait(false);
+                var outcome = StreamLoadClassifier.Classify(reply.Status, reply.Body);
+                if (askLabel(reply, outcome) &&
+                    StreamLoadClassifier.ClassifyLabelState(await LabelStateAsync(label, token).ConfigureAwait(false)) == StreamLoadDecision.Committed)
                 {
-                    return;
+                    return new RemoteAttempt<StreamLoadTry>(RemoteOutcome.AlreadyDone, new StreamLoadTry(reply, outcome));
                 }
-            }
 
-            if (attempt >= _options.MaxAttempts || outcome.Decision == StreamLoadDecision.Fail)
+                return Attempt(reply, outcome);
+            },
+            (_, _, _) =>
             {
-                throw Failure(label, $"{step} transaction failed", reply, outcome, isTransient: outcome.Decision != StreamLoadDecision.Fail);
-            }
+                Interlocked.Increment(ref _retries);
+                return ValueTask.CompletedTask;
+            },
+            cancellationToken).ConfigureAwait(false);
 
-            Interlocked.Increment(ref _retries);
-            await Task.Delay(Backoff(attempt, outcome.Busy), cancellationToken).ConfigureAwait(false);
+        if (!result.Last.IsDone)
+        {
+            var (reply, outcome) = result.Last.Value;
+            throw Failure(label, failed, reply, outcome, isTransient: result.Last.Outcome != RemoteOutcome.DontRetry);
         }
     }
 

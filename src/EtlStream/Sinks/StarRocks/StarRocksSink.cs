@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Apache.Arrow;
 using EtlStream.Formats.Csv;
+using EtlStream.Sinks.Retry;
 using EtlStream.Sources;
 using EtlStream.Tables;
 using EtlStream.Transforms;
@@ -28,6 +29,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
 {
     private readonly StarRocksSinkOptions _options;
     private readonly StreamLoadClient _client;
+    private readonly RemoteRetry<StreamLoadTry> _retry;
     private readonly ILogger _logger;
     private readonly CsvArrowWriter _writer = new(CsvWriteOptions.StreamLoad);
     private readonly ConcurrentDictionary<string, FileTransaction> _transactions = new(StringComparer.Ordinal);
@@ -54,6 +56,7 @@ public sealed partial class StarRocksSink : IBatchSink, IRejectingSink
         _rejects = options.OnRejected;
         _logger = logger ?? NullLogger.Instance;
         _client = new StreamLoadClient(options);
+        _retry = new RemoteRetry<StreamLoadTry>(options.MaxAttempts, options.BackoffBase, options.BackoffCap);
         _transactionSlots = new SemaphoreSlim(options.MaxTransactions, options.MaxTransactions);
         _openRecord = new OpenTransactionRecord(
             options.StateDirectory ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "etlstream", "starrocks"),
