@@ -52,6 +52,17 @@ public sealed class StarRocksSinkProvider(SqlDialect dialect) : SinkProvider
         return StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
     }
 
+    /// <summary>A tenant's backfill as the in-cluster plan takes it: values, so the plan and the load need no tenancy.</summary>
+    public static InClusterBackfill InCluster(BackfillPlan backfill)
+    {
+        ArgumentNullException.ThrowIfNull(backfill);
+        var (tenant, table) = (backfill.Tenant, backfill.Table);
+        return new InClusterBackfill(
+            tenant.Id, table.Name, table.Spec, table.OnChanged, backfill.From, backfill.To, backfill.Shard, backfill.Days,
+            tenant.Sink.Kind, tenant.Sink.Provider is StarRocksSinkProvider ? Options(tenant, table) : null,
+            tenant.Source.Kind, tenant.Source.Settings, TenantJobRunner.TargetOf(tenant, table));
+    }
+
     /// <summary>
     /// Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so); a full
     /// refresh loads a staging table and swaps it in.
