@@ -1,6 +1,7 @@
 using EtlStream.Formats.Csv;
 using Apache.Arrow;
 using EtlStream.Sources;
+using EtlStream.Tables;
 
 namespace EtlStream.Sinks.StarRocks;
 
@@ -14,13 +15,7 @@ public sealed partial class StarRocksSink
         long bytes = 0;
         foreach (var b in chunk.Batches)
         {
-            foreach (var c in b.Arrays)
-            {
-                foreach (var buffer in c.Data.Buffers)
-                {
-                    bytes += buffer.Length;
-                }
-            }
+            bytes += ArrowBytes.Of(b);
         }
 
         var body = new PooledBufferWriter((int)Math.Min(bytes + (bytes / 4), int.MaxValue / 2));
