@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using EtlStream.Sinks.Retry;
+using EtlStream.Resilience;
 using EtlStream.Sinks.Sql;
 using EtlStream.State;
 using EtlStream.Tables;

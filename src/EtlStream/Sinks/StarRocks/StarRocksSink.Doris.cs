@@ -1,5 +1,5 @@
 using System.Globalization;
-using EtlStream.Sinks.Retry;
+using EtlStream.Resilience;
 using EtlStream.Sources;
 
 namespace EtlStream.Sinks.StarRocks;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using EtlStream.Sinks.Retry;
+using EtlStream.Resilience;
 using EtlStream.Sources;
 
 namespace EtlStream.Sinks.StarRocks;

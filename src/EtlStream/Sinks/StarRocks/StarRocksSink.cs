@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Apache.Arrow;
 using EtlStream.Formats.Csv;
-using EtlStream.Sinks.Retry;
+using EtlStream.Resilience;
 using EtlStream.Sources;
 using EtlStream.Tables;
 using EtlStream.Transforms;

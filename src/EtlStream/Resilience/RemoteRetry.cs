@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Retry;
 
-namespace EtlStream.Sinks.Retry;
+namespace EtlStream.Resilience;
 
 /// <summary>What one attempt of a remote call came to, as the retry policy acts on it.</summary>
 internal enum RemoteOutcome
@@ -36,9 +36,9 @@ internal readonly record struct RemoteAttempt<T>(RemoteOutcome Outcome, T Value,
 internal readonly record struct RemoteResult<T>(RemoteAttempt<T> Last, int Attempts);
 
 /// <summary>
-/// The one retry policy for calls to a remote server (StarRocks/Doris Stream Load and transactions, the FE's SQL):
-/// Polly 8 runs the attempts, the waits and the retry event; each call site only classifies an attempt into a
-/// <see cref="RemoteOutcome"/> (a pure decision, as <see cref="StarRocks.StreamLoadClassifier"/> is) and words its own
+/// The one retry policy for calls to a remote server (StarRocks/Doris Stream Load and transactions, the FE's SQL, an
+/// object's ranged reads): Polly 8 runs the attempts, the waits and the retry event; each call site only classifies an
+/// attempt into a <see cref="RemoteOutcome"/> (a pure decision, as <see cref="Sinks.StarRocks.StreamLoadClassifier"/> is) and words its own
 /// error from the <see cref="RemoteResult{T}"/>. An exception from an attempt is not retried here: a call site that
 /// knows an exception to be transient catches it and returns <see cref="RemoteOutcome.Retry"/>. Cancellation stops the
 /// calls at once, in an attempt or in a wait.
@@ -48,9 +48,20 @@ internal sealed class RemoteRetry<T>
     private static readonly ResiliencePropertyKey<Call> CallKey = new("etlstream.remote-retry.call");
     private readonly ResiliencePipeline<RemoteAttempt<T>> _pipeline;
 
+    /// <summary>Jittered waits: calls from many clients to one server (a cluster's loads) must not retry in step.</summary>
     /// <param name="maxAttempts">Attempts in all (1: no retry).</param>
     /// <param name="backoffBase">The first retry's longest wait; it doubles with each retry up to <paramref name="backoffCap"/> (zero: retry at once).</param>
     public RemoteRetry(int maxAttempts, TimeSpan backoffBase, TimeSpan backoffCap)
+        : this(maxAttempts, options =>
+        {
+            // Full jitter under an exponential ceiling, with a floor for a busy cluster. Polly's own jitter is
+            // decorrelated and has no floor; this keeps the waits the sinks have always had.
+            options.DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(Backoff(args.AttemptNumber + 1, args.Outcome.Result.Busy, backoffBase, backoffCap));
+        })
+    {
+    }
+
+    private RemoteRetry(int maxAttempts, Action<RetryStrategyOptions<RemoteAttempt<T>>> delays)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxAttempts, 1);
         MaxAttempts = maxAttempts;
@@ -60,19 +71,26 @@ internal sealed class RemoteRetry<T>
             return;
         }
 
-        _pipeline = new ResiliencePipelineBuilder<RemoteAttempt<T>>()
-            .AddRetry(new RetryStrategyOptions<RemoteAttempt<T>>
-            {
-                MaxRetryAttempts = maxAttempts - 1,
-                ShouldHandle = static args => ValueTask.FromResult(args.Outcome is { Exception: null, Result.Outcome: RemoteOutcome.Retry }),
-
-                // Full jitter under an exponential ceiling, with a floor for a busy cluster. Polly's own jitter is
-                // decorrelated and has no floor; this keeps the waits the sinks have always had.
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(Backoff(args.AttemptNumber + 1, args.Outcome.Result.Busy, backoffBase, backoffCap)),
-                OnRetry = static args => args.Context.Properties.GetValue(CallKey, null!).OnRetryAsync(args),
-            })
-            .Build();
+        var options = new RetryStrategyOptions<RemoteAttempt<T>>
+        {
+            MaxRetryAttempts = maxAttempts - 1,
+            ShouldHandle = static args => ValueTask.FromResult(args.Outcome is { Exception: null, Result.Outcome: RemoteOutcome.Retry }),
+            OnRetry = static args => args.Context.Properties.GetValue(CallKey, null!).OnRetryAsync(args),
+        };
+        delays(options);
+        _pipeline = new ResiliencePipelineBuilder<RemoteAttempt<T>>().AddRetry(options).Build();
     }
+
+    /// <summary>
+    /// Waits of <paramref name="firstDelay"/>, doubling with each retry, no jitter (Polly's exponential backoff): for a
+    /// reader's own retries of one object, which no other client's are in step with.
+    /// </summary>
+    public static RemoteRetry<T> Doubling(int maxAttempts, TimeSpan firstDelay) => new(maxAttempts, options =>
+    {
+        options.BackoffType = DelayBackoffType.Exponential;
+        options.Delay = firstDelay;
+        options.UseJitter = false;
+    });
 
     public int MaxAttempts { get; }
 

@@ -1,6 +1,6 @@
-using EtlStream.Sinks.Retry;
+using EtlStream.Resilience;
 
-namespace EtlStream.Tests.Sinks;
+namespace EtlStream.Tests.Resilience;
 
 /// <summary>The shared retry policy's typed outcomes: what is retried, how often, and what stops it.</summary>
 public sealed class RemoteRetryTests
@@ -138,5 +138,17 @@ public sealed class RemoteRetryTests
             Assert.InRange(RemoteRetry<string>.Backoff(20, busy: false, baseDelay, cap), TimeSpan.Zero, cap);
             Assert.InRange(RemoteRetry<string>.Backoff(20, busy: true, baseDelay, cap), TimeSpan.FromSeconds(15), cap);
         }
+    }
+
+    [Fact]
+    public async Task Doubling_waits_retry_a_broken_attempt_and_stop_at_the_limit()
+    {
+        var policy = RemoteRetry<string>.Doubling(4, Short);
+
+        var ok = await policy.ExecuteAsync(Script(RemoteOutcome.Retry, RemoteOutcome.Retry, RemoteOutcome.Done), null, default);
+        var spent = await policy.ExecuteAsync(Script(RemoteOutcome.Retry, RemoteOutcome.Retry, RemoteOutcome.Retry, RemoteOutcome.Retry, RemoteOutcome.Done), null, default);
+
+        Assert.Equal((RemoteOutcome.Done, 3), (ok.Last.Outcome, ok.Attempts));
+        Assert.Equal((RemoteOutcome.Retry, 4), (spent.Last.Outcome, spent.Attempts));
     }
 }
