@@ -184,7 +184,7 @@ internal static class StateCommands
         var backfill = await BackfillPlan.BuildAsync(tenant, tableName, from, to, shard, token, InClusterPlan.HeaderReads);
         await using var ledger = await LoadLedger.OpenAsync(statePath, token);
         var target = TenantJobRunner.TargetOf(tenant, backfill.Table);
-        var plan = await InClusterPlan.BuildAsync(backfill, await ledger.CommittedAsync(tenant.Id, target, token), options, token);
+        var plan = await InClusterPlan.BuildAsync(StarRocksSinkProvider.InCluster(backfill), await ledger.CommittedAsync(tenant.Id, target, token), options, token);
         if (planOnly)
         {
             Console.Write(plan.Describe());
@@ -197,7 +197,7 @@ internal static class StateCommands
         InClusterLoadResult result;
         try
         {
-            result = await InClusterLoad.RunAsync(plan, new LedgerRun(ledger, runId), options, logger, token);
+            result = await InClusterLoad.RunAsync(plan, ledger, runId, options, logger, token);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -739,7 +739,7 @@ public sealed partial class LoadPipeline
         {
             Batches.Add(batch);
             Rows += batch.Batch.Batch.Length;
-            Bytes += ArrowBytes(batch.Batch.Batch);
+            Bytes += Tables.ArrowBytes.Of(batch.Batch.Batch);
         }
 
         public List<HeldBatch> Take()
@@ -748,20 +748,6 @@ public sealed partial class LoadPipeline
             (Batches, Rows, Bytes) = ([], 0, 0);
             Index++;
             return taken;
-        }
-
-        private static long ArrowBytes(Apache.Arrow.RecordBatch batch)
-        {
-            long bytes = 0;
-            foreach (var array in batch.Arrays)
-            {
-                foreach (var buffer in array.Data.Buffers)
-                {
-                    bytes += buffer.Length;
-                }
-            }
-
-            return bytes;
         }
     }
 

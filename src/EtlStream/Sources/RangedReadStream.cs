@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
+using EtlStream.Resilience;
 
 namespace EtlStream.Sources;
 
@@ -49,6 +51,7 @@ public sealed class RangedReadStream : ForwardReadStream
     private readonly long _length;
     private readonly RangedReadOptions _options;
     private readonly Func<long, int, CancellationToken, Task<Stream>> _readRange;
+    private readonly RemoteRetry<ExceptionDispatchInfo?> _retry;
     private readonly CancellationTokenSource _cancel = new();
     private readonly Queue<Task<Block>> _pending = new();
     private long _scheduled;
@@ -65,6 +68,7 @@ public sealed class RangedReadStream : ForwardReadStream
         _length = length;
         _options = options;
         _readRange = readRange;
+        _retry = RemoteRetry<ExceptionDispatchInfo?>.Doubling(Math.Max(1, options.MaxAttempts), options.RetryDelay);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -162,23 +166,29 @@ public sealed class RangedReadStream : ForwardReadStream
         var buffer = ArrayPool<byte>.Shared.Rent(count);
         try
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                try
+            var result = await _retry.ExecuteAsync(
+                async (_, attemptToken) =>
                 {
-                    var body = await _readRange(offset, count, token).ConfigureAwait(false);
-                    await using (body.ConfigureAwait(false))
+                    try
                     {
-                        await body.ReadExactlyAsync(buffer.AsMemory(0, count), token).ConfigureAwait(false);
-                    }
+                        var body = await _readRange(offset, count, attemptToken).ConfigureAwait(false);
+                        await using (body.ConfigureAwait(false))
+                        {
+                            await body.ReadExactlyAsync(buffer.AsMemory(0, count), attemptToken).ConfigureAwait(false);
+                        }
 
-                    return new Block(buffer, count);
-                }
-                catch (Exception e) when (attempt < _options.MaxAttempts && IsBrokenBody(e) && !token.IsCancellationRequested)
-                {
-                    await Task.Delay(_options.RetryDelay * (1 << (attempt - 1)), token).ConfigureAwait(false);
-                }
-            }
+                        return new RemoteAttempt<ExceptionDispatchInfo?>(RemoteOutcome.Done, null);
+                    }
+                    catch (Exception e) when (IsBrokenBody(e) && !attemptToken.IsCancellationRequested)
+                    {
+                        return new RemoteAttempt<ExceptionDispatchInfo?>(RemoteOutcome.Retry, ExceptionDispatchInfo.Capture(e));
+                    }
+                },
+                null,
+                token).ConfigureAwait(false);
+
+            result.Last.Value?.Throw(); // the last attempt's break, as it was thrown
+            return new Block(buffer, count);
         }
         catch
         {

@@ -84,6 +84,15 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
     /// <summary>Closes the client's connection after the next <paramref name="count"/> INSERT commits, before their replies.</summary>
     public void DropReplyAfterCommit(int count) => Interlocked.Exchange(ref _dropReplies, count);
 
+    /// <summary>
+    /// The next INSERT is taken and never answered, and from then on nothing is answered on any connection, old or new
+    /// (new ones get no greeting): an FE that hung, or a network that black-holes it, while a statement ran.
+    /// </summary>
+    public void FreezeOnInsert() => Interlocked.Exchange(ref _freezeOnInsert, 1);
+
+    private int _freezeOnInsert;
+    private volatile bool _frozen;
+
     public FeMySqlProxy Start()
     {
         _listener.Start();
@@ -133,6 +142,11 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
         var token = closer.Token;
         try
         {
+            if (_frozen)
+            {
+                await Task.Delay(Timeout.Infinite, token); // accepted, and silent until the proxy stops
+            }
+
             await server.ConnectAsync(IPAddress.Loopback, _mariaDbPort, token);
             await using var client = new NetworkStream(clientSocket, ownsSocket: true);
             var upstream = server.GetStream();
@@ -173,6 +187,11 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
                 }
 
                 var (seq, payload) = packet.Value;
+                if (_frozen)
+                {
+                    await Task.Delay(Timeout.Infinite, token);
+                }
+
                 if (!handshakeSeen)
                 {
                     handshakeSeen = true;
@@ -189,6 +208,13 @@ public sealed partial class FeMySqlProxy : IAsyncDisposable
                 else if (seq == 0 && payload.Length > 0 && payload[0] == 0x03)
                 {
                     var sql = Encoding.UTF8.GetString(payload, 1, payload.Length - 1);
+                    if (sql.TrimStart().StartsWith("INSERT", StringComparison.OrdinalIgnoreCase) && Interlocked.Exchange(ref _freezeOnInsert, 0) == 1)
+                    {
+                        _frozen = true;
+                        Log.Enqueue("frozen: " + sql.TrimStart().Split('\n')[0]);
+                        await Task.Delay(Timeout.Infinite, token);
+                    }
+
                     var action = await InterceptAsync(session, sql, token);
                     if (action.Forward is { } rewritten)
                     {

@@ -334,4 +334,29 @@ public sealed class InClusterBackfillTests(MariaDbServer mariaDb, AzuriteServer 
         Assert.Empty(bed.Proxy.Log);
         Assert.Equal(0L, await bed.CountAsync());
     }
+
+    /// <summary>
+    /// Issue 22: the INSERT … FROM FILES waited up to its one-hour statement timeout on an FE that stopped answering.
+    /// Now the probes see the FE silent and the file fails within the target's timeout=, naming the port; nothing is booked.
+    /// </summary>
+    [Fact]
+    public async Task An_FE_that_stops_answering_during_an_INSERT_fails_the_file_within_the_timeout_naming_the_port()
+    {
+        await using var bed = await InClusterTestBed.StartAsync(mariaDb, azurite, days: 1, rows: 50);
+        var plan = await bed.PlanAsync(bed.InClusterConfigs(sinkOptions: "&timeout=2&connect_timeout=2"), InClusterTestBed.FirstDay);
+        bed.Proxy.FreezeOnInsert();
+
+        // Generous: the failure is expected within seconds; this only keeps a regression from hanging the suite.
+        var e = await Assert.ThrowsAsync<InClusterLoadException>(() => bed.RunAsync(plan, parallel: 1).WaitAsync(TimeSpan.FromMinutes(3)));
+
+        var file = Assert.Single(plan.Files).Source.Name;
+        Assert.Equal(
+            $"acme/{InClusterTestBed.Table}: 1 of 1 files failed (0 committed and booked; a rerun submits the rest):\n" +
+            $"  {file}: starrocks fe mysql 127.0.0.1:{bed.Proxy.Port}: no answer within 2 s while running INSERT … FROM FILES (timeout=2)",
+            e.Message);
+        Assert.Single(bed.Proxy.Log, l => l.StartsWith("frozen: INSERT INTO", StringComparison.Ordinal));
+        Assert.Equal(0, bed.Proxy.InsertsCommitted);
+        await using var ledger = await LoadLedger.OpenAsync(bed.Ledger, default);
+        Assert.Empty(await ledger.CommittedAsync("acme", $"starrocks:{bed.Database}/{InClusterTestBed.Table}", default));
+    }
 }

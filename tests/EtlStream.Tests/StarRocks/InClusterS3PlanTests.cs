@@ -68,7 +68,7 @@ public sealed class InClusterS3PlanTests(S3Server s3) : IDisposable
 
         var tenant = TenantConfigReader.Read(root, "acme");
         var backfill = await BackfillPlan.BuildAsync(tenant, "fact_invoice_secondary", new DateOnly(2026, 11, 1), new DateOnly(2026, 11, 3), Shard.All, default, InClusterPlan.HeaderReads);
-        var plan = await InClusterPlan.BuildAsync(backfill, new Dictionary<string, LedgerEntry>(), new InClusterLoadOptions(), default);
+        var plan = await InClusterPlan.BuildAsync(StarRocksSinkProvider.InCluster(backfill), new Dictionary<string, LedgerEntry>(), new InClusterLoadOptions(), default);
         var text = plan.Describe();
 
         Assert.Equal(2, plan.Files.Count(f => !f.AlreadyLoaded));

@@ -115,7 +115,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
     /// A configs folder for tenant acme loading <paramref name="database"/> at <paramref name="fePort"/> (MySQL port
     /// <paramref name="mysqlPort"/>), with the source's credentials as <paramref name="credentials"/> YAML lines.
     /// </summary>
-    public string Configs(string name, string database, int fePort, int mysqlPort, string? credentials = null, string sinkKind = "starrocks", string schema = Table, string? extraSchema = null)
+    public string Configs(string name, string database, int fePort, int mysqlPort, string? credentials = null, string sinkKind = "starrocks", string schema = Table, string? extraSchema = null, string sinkOptions = "")
     {
         var root = Dir.File(name);
         Directory.CreateDirectory(Path.Combine(root, "schemas"));
@@ -143,7 +143,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
               {{credentials}}
             sink:
               kind: {{sinkKind}}
-              path: "{{scheme}}://{{MariaDbServer.User}}@127.0.0.1:{{fePort}}/{{database}}?mysql_port={{mysqlPort}}&state_dir={{Dir.Path}}/srstate"
+              path: "{{scheme}}://{{MariaDbServer.User}}@127.0.0.1:{{fePort}}/{{database}}?mysql_port={{mysqlPort}}{{sinkOptions}}&state_dir={{Dir.Path}}/srstate"
               password: "${{{PasswordSecret}}}"
             tables:
               fact_invoice_secondary: { schema: {{schema}}, files: "invoices_{date}.csv.gz" }
@@ -156,8 +156,8 @@ internal sealed class InClusterTestBed : IAsyncDisposable
     }
 
     /// <summary>The in-cluster configs: the proxy is the FE's MySQL port (Stream Load's HTTP port is never used).</summary>
-    public string InClusterConfigs(string? credentials = null, string schema = Table, string? extraSchema = null) =>
-        Configs("ic-configs", Database, 1, Proxy.Port, credentials, schema: schema, extraSchema: extraSchema);
+    public string InClusterConfigs(string? credentials = null, string schema = Table, string? extraSchema = null, string sinkOptions = "") =>
+        Configs("ic-configs", Database, 1, Proxy.Port, credentials, schema: schema, extraSchema: extraSchema, sinkOptions: sinkOptions);
 
     public async Task<InClusterPlan> PlanAsync(string root, DateOnly to, Shard? shard = null, string? ledgerPath = null, int parallel = 2)
     {
@@ -165,7 +165,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
         var backfill = await BackfillPlan.BuildAsync(tenant, Table, FirstDay, to, shard ?? Shard.All, default, InClusterPlan.HeaderReads);
         await using var ledger = await LoadLedger.OpenAsync(ledgerPath ?? Ledger, default);
         var committed = await ledger.CommittedAsync("acme", TenantJobRunner.TargetOf(tenant, backfill.Table), default);
-        return await InClusterPlan.BuildAsync(backfill, committed, new InClusterLoadOptions { ParallelFiles = parallel }, default);
+        return await InClusterPlan.BuildAsync(StarRocksSinkProvider.InCluster(backfill), committed, new InClusterLoadOptions { ParallelFiles = parallel }, default);
     }
 
     public async Task<InClusterLoadResult> RunAsync(InClusterPlan plan, string? ledgerPath = null, int parallel = 2)
@@ -173,7 +173,7 @@ internal sealed class InClusterTestBed : IAsyncDisposable
         await using var ledger = await LoadLedger.OpenAsync(ledgerPath ?? Ledger, default);
         var run = await ledger.StartRunAsync("acme", "backfill", plan.Backfill.To, default);
         var options = new InClusterLoadOptions { ParallelFiles = parallel, PollInterval = TimeSpan.FromMilliseconds(20), PollLimit = TimeSpan.FromSeconds(20) };
-        return await InClusterLoad.RunAsync(plan, new LedgerRun(ledger, run), options, NullLogger.Instance, default);
+        return await InClusterLoad.RunAsync(plan, ledger, run, options, NullLogger.Instance, default);
     }
 
     public async Task<long> CountAsync(string? database = null) =>

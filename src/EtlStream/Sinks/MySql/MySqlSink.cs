@@ -146,19 +146,8 @@ public sealed class MySqlSink : SqlStagedSink
     protected override async Task<IReadOnlyList<SqlColumn>?> ReadLiveColumnsAsync(string table, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new MySqlCommand(
-            "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE = 'YES' FROM information_schema.COLUMNS " +
-            "WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @table ORDER BY ORDINAL_POSITION", connection);
-        command.Parameters.AddWithValue("@db", _database);
-        command.Parameters.AddWithValue("@table", table);
-        var columns = new List<SqlColumn>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            columns.Add(new SqlColumn(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0));
-        }
-
-        return columns.Count == 0 ? null : columns;
+        var live = await MySqlColumns.ReadAsync(connection, _database, table, cancellationToken).ConfigureAwait(false);
+        return live.Count == 0 ? null : live.ConvertAll(c => new SqlColumn(c.Name, c.ColumnType, c.Nullable));
     }
 
     protected override async Task ExecuteAsync(string sql, CancellationToken cancellationToken)

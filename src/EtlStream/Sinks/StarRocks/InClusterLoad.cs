@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using EtlStream.Resilience;
+using EtlStream.Sinks.Sql;
 using EtlStream.State;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
@@ -17,7 +19,8 @@ namespace EtlStream.Sinks.StarRocks;
 /// </summary>
 public static partial class InClusterLoad
 {
-    public static async Task<InClusterLoadResult> RunAsync(InClusterPlan plan, LedgerRun ledger, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="ledger">Where each file is booked once the cluster says FINISHED, under run <paramref name="runId"/>.</param>
+    public static async Task<InClusterLoadResult> RunAsync(InClusterPlan plan, LoadLedger ledger, string runId, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -28,8 +31,10 @@ public static partial class InClusterLoad
             throw new ConfigException(invalid);
         }
 
-        var tenant = plan.Backfill.Tenant;
-        var target = Tenancy.TenantJobRunner.TargetOf(tenant, plan.Backfill.Table);
+        var backfill = plan.Backfill;
+
+        // Resubmitted at once: each submission whose outcome stayed open waited for its label's state already.
+        var retry = new RemoteRetry<Submission>(options.MaxAttempts, TimeSpan.Zero, TimeSpan.Zero);
         var booking = new SemaphoreSlim(1, 1);
         int loaded = 0, healed = 0;
         long rows = 0;
@@ -42,7 +47,7 @@ public static partial class InClusterLoad
                 InClusterOutcome outcome;
                 try
                 {
-                    outcome = await LoadFileAsync(plan.Target, file, options, logger, token).ConfigureAwait(false);
+                    outcome = await LoadFileAsync(plan.Target, file, options, retry, logger, token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is MySqlException or InClusterLoadException or TimeoutException)
                 {
@@ -54,8 +59,8 @@ public static partial class InClusterLoad
                 await booking.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {
-                    await ledger.Ledger.RecordAsync(
-                        [new LedgerEntry(tenant.Id, target, file.Source.Name, file.Source.Version, outcome.Rows, file.Date, ledger.RunId, DateTimeOffset.UtcNow)],
+                    await ledger.RecordAsync(
+                        [new LedgerEntry(backfill.TenantId, backfill.LedgerTarget, file.Source.Name, file.Source.Version, outcome.Rows, file.Date, runId, DateTimeOffset.UtcNow)],
                         CancellationToken.None).ConfigureAwait(false);
                 }
                 finally
@@ -65,7 +70,7 @@ public static partial class InClusterLoad
 
                 Interlocked.Add(ref rows, outcome.Rows);
                 Interlocked.Increment(ref outcome.Healed ? ref healed : ref loaded);
-                LogFileLoaded(logger, tenant.Id, plan.Backfill.Table.Name, file.Source.Name, outcome.Rows, outcome.Healed ? "already committed under its label" : "loaded");
+                LogFileLoaded(logger, backfill.TenantId, backfill.TableName, file.Source.Name, outcome.Rows, outcome.Healed ? "already committed under its label" : "loaded");
             }).ConfigureAwait(false);
         }
         finally
@@ -77,7 +82,7 @@ public static partial class InClusterLoad
         {
             var list = failures.OrderBy(f => f.File, StringComparer.Ordinal).Select(f => $"{f.File}: {f.Error}").ToList();
             throw new InClusterLoadException(
-                $"{tenant.Id}/{plan.Backfill.Table.Name}: {list.Count} of {pending.Count} files failed ({loaded + healed} committed and booked; a rerun submits the rest):\n  " + string.Join("\n  ", list));
+                $"{backfill.TenantId}/{backfill.TableName}: {list.Count} of {pending.Count} files failed ({loaded + healed} committed and booked; a rerun submits the rest):\n  " + string.Join("\n  ", list));
         }
 
         return new InClusterLoadResult(loaded, healed, plan.Files.Count - pending.Count, rows);
@@ -85,51 +90,76 @@ public static partial class InClusterLoad
 
     private readonly record struct InClusterOutcome(long Rows, bool Healed);
 
-    private static async Task<InClusterOutcome> LoadFileAsync(StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>One submission's outcome: the rows, or the label's state and the error that left the outcome open.</summary>
+    private readonly record struct Submission(long Rows, string? State = null, Exception? Error = null, bool LabelUsed = false);
+
+    private static async Task<InClusterOutcome> LoadFileAsync(
+        StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, RemoteRetry<Submission> retry, ILogger logger, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        var result = await retry.ExecuteAsync((_, token) => SubmitAsync(target, file, options, logger, token), null, cancellationToken).ConfigureAwait(false);
+        var (last, submission) = (result.Last, result.Last.Value);
+        if (last.IsDone)
         {
-            try
-            {
-                var connection = await OpenAsync(target, cancellationToken).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
-                {
-                    await using var command = new MySqlCommand(file.Statement!.Sql, connection) { CommandTimeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) };
-                    var affected = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    return new InClusterOutcome(affected, Healed: false);
-                }
-            }
-            catch (MySqlException e) when (IsLabelUsed(e))
-            {
-                // An earlier submission (a lost reply, a run that died before booking) has this label.
-                var state = await AwaitLabelAsync(target, file, options, cancellationToken).ConfigureAwait(false);
-                if (state.State is "FINISHED" or "VISIBLE" or "COMMITTED")
-                {
-                    return new InClusterOutcome(state.Rows, Healed: true);
-                }
+            return new InClusterOutcome(submission.Rows, Healed: last.Outcome == RemoteOutcome.AlreadyDone);
+        }
 
-                if (attempt >= options.MaxAttempts)
-                {
-                    throw new InClusterLoadException($"label {file.Label} is {state.State ?? "unknown"} after {attempt} submissions: {Secrets.Redact(e.Message)}", e);
-                }
-            }
-            catch (Exception e) when (IsOutcomeUnknown(e) && !cancellationToken.IsCancellationRequested)
-            {
-                // The statement may have committed: ask before submitting again (the same label would refuse a second commit anyway).
-                LogOutcomeUnknown(logger, file.Source.Name, file.Label, Secrets.Redact(e.Message));
-                var state = await AwaitLabelAsync(target, file, options, cancellationToken).ConfigureAwait(false);
-                if (state.State is "FINISHED" or "VISIBLE" or "COMMITTED")
-                {
-                    return new InClusterOutcome(state.Rows, Healed: true);
-                }
+        var error = submission.Error!;
+        throw new InClusterLoadException(submission.LabelUsed
+            ? $"label {file.Label} is {submission.State ?? "unknown"} after {result.Attempts} submissions: {Secrets.Redact(error.Message)}"
+            : $"no reply after {result.Attempts} submissions (label {file.Label} is {submission.State ?? "unknown"}): {Secrets.Redact(error.Message)}", error);
+    }
 
-                if (attempt >= options.MaxAttempts)
-                {
-                    throw new InClusterLoadException($"no reply after {attempt} submissions (label {file.Label} is {state.State ?? "unknown"}): {Secrets.Redact(e.Message)}", e);
-                }
+    /// <summary>
+    /// Submits the file's statement once: done with its rows; already done when the label committed earlier (its state
+    /// says FINISHED); retried when the label is free again or the reply was lost and the label did not commit.
+    /// </summary>
+    private static async ValueTask<RemoteAttempt<Submission>> SubmitAsync(StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        Exception error;
+        bool labelUsed;
+        try
+        {
+            var connection = await OpenAsync(target, cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                // The statement may run for as long as StatementTimeout, but a silent FE is noticed within the target's
+                // timeout= by the probes on a connection of their own, and fails naming host:port.
+                await using var command = new MySqlCommand(file.Statement!.Sql, connection) { CommandTimeout = (int)Math.Ceiling(options.StatementTimeout.TotalSeconds) };
+                long affected = 0;
+                await Watch(target).RunAsync("running INSERT … FROM FILES", async token => affected = await command.ExecuteNonQueryAsync(token).ConfigureAwait(false), cancellationToken)
+                    .ConfigureAwait(false);
+                return new(RemoteOutcome.Done, new Submission(affected));
             }
         }
+        catch (MySqlException e) when (IsLabelUsed(e))
+        {
+            // An earlier submission (a lost reply, a run that died before booking) has this label.
+            (error, labelUsed) = (e, true);
+        }
+        catch (Exception e) when (IsOutcomeUnknown(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // The statement may have committed: ask before submitting again (the same label would refuse a second commit anyway).
+            LogOutcomeUnknown(logger, file.Source.Name, file.Label, Secrets.Redact(e.Message));
+            (error, labelUsed) = (e, false);
+        }
+
+        var state = await AwaitLabelAsync(target, file, options, cancellationToken).ConfigureAwait(false);
+        return state.State is "FINISHED" or "VISIBLE" or "COMMITTED"
+            ? new(RemoteOutcome.AlreadyDone, new Submission(state.Rows))
+            : new(RemoteOutcome.Retry, new Submission(0, state.State, error, labelUsed));
     }
+
+    /// <summary>The probe-bounded wait the SQL sinks use: while a statement runs, a second connection asks the FE <c>SELECT 1</c>.</summary>
+    private static ServerWatch Watch(StarRocksSinkOptions target) =>
+        new(target.MySqlName, StarRocksFeSql.WholeSeconds(target.RequestTimeout), async token =>
+        {
+            var probe = await StarRocksFeSql.OpenAsync(target, token).ConfigureAwait(false);
+            await using (probe.ConfigureAwait(false))
+            {
+                await using var command = new MySqlCommand("SELECT 1", probe);
+                await command.ExecuteScalarAsync(token).ConfigureAwait(false);
+            }
+        });
 
     /// <summary>The label's state once it is no longer running (null: the cluster has no such label).</summary>
     private static async Task<(string? State, long Rows)> AwaitLabelAsync(StarRocksSinkOptions target, InClusterFile file, InClusterLoadOptions options, CancellationToken cancellationToken)
@@ -193,7 +223,7 @@ public static partial class InClusterLoad
         // Not pooled (a connection that lost a reply must not return to a pool); the refusal names no secret.
         try
         {
-            return await StarRocksSink.OpenSqlAsync(target, cancellationToken).ConfigureAwait(false);
+            return await StarRocksFeSql.OpenAsync(target, cancellationToken).ConfigureAwait(false);
         }
         catch (StreamLoadException e)
         {

@@ -27,7 +27,7 @@ public sealed record InClusterLoadResult(int Loaded, int Healed, int AlreadyLoad
 /// </summary>
 public sealed class InClusterPlan
 {
-    private InClusterPlan(BackfillPlan backfill, StarRocksSinkOptions target, IReadOnlyList<InClusterFile> files, IReadOnlyList<string> notes, int headerLayouts)
+    private InClusterPlan(InClusterBackfill backfill, StarRocksSinkOptions target, IReadOnlyList<InClusterFile> files, IReadOnlyList<string> notes, int headerLayouts)
     {
         Backfill = backfill;
         Target = target;
@@ -36,7 +36,7 @@ public sealed class InClusterPlan
         HeaderLayouts = headerLayouts;
     }
 
-    public BackfillPlan Backfill { get; }
+    public InClusterBackfill Backfill { get; }
 
     public IReadOnlyList<InClusterFile> Files { get; }
 
@@ -53,31 +53,28 @@ public sealed class InClusterPlan
     /// tenant: files the ledger has (<paramref name="committed"/>) are skipped, the others' headers are read
     /// (<see cref="InClusterLoadOptions.ParallelFiles"/> at once) and each gets its statement.
     /// </summary>
-    public static async Task<InClusterPlan> BuildAsync(BackfillPlan backfill, IReadOnlyDictionary<string, LedgerEntry> committed, InClusterLoadOptions options, CancellationToken cancellationToken)
+    public static async Task<InClusterPlan> BuildAsync(InClusterBackfill backfill, IReadOnlyDictionary<string, LedgerEntry> committed, InClusterLoadOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(backfill);
         ArgumentNullException.ThrowIfNull(committed);
         ArgumentNullException.ThrowIfNull(options);
-        var tenant = backfill.Tenant;
-        var table = backfill.Table;
-        var spec = table.Spec;
-        var where = $"{tenant.Id}/{table.Name} --in-cluster";
+        var spec = backfill.Spec;
+        var where = $"{backfill.TenantId}/{backfill.TableName} --in-cluster";
         var problems = new List<string>(options.Validate());
-        if (tenant.Sink.Kind != "starrocks")
+        if (backfill.SinkKind != "starrocks" || backfill.Target is not { } target)
         {
-            var why = tenant.Sink.Kind == "doris"
+            var why = backfill.SinkKind == "doris"
                 ? "doris tenants are not supported yet (Doris reads object storage through Broker Load or the S3 table function, which this does not generate)"
-                : $"the tenant's sink is {tenant.Sink.Kind}; only starrocks clusters read object storage themselves";
+                : $"the tenant's sink is {backfill.SinkKind}; only starrocks clusters read object storage themselves";
             throw new ConfigException([$"{where}: {why}"]);
         }
 
-        var target = StarRocksSinkProvider.Options(tenant, table);
         if (target.MySqlPort is null)
         {
             problems.Add("sink.path: mysql_port=none: statements go through the FE's MySQL port");
         }
 
-        var storage = InClusterStorage.From(tenant.Source.Kind, tenant.Source.Settings, problems);
+        var storage = InClusterStorage.From(backfill.SourceKind, backfill.SourceSettings, problems);
         foreach (var c in storage?.Credentials ?? [])
         {
             if (c.Secret)
@@ -88,7 +85,7 @@ public sealed class InClusterPlan
 
         var check = InClusterSql.Check(spec);
         problems.AddRange(check.Problems);
-        var selection = FileSelection.Select([.. backfill.Days.SelectMany(d => d.Files)], committed, table.OnChanged);
+        var selection = FileSelection.Select([.. backfill.Days.SelectMany(d => d.Files)], committed, backfill.OnChanged);
         if (selection.Replaced.Count > 0)
         {
             problems.Add("on_changed: replace_partition (a re-uploaded file's old rows cannot be replaced by an INSERT)");
@@ -101,7 +98,7 @@ public sealed class InClusterPlan
 
         var toLoad = selection.ToLoad.ToHashSet();
         var changed = selection.ChangedSkipped.ToHashSet();
-        var shape = StreamLoadLabel.ShapeHash(new Transforms.TableTransform(spec, backfill.From, tenant.Id).OutputSchema);
+        var shape = StreamLoadLabel.ShapeHash(new Transforms.TableTransform(spec, backfill.From, backfill.TenantId).OutputSchema);
         var headers = new ConcurrentDictionary<SourceFile, (IReadOnlyList<string> Fields, bool CrLf)>();
         var unreadable = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(selection.ToLoad, new ParallelOptions { MaxDegreeOfParallelism = options.ParallelFiles, CancellationToken = cancellationToken }, async (file, token) =>
@@ -121,7 +118,7 @@ public sealed class InClusterPlan
         {
             foreach (var file in dayFiles)
             {
-                var label = StreamLoadLabel.For(tenant.Id, target.Database, table.Name, file, null, shape);
+                var label = StreamLoadLabel.For(backfill.TenantId, target.Database, backfill.TableName, file, null, shape);
                 if (!toLoad.Contains(file))
                 {
                     files.Add(new InClusterFile(file, date, label, AlreadyLoaded: true) { ChangedSkipped = changed.Contains(file) });
@@ -135,8 +132,8 @@ public sealed class InClusterPlan
 
                 try
                 {
-                    var statement = InClusterSql.Insert(spec, target.Database, table.Name, label, header.Fields, storage!.PathOf(file), storage.Credentials,
-                        new InClusterStamps(file.FileName, date, tenant.Id), header.CrLf);
+                    var statement = InClusterSql.Insert(spec, target.Database, backfill.TableName, label, header.Fields, storage!.PathOf(file), storage.Credentials,
+                        new InClusterStamps(file.FileName, date, backfill.TenantId), header.CrLf);
                     files.Add(new InClusterFile(file, date, label, AlreadyLoaded: false) { Statement = statement });
                 }
                 catch (InvalidDataException e)
@@ -164,7 +161,7 @@ public sealed class InClusterPlan
         var sb = new StringBuilder();
         var pending = Files.Count(f => !f.AlreadyLoaded);
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"in-cluster backfill: tenant {Backfill.Tenant.Id}, table {Backfill.Table.Name}, {Backfill.From:yyyy-MM-dd} to {Backfill.To:yyyy-MM-dd}, shard {Backfill.Shard}: {pending} statements, {Files.Count - pending} files already loaded, {HeaderLayouts} header layouts");
+            $"in-cluster backfill: tenant {Backfill.TenantId}, table {Backfill.TableName}, {Backfill.From:yyyy-MM-dd} to {Backfill.To:yyyy-MM-dd}, shard {Backfill.Shard}: {pending} statements, {Files.Count - pending} files already loaded, {HeaderLayouts} header layouts");
         foreach (var note in Notes)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  note: {note}");

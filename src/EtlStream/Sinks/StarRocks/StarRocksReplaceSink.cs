@@ -94,7 +94,7 @@ public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
     {
-        await using var connection = await StarRocksSink.OpenSqlAsync(_options, cancellationToken).ConfigureAwait(false);
+        await using var connection = await StarRocksFeSql.OpenAsync(_options, cancellationToken).ConfigureAwait(false);
         try
         {
             await connection.ChangeDatabaseAsync(_options.Database, cancellationToken).ConfigureAwait(false); // SWAP WITH names its table unqualified
@@ -104,7 +104,7 @@ public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
         catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.CommandTimeoutExpired)
         {
             // Only a timeout is re-worded: the callers read the server's own errors (a missing table) as they are.
-            throw StarRocksSink.SqlFailure(_options, e, "replacing the table");
+            throw StarRocksFeSql.Failure(_options, e, "replacing the table");
         }
     }
 }

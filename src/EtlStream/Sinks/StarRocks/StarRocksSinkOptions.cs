@@ -232,6 +232,9 @@ public sealed record StarRocksSinkOptions
     private string Named(string role, string host, int port) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(Dialect == StreamLoadDialect.Doris ? "doris" : "starrocks")} {role}{host}:{port}");
 
+    /// <summary>Scrubs the password from a text a server or driver may have echoed it in (an error, a reply).</summary>
+    internal string Redact(string text) => Password.Length > 0 ? text.Replace(Password, "***", StringComparison.Ordinal) : text;
+
     /// <summary>Seconds as the messages and the target write them (<c>2</c>, <c>1.5</c>).</summary>
     internal static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 

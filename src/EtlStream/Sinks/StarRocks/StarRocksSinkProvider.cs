@@ -52,6 +52,17 @@ public sealed class StarRocksSinkProvider(SqlDialect dialect) : SinkProvider
         return StarRocksTarget.Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty) with { Tenant = tenant.Id };
     }
 
+    /// <summary>A tenant's backfill as the in-cluster plan takes it: values, so the plan and the load need no tenancy.</summary>
+    public static InClusterBackfill InCluster(BackfillPlan backfill)
+    {
+        ArgumentNullException.ThrowIfNull(backfill);
+        var (tenant, table) = (backfill.Tenant, backfill.Table);
+        return new InClusterBackfill(
+            tenant.Id, table.Name, table.Spec, table.OnChanged, backfill.From, backfill.To, backfill.Shard, backfill.Days,
+            tenant.Sink.Kind, tenant.Sink.Provider is StarRocksSinkProvider ? Options(tenant, table) : null,
+            tenant.Source.Kind, tenant.Source.Settings, TenantJobRunner.TargetOf(tenant, table));
+    }
+
     /// <summary>
     /// Append loads rows; merge is an upsert by the key on a PRIMARY KEY table (init-db makes keyed tables so); a full
     /// refresh loads a staging table and swaps it in.
@@ -87,17 +98,11 @@ public sealed class StarRocksSinkProvider(SqlDialect dialect) : SinkProvider
     {
         ArgumentNullException.ThrowIfNull(tenant);
         var options = Options(tenant, tenant.Tables.Values.First());
-        var connection = new MySqlConnector.MySqlConnection(new MySqlConnector.MySqlConnectionStringBuilder
-        {
-            Server = options.Host,
-            Port = (uint)(options.MySqlPort ?? 9030),
-            UserID = options.User,
-            Password = options.Password,
-            SslMode = options.UseTls ? MySqlConnector.MySqlSslMode.Preferred : MySqlConnector.MySqlSslMode.None,
-        }.ConnectionString);
+
+        // init-db needs the MySQL port even where loads do without it (mysql_port=none): the FE's default then.
+        var connection = await StarRocksFeSql.OpenAsync(options with { MySqlPort = options.MySqlPort ?? 9030 }, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             var tables = tenant.Tables.Values
                 .Select(t => new StarRocksTableDefinition(t.Name, new TableTransform(t.Spec, DateOnly.FromDateTime(DateTime.Today), tenant.Id).OutputSchema, t.Key))
                 .ToList();

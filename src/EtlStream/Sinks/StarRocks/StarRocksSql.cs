@@ -172,24 +172,8 @@ public static class StarRocksSql
     /// <summary>The live columns of a table in their order; empty when the table does not exist.</summary>
     public static async Task<IReadOnlyList<LiveColumn>> ReadColumnsAsync(MySqlConnection connection, string database, string table, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(connection);
-        await using var cmd = new MySqlCommand(
-            "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE FROM information_schema.columns " +
-            "WHERE TABLE_SCHEMA = @db AND TABLE_NAME = @t ORDER BY ORDINAL_POSITION", connection);
-        cmd.Parameters.AddWithValue("@db", database);
-        cmd.Parameters.AddWithValue("@t", table);
-        var columns = new List<LiveColumn>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            columns.Add(new LiveColumn(
-                reader.GetString(0),
-                reader.GetString(1).ToUpperInvariant(),
-                reader.IsDBNull(2) ? null : Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
-                reader.GetString(3).Equals("YES", StringComparison.OrdinalIgnoreCase)));
-        }
-
-        return columns;
+        var live = await MySql.MySqlColumns.ReadAsync(connection, database, table, cancellationToken).ConfigureAwait(false);
+        return live.ConvertAll(c => new LiveColumn(c.Name, c.DataType, c.MaxLength, c.Nullable));
     }
 
     /// <summary>

@@ -23,7 +23,7 @@ public static class StarRocksTarget
     {
         ArgumentNullException.ThrowIfNull(target);
         var doris = target.StartsWith("doris://", StringComparison.OrdinalIgnoreCase);
-        var shown = Shown(target);
+        var shown = SinkTarget.Redacted(target);
         if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Host.Length == 0)
         {
             throw Invalid(shown, "not a URL");
@@ -105,21 +105,6 @@ public static class StarRocksTarget
 
         var errors = options.Validate();
         return errors.Count > 0 ? throw Invalid(shown, string.Join("; ", errors)) : options;
-    }
-
-    /// <summary>The target as it may be printed: any password it (wrongly) holds replaced.</summary>
-    public static string Shown(string target)
-    {
-        var scheme = target.IndexOf("://", StringComparison.Ordinal);
-        var at = target.IndexOf('@', StringComparison.Ordinal);
-        if (scheme < 0 || at < 0)
-        {
-            return target;
-        }
-
-        var userInfo = target[(scheme + 3)..at];
-        var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? target : target[..(scheme + 3)] + userInfo[..colon] + ":***" + target[at..];
     }
 
     private static int Int(string shown, string key, string value) =>

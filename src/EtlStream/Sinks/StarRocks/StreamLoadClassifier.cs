@@ -71,7 +71,7 @@ public static class StreamLoadClassifier
             var existing = reply.ExistingJobStatus?.Trim().ToUpperInvariant();
             return existing switch
             {
-                "FINISHED" or "VISIBLE" or "COMMITTED" => new(StreamLoadDecision.Committed, $"label already exists ({existing})", reply),
+                "FINISHED" or "VISIBLE" or "COMMITTED" => new(StreamLoadDecision.Committed, $"label already exists ({existing})", reply) { AlreadyCommitted = true },
                 "RUNNING" or "PREPARE" or "PREPARED" or "PRECOMMITTED" or "LOADING" => new(StreamLoadDecision.PollLabel, $"label already exists ({existing})", reply),
                 _ => new(StreamLoadDecision.Unknown, $"label already exists ({existing ?? "no job status"})", reply),
             };

@@ -27,4 +27,10 @@ public readonly record struct StreamLoadOutcome(StreamLoadDecision Decision, str
 
     /// <summary>Retry only after a longer pause: the cluster said it is busy.</summary>
     public bool Busy { get; init; }
+
+    /// <summary>
+    /// <see cref="StreamLoadDecision.Committed"/> before this request, by an earlier try or run under the same label
+    /// (<c>Label Already Exists</c> + <c>FINISHED</c>, or <c>get_load_state</c>): nothing was loaded now, and nothing is sent again.
+    /// </summary>
+    public bool AlreadyCommitted { get; init; }
 }
