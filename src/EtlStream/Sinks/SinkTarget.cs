@@ -1,4 +1,5 @@
 using System.Globalization;
+using EtlStream.Security;
 using EtlStream.Sinks.ClickHouse;
 using EtlStream.Sinks.DuckDb;
 using EtlStream.Sinks.MySql;
@@ -173,7 +174,7 @@ public static class SinkTarget
     {
         if (!string.IsNullOrEmpty(password))
         {
-            Tenancy.Secrets.Protect(password);
+            Redaction.Protect(password);
         }
 
         return password;

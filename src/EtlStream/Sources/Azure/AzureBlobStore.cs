@@ -5,8 +5,8 @@ using Azure.Identity;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using EtlStream.Security;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
 
 namespace EtlStream.Sources.Azure;
 
@@ -72,7 +72,7 @@ public sealed class AzureBlobStore : ISourceStore
         }
         catch (AuthenticationFailedException e)
         {
-            throw new SourceException($"az://{_options.Container}/{selector}", SourceFailure.Denied, $"cannot authenticate: {Secrets.Redact(e.Message)}");
+            throw new SourceException($"az://{_options.Container}/{selector}", SourceFailure.Denied, $"cannot authenticate: {Redaction.Redact(e.Message)}");
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -85,7 +85,7 @@ public sealed class AzureBlobStore : ISourceStore
         {
             if (!string.IsNullOrEmpty(secret))
             {
-                Secrets.Protect(secret.TrimStart('?'));
+                Redaction.Protect(secret.TrimStart('?'));
             }
         }
 
@@ -94,7 +94,7 @@ public sealed class AzureBlobStore : ISourceStore
         {
             if (part.StartsWith("sig=", StringComparison.Ordinal))
             {
-                Secrets.Protect(part[4..]);
+                Redaction.Protect(part[4..]);
             }
         }
 
@@ -103,7 +103,7 @@ public sealed class AzureBlobStore : ISourceStore
             var eq = part.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0 && part[..eq].Trim() is "AccountKey" or "SharedAccessSignature")
             {
-                Secrets.Protect(part[(eq + 1)..].Trim());
+                Redaction.Protect(part[(eq + 1)..].Trim());
             }
         }
     }

@@ -1,11 +1,10 @@
 using System.Globalization;
 using Apache.Arrow;
-using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.Tables;
 using EtlStream.Transforms;
 
-namespace EtlStream.State;
+namespace EtlStream.Sinks;
 
 /// <summary>
 /// A table's column watermark (<c>watermark_column</c>): the largest value of an integer, date or timestamp column
