@@ -331,9 +331,9 @@ public static partial class TenantConfigReader
             return path;
         }
 
-        if (sslmode.ToLowerInvariant() is not ("require" or "verify-ca" or "verify-full"))
+        if (!Sinks.Sql.ServerTarget.SslModes.Contains(sslmode.ToLowerInvariant(), StringComparer.Ordinal))
         {
-            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected require, verify-ca or verify-full)");
+            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected {Sinks.Sql.ServerTarget.SslModeList})");
             return path;
         }
 
