@@ -274,9 +274,16 @@ internal static partial class LoadCommand
         var none = new Dictionary<string, LedgerEntry>();
         if (destination.AppendsTo is null)
         {
-            var why = Sinks.StarRocks.StarRocksTarget.Handles(target) ? "exactly-once through its load labels already" : "replaced whole by every load";
+            // Asked of the target's provider, not of its kind: a sink whose labels refuse a second commit, or one replaced whole.
+            var colon = target.IndexOf(':', StringComparison.Ordinal);
+            var why = colon > 0 && SinkRegistry.ForScheme(target[..colon]) is { Capabilities.ExactlyOnce: ExactlyOnce.Labels }
+                ? "exactly-once through its load labels already"
+                : "replaced whole by every load";
+            var appending = SinkRegistry.Providers
+                .Where(p => p.Schemes.Count > 0 && p.Capabilities.ExactlyOnce is ExactlyOnce.LedgerInTransaction or ExactlyOnce.LedgerAfterRows)
+                .Select(p => p.TargetForm[..p.TargetForm.IndexOf('<', StringComparison.Ordinal)]);
             return options.Once
-                ? throw new ConfigException([$"--once: {SinkTarget.Redacted(target)} is {why}; --once is for targets a load appends to (duckdb:, postgres://, mysql://, clickhouse:// without mode=replace)"])
+                ? throw new ConfigException([$"--once: {SinkTarget.Redacted(target)} is {why}; --once is for targets a load appends to ({string.Join(", ", appending)} without mode=replace)"])
                 : (null, none);
         }
 

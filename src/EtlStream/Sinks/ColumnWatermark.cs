@@ -11,7 +11,7 @@ namespace EtlStream.Sinks;
 /// that was loaded. As text in the column's own format, it becomes a <c>column &gt; watermark</c> filter of the next
 /// append, so rows a source exports again are filtered, not loaded twice.
 /// </summary>
-public sealed class ColumnWatermark
+internal sealed class ColumnWatermark
 {
     private readonly ColumnSpec _column;
     private readonly DateTimePattern? _pattern;

@@ -7,7 +7,7 @@ namespace EtlStream.Tenancy;
 /// Resolves <c>${NAME}</c> references from the environment, then the tenant's <c>.env</c>, and hands every value it
 /// resolves to <see cref="Redaction"/>, which scrubs it from anything printed, logged or reported.
 /// </summary>
-public sealed partial class Secrets
+internal sealed partial class Secrets
 {
     private readonly Dictionary<string, string> _dotEnv;
 

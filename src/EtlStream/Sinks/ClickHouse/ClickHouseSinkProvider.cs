@@ -5,7 +5,7 @@ using EtlStream.Tenancy;
 namespace EtlStream.Sinks.ClickHouse;
 
 /// <summary><c>clickhouse://</c> targets (the HTTP port) and <c>kind: clickhouse</c> tenants.</summary>
-public sealed class ClickHouseSinkProvider : ServerSinkProvider<ClickHouseSinkOptions>
+internal sealed class ClickHouseSinkProvider : ServerSinkProvider<ClickHouseSinkOptions>
 {
     public override string Kind => "clickhouse";
 

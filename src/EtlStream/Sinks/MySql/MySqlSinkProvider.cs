@@ -5,7 +5,7 @@ using MySqlConnector;
 namespace EtlStream.Sinks.MySql;
 
 /// <summary><c>mysql://</c> (or <c>mariadb://</c>) targets and <c>kind: mysql</c> (or <c>mariadb</c>) tenants; rls is definer views.</summary>
-public sealed class MySqlSinkProvider : ServerSinkProvider<MySqlSinkOptions>
+internal sealed class MySqlSinkProvider : ServerSinkProvider<MySqlSinkOptions>
 {
     public override string Kind => "mysql";
 

@@ -5,7 +5,7 @@ using Npgsql;
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary><c>postgres://</c> (or <c>postgresql://</c>) targets and <c>kind: postgres</c> tenants; rls is native row-level security.</summary>
-public sealed class PostgresSinkProvider : ServerSinkProvider<PostgresSinkOptions>
+internal sealed class PostgresSinkProvider : ServerSinkProvider<PostgresSinkOptions>
 {
     public override string Kind => "postgres";
 

@@ -15,7 +15,7 @@ namespace EtlStream.Sources.Azure;
 /// <see cref="RangedReadStream"/> whose ranged downloads are all pinned (If-Match) to the ETag seen at listing.
 /// Names are <c>az://container/path</c>; no message this store raises carries a SAS signature or key.
 /// </summary>
-public sealed class AzureBlobStore : ISourceStore
+internal sealed class AzureBlobStore : ISourceStore
 {
     private readonly AzureBlobStoreOptions _options;
     private readonly BlobContainerClient _container;

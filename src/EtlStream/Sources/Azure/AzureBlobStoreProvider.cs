@@ -7,7 +7,7 @@ namespace EtlStream.Sources.Azure;
 /// <c>kind: azure</c> tenants (an Azure Blob container; <c>source.path</c> a folder in it) and <c>az://</c> inputs,
 /// whose credentials come from the environment (README: object-store inputs).
 /// </summary>
-public sealed class AzureBlobStoreProvider : SourceStoreProvider
+internal sealed class AzureBlobStoreProvider : SourceStoreProvider
 {
     /// <summary>The kind, for a component that reads the tenant's container itself (StarRocks' <c>--in-cluster</c>).</summary>
     public const string KindName = "azure";

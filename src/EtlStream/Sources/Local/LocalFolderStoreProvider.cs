@@ -7,7 +7,7 @@ namespace EtlStream.Sources.Local;
 /// <c>kind: local</c> tenants (<c>source.path</c> is a folder on this machine) and every <c>load</c> input that is no
 /// store's URL: a file, a folder, a glob or <c>-</c>.
 /// </summary>
-public sealed class LocalFolderStoreProvider : SourceStoreProvider
+internal sealed class LocalFolderStoreProvider : SourceStoreProvider
 {
     public override string Kind => "local";
 

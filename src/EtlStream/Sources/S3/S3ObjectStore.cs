@@ -14,7 +14,7 @@ namespace EtlStream.Sources.S3;
 /// and checks the ETag it gets back, so a server that ignores If-Match still cannot mix versions. Names are
 /// <c>s3://bucket/key</c>; no message this store raises carries the secret key.
 /// </summary>
-public sealed class S3ObjectStore : ISourceStore
+internal sealed class S3ObjectStore : ISourceStore
 {
     private readonly S3ObjectStoreOptions _options;
     private readonly AmazonS3Client _client;

@@ -6,7 +6,7 @@ namespace EtlStream.Sources.S3;
 /// <c>kind: s3</c> tenants (a bucket on AWS or an S3-compatible server; <c>source.path</c> a folder in it) and
 /// <c>s3://</c> inputs, whose credentials come from the environment (README: object-store inputs).
 /// </summary>
-public sealed class S3ObjectStoreProvider : SourceStoreProvider
+internal sealed class S3ObjectStoreProvider : SourceStoreProvider
 {
     /// <summary>The kind, for a component that reads the tenant's bucket itself (StarRocks' <c>--in-cluster</c>).</summary>
     public const string KindName = "s3";
