@@ -25,8 +25,8 @@ public abstract class SourceStoreProvider
     /// <summary>The <c>load</c> input form, as help and errors show it; null without a <see cref="Scheme"/>.</summary>
     public string? InputForm => Scheme is null ? null : $"{Scheme}://<{UrlRoot}>/<prefix or glob>";
 
-    /// <summary>The smallest <c>source:</c> section of this kind, for the error of a tenant without one.</summary>
-    public abstract string ConfigForm { get; }
+    /// <summary>The smallest <c>source:</c> section of this kind, for the error of a tenant without one (by default its <see cref="UrlRoot"/> and more).</summary>
+    public virtual string ConfigForm => $"{{ kind: {Kind}, {UrlRoot}: <name>, ... }}";
 
     /// <summary>The settings a tenant's <c>source:</c> of this kind accepts besides <c>kind</c> and <c>path</c>.</summary>
     public virtual IReadOnlyList<string> Settings => [];

@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using EtlStream.Components;
 using EtlStream.Tables;
 using Microsoft.Extensions.Logging;
 
@@ -10,30 +10,30 @@ namespace EtlStream.Sources;
 /// </summary>
 public static class SourceStoreRegistry
 {
-    private static ImmutableArray<SourceStoreProvider> _providers =
+    private static readonly ProviderList<SourceStoreProvider> List = new(
     [
         new Local.LocalFolderStoreProvider(),
         new Azure.AzureBlobStoreProvider(),
         new S3.S3ObjectStoreProvider(),
-    ];
+    ]);
 
-    public static IReadOnlyList<SourceStoreProvider> Providers => _providers;
+    public static IReadOnlyList<SourceStoreProvider> Providers => List.Providers;
 
     /// <summary>Every name a tenant's <c>source.kind</c> may take.</summary>
-    public static IReadOnlyList<string> Kinds => [.. _providers.Select(p => p.Kind)];
+    public static IReadOnlyList<string> Kinds => [.. List.Providers.Select(p => p.Kind)];
 
     /// <summary>Every setting some store accepts (besides <c>kind</c> and <c>path</c>), each once.</summary>
-    public static IReadOnlyList<string> Settings => [.. _providers.SelectMany(p => p.Settings).Distinct(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> Settings => [.. List.Providers.SelectMany(p => p.Settings).Distinct(StringComparer.Ordinal)];
 
     /// <summary>Every <c>load</c> input URL form, in registry order.</summary>
-    public static IReadOnlyList<string> InputForms => [.. _providers.Select(p => p.InputForm).OfType<string>()];
+    public static IReadOnlyList<string> InputForms => [.. List.Providers.Select(p => p.InputForm).OfType<string>()];
 
     /// <summary>What a tenant's <c>source:</c> may look like, one form per kind: "a, b or c".</summary>
     public static string ConfigForms
     {
         get
         {
-            var forms = _providers.Select(p => p.ConfigForm).ToList();
+            var forms = List.Providers.Select(p => p.ConfigForm).ToList();
             return forms.Count == 1 ? forms[0] : string.Join(", ", forms.Take(forms.Count - 1)) + " or " + forms[^1];
         }
     }
@@ -45,7 +45,7 @@ public static class SourceStoreRegistry
     public static SourceStoreProvider? ForKind(string kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
-        foreach (var p in _providers)
+        foreach (var p in List.Providers)
         {
             if (p.Kind.Equals(kind, StringComparison.Ordinal))
             {
@@ -63,7 +63,7 @@ public static class SourceStoreRegistry
     public static SourceStoreProvider? ForUrl(string input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        foreach (var p in _providers)
+        foreach (var p in List.Providers)
         {
             if (p.Scheme is { } scheme && input.Length > scheme.Length + 3
                 && input.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && input.AsSpan(scheme.Length).StartsWith("://", StringComparison.Ordinal))
@@ -82,7 +82,7 @@ public static class SourceStoreRegistry
     public static Task<IReadOnlyList<SourceFile>> ListInputAsync(string input, Func<string, string?> environment, CancellationToken cancellationToken, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var provider = ForUrl(input) ?? _providers.First(p => p.OnThisMachine && p.Scheme is null);
+        var provider = ForUrl(input) ?? List.Providers.First(p => p.OnThisMachine && p.Scheme is null);
         return provider.ListInputAsync(input, environment, cancellationToken, logger);
     }
 
@@ -90,26 +90,8 @@ public static class SourceStoreRegistry
     /// Adds a provider until the returned handle is disposed (tests add a store known to nothing else). A kind or
     /// scheme another provider has is refused.
     /// </summary>
-    internal static IDisposable Register(SourceStoreProvider provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        ImmutableInterlocked.Update(ref _providers, list =>
-        {
-            foreach (var p in list)
-            {
-                if (p.Kind == provider.Kind || (p.Scheme is not null && string.Equals(p.Scheme, provider.Scheme, StringComparison.OrdinalIgnoreCase)))
-                {
-                    throw new ArgumentException($"a source store of kind '{p.Kind}' already has that kind or the scheme of '{provider.Kind}'", nameof(provider));
-                }
-            }
-
-            return list.Add(provider);
-        });
-        return new Registration(provider);
-    }
-
-    private sealed class Registration(SourceStoreProvider provider) : IDisposable
-    {
-        public void Dispose() => ImmutableInterlocked.Update(ref _providers, list => list.Remove(provider));
-    }
+    internal static IDisposable Register(SourceStoreProvider provider) => List.Add(provider, (p, added) =>
+        p.Kind == added.Kind || (p.Scheme is not null && string.Equals(p.Scheme, added.Scheme, StringComparison.OrdinalIgnoreCase))
+            ? $"a source store of kind '{p.Kind}' already has that kind or the scheme of '{added.Kind}'"
+            : null);
 }

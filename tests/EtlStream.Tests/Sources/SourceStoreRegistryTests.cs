@@ -27,26 +27,8 @@ public sealed class SourceStoreRegistryTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string Configs(string source)
-    {
-        var root = _dir.File($"configs-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(Path.Combine(root, "schemas"));
-        File.Copy(Path.Combine(RepoPaths.Root, "configs", "schemas", "dealers.yaml"), Path.Combine(root, "schemas", "dealers.yaml"));
-        Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
-        File.WriteAllText(Path.Combine(root, "tenants", "acme", "tenant.yaml"), $$"""
-            tenant: acme
-            database: datawiz_acme
-            source: {{source}}
-            sink: { kind: duckdb, path: {{_dir.File("w.duckdb")}} }
-            tables:
-              dealers: { schema: dealers, files: "dealers_{date}.csv" }
-            jobs:
-              morning:
-                steps:
-                  - { name: d, tables: [dealers] }
-            """);
-        return root;
-    }
+    private string Configs(string source) =>
+        DealersTenant.Write(_dir.File($"configs-{Guid.NewGuid():N}"), source, $"{{ kind: duckdb, path: {_dir.File("w.duckdb")} }}");
 
     [Theory]
     [InlineData("local", typeof(LocalFolderStoreProvider), null)]

@@ -18,8 +18,6 @@ internal sealed class AzureBlobStoreProvider : SourceStoreProvider
 
     public override string UrlRoot => "container";
 
-    public override string ConfigForm => "{ kind: azure, container: <name>, ... }";
-
     public override IReadOnlyList<string> Settings => ["container", "connection_string", "account_url", "sas_token", "account_key"];
 
     public override IReadOnlyList<string> SecretSettings => ["connection_string", "sas_token", "account_key"];

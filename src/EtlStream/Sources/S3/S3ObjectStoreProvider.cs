@@ -17,8 +17,6 @@ internal sealed class S3ObjectStoreProvider : SourceStoreProvider
 
     public override string UrlRoot => "bucket";
 
-    public override string ConfigForm => "{ kind: s3, bucket: <name>, ... }";
-
     public override IReadOnlyList<string> Settings => ["bucket", "endpoint", "region", "path_style", "access_key", "secret_key"];
 
     public override IReadOnlyList<string> SecretSettings => ["secret_key"];
