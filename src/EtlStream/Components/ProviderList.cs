@@ -13,6 +13,21 @@ internal sealed class ProviderList<T>(ImmutableArray<T> providers)
 
     public ImmutableArray<T> Providers => _providers;
 
+    /// <summary>The first provider, in list order, that <paramref name="match"/> accepts; null when none does.</summary>
+    public T? Find(Func<T, bool> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        foreach (var p in _providers)
+        {
+            if (match(p))
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>
     /// Adds <paramref name="provider"/> until the returned handle is disposed. <paramref name="clash"/> says why a listed
     /// provider and the new one cannot both be found (the same kind or scheme), or null when they can.

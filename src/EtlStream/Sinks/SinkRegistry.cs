@@ -30,15 +30,7 @@ public static class SinkRegistry
     public static SinkProvider? ForKind(string kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
-        foreach (var p in List.Providers)
-        {
-            if (p.Capabilities.Tenants && (p.Kind.Equals(kind, StringComparison.Ordinal) || p.Aliases.Contains(kind, StringComparer.Ordinal)))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Capabilities.Tenants && (p.Kind.Equals(kind, StringComparison.Ordinal) || p.Aliases.Contains(kind, StringComparer.Ordinal)));
     }
 
     /// <summary>The provider of a tenant's sink, whose kind the config reader checked.</summary>
@@ -49,15 +41,7 @@ public static class SinkRegistry
     public static SinkProvider? ForScheme(string scheme)
     {
         ArgumentNullException.ThrowIfNull(scheme);
-        foreach (var p in List.Providers)
-        {
-            if (p.Schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>Every provider's <c>--to</c> form, in registry order.</summary>

@@ -45,15 +45,7 @@ public static class SourceStoreRegistry
     public static SourceStoreProvider? ForKind(string kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
-        foreach (var p in List.Providers)
-        {
-            if (p.Kind.Equals(kind, StringComparison.Ordinal))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Kind.Equals(kind, StringComparison.Ordinal));
     }
 
     /// <summary>The provider of a tenant's source, whose kind the config reader checked.</summary>
@@ -63,16 +55,8 @@ public static class SourceStoreRegistry
     public static SourceStoreProvider? ForUrl(string input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        foreach (var p in List.Providers)
-        {
-            if (p.Scheme is { } scheme && input.Length > scheme.Length + 3
-                && input.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && input.AsSpan(scheme.Length).StartsWith("://", StringComparison.Ordinal))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Scheme is { } scheme && input.Length > scheme.Length + 3
+            && input.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) && input.AsSpan(scheme.Length).StartsWith("://", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -7,20 +7,11 @@ namespace EtlStream.Sources.Azure;
 /// <c>kind: azure</c> tenants (an Azure Blob container; <c>source.path</c> a folder in it) and <c>az://</c> inputs,
 /// whose credentials come from the environment (README: object-store inputs).
 /// </summary>
-internal sealed class AzureBlobStoreProvider : SourceStoreProvider
+internal sealed class AzureBlobStoreProvider() : ObjectStoreProvider(
+    KindName, "az", "container", ["container", "connection_string", "account_url", "sas_token", "account_key"], ["connection_string", "sas_token", "account_key"])
 {
     /// <summary>The kind, for a component that reads the tenant's container itself (StarRocks' <c>--in-cluster</c>).</summary>
     public const string KindName = "azure";
-
-    public override string Kind => KindName;
-
-    public override string Scheme => "az";
-
-    public override string UrlRoot => "container";
-
-    public override IReadOnlyList<string> Settings => ["container", "connection_string", "account_url", "sas_token", "account_key"];
-
-    public override IReadOnlyList<string> SecretSettings => ["connection_string", "sas_token", "account_key"];
 
     public override IReadOnlyList<(string Path, string Message)> Validate(SourceConfig source) => Split(Options(source).Validate());
 

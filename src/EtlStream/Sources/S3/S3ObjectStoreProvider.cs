@@ -6,20 +6,11 @@ namespace EtlStream.Sources.S3;
 /// <c>kind: s3</c> tenants (a bucket on AWS or an S3-compatible server; <c>source.path</c> a folder in it) and
 /// <c>s3://</c> inputs, whose credentials come from the environment (README: object-store inputs).
 /// </summary>
-internal sealed class S3ObjectStoreProvider : SourceStoreProvider
+internal sealed class S3ObjectStoreProvider() : ObjectStoreProvider(
+    KindName, "s3", "bucket", ["bucket", "endpoint", "region", "path_style", "access_key", "secret_key"], ["secret_key"])
 {
     /// <summary>The kind, for a component that reads the tenant's bucket itself (StarRocks' <c>--in-cluster</c>).</summary>
     public const string KindName = "s3";
-
-    public override string Kind => KindName;
-
-    public override string Scheme => "s3";
-
-    public override string UrlRoot => "bucket";
-
-    public override IReadOnlyList<string> Settings => ["bucket", "endpoint", "region", "path_style", "access_key", "secret_key"];
-
-    public override IReadOnlyList<string> SecretSettings => ["secret_key"];
 
     public override IReadOnlyList<(string Path, string Message)> Validate(SourceConfig source)
     {
