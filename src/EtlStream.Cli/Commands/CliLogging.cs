@@ -1,5 +1,6 @@
 using EtlStream.Formats.Csv;
 using System.CommandLine;
+using EtlStream.Security;
 using EtlStream.Tenancy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -69,7 +70,7 @@ internal sealed class TenantLogFile : ILoggerProvider
     {
         lock (_writer)
         {
-            _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {Secrets.Redact(line.TrimEnd())}");
+            _writer.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {Redaction.Redact(line.TrimEnd())}");
         }
     }
 
@@ -118,7 +119,7 @@ internal sealed class StderrLoggerFactory(LogLevel consoleLevel, TenantLogFile? 
             if (logLevel >= consoleLevel)
             {
                 var label = logLevel switch { LogLevel.Information => "info", LogLevel.Warning => "warn", LogLevel.Error => "fail", LogLevel.Critical => "crit", _ => "dbug" };
-                Console.Error.WriteLine($"{label}: {PrintableText.EscapeMessage(Secrets.Redact(formatter(state, exception)))}");
+                Console.Error.WriteLine($"{label}: {PrintableText.EscapeMessage(Redaction.Redact(formatter(state, exception)))}");
             }
         }
     }

@@ -1,4 +1,5 @@
 using EtlStream.Formats.Csv;
+using EtlStream.Security;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
 
@@ -13,7 +14,7 @@ internal static class ExitCodes
     public const int Cancelled = 130;
 
     /// <summary>A message as printed: secrets redacted, and control characters escaped so none reaches the terminal raw.</summary>
-    internal static string Printable(string message) => PrintableText.EscapeMessage(Secrets.Redact(message));
+    internal static string Printable(string message) => PrintableText.EscapeMessage(Redaction.Redact(message));
 
     /// <summary>Runs a command body, turning known failures into one clear line on stderr and the right exit code.</summary>
     public static async Task<int> RunAsync(Func<CancellationToken, Task<int>> body, CancellationToken cancellationToken)

@@ -44,7 +44,7 @@ internal static class GenerateCommand
                 throw new ArgumentException("--date must be yyyy-MM-dd");
             }
 
-            if (t.Source.Kind != "local")
+            if (!t.Source.Provider.OnThisMachine)
             {
                 throw new ArgumentException($"generate tenant writes a local folder, and tenant '{t.Id}' reads from {t.Source.Kind} ({t.Source.Location}): upload generated files there yourself");
             }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using EtlStream.Security;
 using EtlStream.State;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
@@ -104,7 +105,7 @@ internal static class LedgerCommand
             var filter = filters.Read(parse);
             await using var ledger = await filters.OpenAsync(parse, token);
             var entries = await ledger.EntriesAsync(filter, token);
-            Console.Write(Secrets.Redact(parse.GetValue(filters.Output) == "json" ? JsonOf(entries, null) : Table(entries) + $"{Count(entries)} booked in {ledger.Path}\n"));
+            Console.Write(Redaction.Redact(parse.GetValue(filters.Output) == "json" ? JsonOf(entries, null) : Table(entries) + $"{Count(entries)} booked in {ledger.Path}\n"));
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -137,7 +138,7 @@ internal static class LedgerCommand
                 : dry
                     ? $"would forget {Count(entries)} (dry run: nothing changed in {ledger.Path})\n"
                     : $"forgot {Count(entries)} in {ledger.Path}: the next run or backfill of their dates loads them again\n";
-            Console.Write(Secrets.Redact(parse.GetValue(filters.Output) == "json" ? JsonOf(entries, dry) : Table(entries) + summary));
+            Console.Write(Redaction.Redact(parse.GetValue(filters.Output) == "json" ? JsonOf(entries, dry) : Table(entries) + summary));
             return ExitCodes.Success;
         }, ct));
         return command;

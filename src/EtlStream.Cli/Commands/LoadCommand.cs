@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using EtlStream.Formats.Csv;
 using EtlStream.Pipeline;
+using EtlStream.Security;
 using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.State;
@@ -21,7 +22,7 @@ internal static partial class LoadCommand
 
     public static Command Create()
     {
-        var input = new Argument<string>("input") { Description = "A file, a folder or a glob (quote it: 'data/*.csv.gz'), or az://<container>/<prefix or glob>, s3://<bucket>/<prefix or glob>." };
+        var input = new Argument<string>("input") { Description = "A file, a folder or a glob (quote it: 'data/*.csv.gz'), or " + string.Join(", ", SourceStoreRegistry.InputForms) + "." };
         var table = new Option<string?>("--table") { Description = "Table spec YAML. Without it every column is a nullable string named from the header." };
         var to = new Option<string>("--to") { Description = "Where to load, one of: " + SinkTarget.SupportedForms + ".", Required = true };
         var tableName = new Option<string?>("--table-name") { Description = "The table loaded when the target has no table=; default the spec's table:, else the first file's name in lower snake case without a trailing date (zipcodes_2026-12-01.csv.gz: zipcodes)." };
@@ -122,7 +123,7 @@ internal static partial class LoadCommand
                 spec = spec with { Name = options.TableName };
             }
 
-            files = await SourceStores.ListInputAsync(input, Environment.GetEnvironmentVariable, token, logger);
+            files = await SourceStoreRegistry.ListInputAsync(input, Environment.GetEnvironmentVariable, token, logger);
             var defaultTable = spec?.Name ?? options.TableName ?? TableNames.FromFileName(files[0].Name);
             if (dialect is not null)
             {
@@ -281,9 +282,16 @@ internal static partial class LoadCommand
         var none = new Dictionary<string, LedgerEntry>();
         if (destination.AppendsTo is null)
         {
-            var why = Sinks.StarRocks.StarRocksTarget.Handles(target) ? "exactly-once through its load labels already" : "replaced whole by every load";
+            // Asked of the target's provider, not of its kind: a sink whose labels refuse a second commit, or one replaced whole.
+            var colon = target.IndexOf(':', StringComparison.Ordinal);
+            var why = colon > 0 && SinkRegistry.ForScheme(target[..colon]) is { Capabilities.ExactlyOnce: ExactlyOnce.Labels }
+                ? "exactly-once through its load labels already"
+                : "replaced whole by every load";
+            var appending = SinkRegistry.Providers
+                .Where(p => p.Schemes.Count > 0 && p.Capabilities.ExactlyOnce is ExactlyOnce.LedgerInTransaction or ExactlyOnce.LedgerAfterRows)
+                .Select(p => p.TargetForm[..p.TargetForm.IndexOf('<', StringComparison.Ordinal)]);
             return options.Once
-                ? throw new ConfigException([$"--once: {SinkTarget.Redacted(target)} is {why}; --once is for targets a load appends to (duckdb:, postgres://, mysql://, clickhouse:// without mode=replace)"])
+                ? throw new ConfigException([$"--once: {SinkTarget.Redacted(target)} is {why}; --once is for targets a load appends to ({string.Join(", ", appending)} without mode=replace)"])
                 : (null, none);
         }
 
@@ -455,7 +463,7 @@ internal static partial class LoadCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync(Tenancy.Secrets.Redact($"warning: --report {path}: the report was not written ({e.Message}); {loadOutcome}"));
+            await Console.Error.WriteLineAsync(Redaction.Redact($"warning: --report {path}: the report was not written ({e.Message}); {loadOutcome}"));
         }
     }
 
@@ -465,9 +473,9 @@ internal static partial class LoadCommand
     /// </summary>
     internal static RunReport Redacted(RunReport report) => report with
     {
-        Input = Tenancy.Secrets.Redact(report.Input),
-        Target = Tenancy.Secrets.Redact(SinkTarget.Redacted(report.Target)),
-        Error = report.Error is null ? null : Tenancy.Secrets.Redact(report.Error),
+        Input = Redaction.Redact(report.Input),
+        Target = Redaction.Redact(SinkTarget.Redacted(report.Target)),
+        Error = report.Error is null ? null : Redaction.Redact(report.Error),
     };
 
     private static DateOnly ParseDate(string? text) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using EtlStream.Pipeline;
+using EtlStream.Security;
 using EtlStream.Sinks.StarRocks;
 using EtlStream.State;
 using EtlStream.Tables;
@@ -125,7 +126,7 @@ internal static class StateCommands
                     TenantCommands.ParseDate(parse.GetRequiredValue(from)), TenantCommands.ParseDate(parse.GetRequiredValue(to)), Shard.Parse(parse.GetRequiredValue(shard)), token);
                 await using var planLedger = await LoadLedger.OpenAsync(statePath, token);
                 var loaded = (await planLedger.CommittedAsync(tenantConfig.Id, TenantJobRunner.TargetOf(tenantConfig, planned.Table), token)).Keys.ToHashSet(StringComparer.Ordinal);
-                Console.Write(Secrets.Redact(planned.Describe(loaded)));
+                Console.Write(Redaction.Redact(planned.Describe(loaded)));
                 return ExitCodes.Success;
             }
 
@@ -201,7 +202,7 @@ internal static class StateCommands
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await ledger.FinishRunAsync(runId, RunStatus.Failed, 0, 0, Secrets.Redact(e.Message), CancellationToken.None);
+            await ledger.FinishRunAsync(runId, RunStatus.Failed, 0, 0, Redaction.Redact(e.Message), CancellationToken.None);
             throw;
         }
 

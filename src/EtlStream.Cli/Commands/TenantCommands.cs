@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EtlStream.Pipeline;
+using EtlStream.Security;
 using EtlStream.Tables;
 using EtlStream.Tenancy;
 
@@ -67,7 +68,7 @@ internal static class TenantCommands
                 throw new ConfigException([$"tenant '{t.Id}' has no job '{jobName}' (jobs: {string.Join(", ", t.Jobs.Keys)})"]);
             }
 
-            Console.Write(Secrets.Redact(await ExplainAsync(t, j, new LoadOptions { MemoryBudget = MemoryBudgetFor(parse, budget, t) })));
+            Console.Write(Redaction.Redact(await ExplainAsync(t, j, new LoadOptions { MemoryBudget = MemoryBudgetFor(parse, budget, t) })));
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -85,7 +86,7 @@ internal static class TenantCommands
                 var t = tenant.Tables[table];
                 // The sink the run would build, as its provider describes it (concurrency, chunk size); nothing connects.
                 var sink = await tenant.Sink.Provider.DescribeAsync(tenant, t, step.Mode);
-                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {(tenant.Source.Kind == "local" ? tenant.Source.Path + "/" : tenant.Source.Location)}{t.FilePattern}");
+                sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {tenant.Source.Provider.PatternRoot(tenant.Source)}{t.FilePattern}");
                 sb.Append(MeshDescription.Describe(options, t.Spec.Csv, sink.Name, sink.MaxConcurrency, sink.ChunkRows, sink.ChunkBytes, t.Spec.Columns.Count(c => c.Rules.Unique)));
             }
         }
@@ -130,7 +131,7 @@ internal static class TenantCommands
                 if (parse.GetValue(dryRun))
                 {
                     var dry = await JobPlan.BuildAsync(TenantConfigReader.Read(configRoot, tenantId), jobName, runDate, token, lateFiles: true);
-                    Console.Write(Secrets.Redact(dry.Describe()));
+                    Console.Write(Redaction.Redact(dry.Describe()));
                     return ExitCodes.Success;
                 }
 
@@ -236,7 +237,7 @@ internal static class TenantCommands
     /// <summary>The error as the runs row, the log and the report show it: every line of a config error, secrets scrubbed.</summary>
     internal static string ErrorText(Exception e, CancellationToken token) =>
         e is OperationCanceledException && token.IsCancellationRequested ? "cancelled: tables loaded before it stay committed; run it again to finish"
-        : Secrets.Redact(e is ConfigException c ? string.Join("\n", c.Errors) : e.Message).ReplaceLineEndings("\n");
+        : Redaction.Redact(e is ConfigException c ? string.Join("\n", c.Errors) : e.Message).ReplaceLineEndings("\n");
 
     internal static string ErrorStatus(Exception e, CancellationToken token) =>
         e is OperationCanceledException && token.IsCancellationRequested ? "cancelled" : "failed";
@@ -347,7 +348,7 @@ internal static class TenantCommands
                 report = RunReport.From(r.Result, string.Join(", ", r.Files), database ?? "", r.Table),
             }),
         };
-        return Secrets.Redact(JsonSerializer.Serialize(report, Json));
+        return Redaction.Redact(JsonSerializer.Serialize(report, Json));
     }
 
     /// <summary>Writes the report; one that cannot be written is a warning, so it never hides the run's own outcome.</summary>
@@ -370,7 +371,7 @@ internal static class TenantCommands
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync(Secrets.Redact($"warning: --report {path}: the report was not written ({e.Message})"));
+            await Console.Error.WriteLineAsync(Redaction.Redact($"warning: --report {path}: the report was not written ({e.Message})"));
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using EtlStream.Components;
 
 namespace EtlStream.Sinks;
 
@@ -8,7 +8,7 @@ namespace EtlStream.Sinks;
 /// </summary>
 public static class SinkRegistry
 {
-    private static ImmutableArray<SinkProvider> _providers =
+    private static readonly ProviderList<SinkProvider> List = new(
     [
         new DuckDb.DuckDbSinkProvider(),
         new StarRocks.StarRocksSinkProvider(StarRocks.SqlDialect.StarRocks),
@@ -18,27 +18,19 @@ public static class SinkRegistry
         new ClickHouse.ClickHouseSinkProvider(),
         new Parquet.ParquetSinkProvider(),
         new Csv.CsvSinkProvider(),
-    ];
+    ]);
 
-    public static IReadOnlyList<SinkProvider> Providers => _providers;
+    public static IReadOnlyList<SinkProvider> Providers => List.Providers;
 
     /// <summary>Every name a tenant's <c>sink.kind</c> may take, aliases after their kind.</summary>
     public static IReadOnlyList<string> TenantKinds =>
-        [.. _providers.Where(p => p.Capabilities.Tenants).SelectMany(p => (IEnumerable<string>)[p.Kind, .. p.Aliases])];
+        [.. List.Providers.Where(p => p.Capabilities.Tenants).SelectMany(p => (IEnumerable<string>)[p.Kind, .. p.Aliases])];
 
     /// <summary>The provider a tenant's <c>sink.kind</c> (or one of its aliases) names; null when none does.</summary>
     public static SinkProvider? ForKind(string kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
-        foreach (var p in _providers)
-        {
-            if (p.Capabilities.Tenants && (p.Kind.Equals(kind, StringComparison.Ordinal) || p.Aliases.Contains(kind, StringComparer.Ordinal)))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Capabilities.Tenants && (p.Kind.Equals(kind, StringComparison.Ordinal) || p.Aliases.Contains(kind, StringComparer.Ordinal)));
     }
 
     /// <summary>The provider of a tenant's sink, whose kind the config reader checked.</summary>
@@ -49,44 +41,18 @@ public static class SinkRegistry
     public static SinkProvider? ForScheme(string scheme)
     {
         ArgumentNullException.ThrowIfNull(scheme);
-        foreach (var p in _providers)
-        {
-            if (p.Schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase))
-            {
-                return p;
-            }
-        }
-
-        return null;
+        return List.Find(p => p.Schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase));
     }
 
     /// <summary>Every provider's <c>--to</c> form, in registry order.</summary>
-    public static IReadOnlyList<string> TargetForms => [.. _providers.Where(p => p.Schemes.Count > 0).Select(p => p.TargetForm)];
+    public static IReadOnlyList<string> TargetForms => [.. List.Providers.Where(p => p.Schemes.Count > 0).Select(p => p.TargetForm)];
 
     /// <summary>
     /// Adds a provider until the returned handle is disposed (tests add a sink known to nothing else). A kind or
     /// scheme another provider has is refused.
     /// </summary>
-    internal static IDisposable Register(SinkProvider provider)
-    {
-        ArgumentNullException.ThrowIfNull(provider);
-        ImmutableInterlocked.Update(ref _providers, list =>
-        {
-            foreach (var p in list)
-            {
-                if (p.Kind == provider.Kind || p.Schemes.Intersect(provider.Schemes, StringComparer.OrdinalIgnoreCase).Any())
-                {
-                    throw new ArgumentException($"a sink of kind '{p.Kind}' already has that kind or a scheme of '{provider.Kind}'", nameof(provider));
-                }
-            }
-
-            return list.Add(provider);
-        });
-        return new Registration(provider);
-    }
-
-    private sealed class Registration(SinkProvider provider) : IDisposable
-    {
-        public void Dispose() => ImmutableInterlocked.Update(ref _providers, list => list.Remove(provider));
-    }
+    internal static IDisposable Register(SinkProvider provider) => List.Add(provider, (p, added) =>
+        p.Kind == added.Kind || p.Schemes.Intersect(added.Schemes, StringComparer.OrdinalIgnoreCase).Any()
+            ? $"a sink of kind '{p.Kind}' already has that kind or a scheme of '{added.Kind}'"
+            : null);
 }

@@ -4,7 +4,7 @@ namespace EtlStream.Sources;
 /// A read-only stream that only goes forward, as every stream between a source and the parser is: the members
 /// such a stream does not support are answered once here, so a subclass holds only its reading.
 /// </summary>
-public abstract class ForwardReadStream : Stream
+internal abstract class ForwardReadStream : Stream
 {
     public sealed override bool CanRead => true;
 

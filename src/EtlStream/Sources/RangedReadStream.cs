@@ -46,7 +46,7 @@ public sealed record RangedReadOptions
 /// to the version seen at listing, so a changed object fails instead of mixing versions; a body that breaks
 /// (<see cref="IOException"/>, <see cref="HttpRequestException"/>) is read again from the block's start.
 /// </summary>
-public sealed class RangedReadStream : ForwardReadStream
+internal sealed class RangedReadStream : ForwardReadStream
 {
     private readonly long _length;
     private readonly RangedReadOptions _options;

@@ -5,7 +5,7 @@ namespace EtlStream.Sources;
 /// read from its start a second time: a first reader takes the header, then <see cref="Replay"/> hands the kept bytes
 /// and the rest of the input to the load. Disposing it before <see cref="Replay"/> keeps the input open for that.
 /// </summary>
-public sealed class ReplayReadStream(Stream inner, string name, long limit) : ForwardReadStream
+internal sealed class ReplayReadStream(Stream inner, string name, long limit) : ForwardReadStream
 {
     private readonly MemoryStream _kept = new();
     private bool _replaying;

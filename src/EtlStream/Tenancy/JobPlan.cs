@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using EtlStream.Sources;
+using EtlStream.Tables;
 
 namespace EtlStream.Tenancy;
 
@@ -39,7 +40,7 @@ public sealed class JobPlan
     {
         if (!tenant.Jobs.TryGetValue(jobName, out var job))
         {
-            throw new Tables.ConfigException([$"tenant '{tenant.Id}' has no job '{jobName}' (jobs: {string.Join(", ", tenant.Jobs.Keys)})"]);
+            throw new ConfigException([$"tenant '{tenant.Id}' has no job '{jobName}' (jobs: {string.Join(", ", tenant.Jobs.Keys)})"]);
         }
 
         var store = tenant.Source.CreateStore();
@@ -98,7 +99,7 @@ public sealed class JobPlan
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"plan: tenant {Tenant.Id} ({Tenant.DisplayName}), job {Job.Name}, date {Date:yyyy-MM-dd}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {(Tenant.Source.Kind == "local" ? Tenant.Source.Path : Tenant.Source.Location)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  from {Tenant.Source.Kind} {Tenant.Source.Provider.Describe(Tenant.Source)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  into {Tenant.Sink.Kind} database {Tenant.Database} ({Tenant.Sink.Path})");
         foreach (var step in Loads.GroupBy(l => l.Step))
         {

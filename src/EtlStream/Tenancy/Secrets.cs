@@ -1,15 +1,14 @@
 using System.Text.RegularExpressions;
+using EtlStream.Security;
 
 namespace EtlStream.Tenancy;
 
 /// <summary>
-/// Resolves <c>${NAME}</c> references from the environment, then the tenant's <c>.env</c>, and remembers every
-/// value it hands out so that <see cref="Redact"/> can scrub it from anything printed, logged or reported.
+/// Resolves <c>${NAME}</c> references from the environment, then the tenant's <c>.env</c>, and hands every value it
+/// resolves to <see cref="Redaction"/>, which scrubs it from anything printed, logged or reported.
 /// </summary>
-public sealed partial class Secrets
+internal sealed partial class Secrets
 {
-    private static readonly HashSet<string> Known = [];
-    private static readonly Lock Gate = new();
     private readonly Dictionary<string, string> _dotEnv;
 
     private Secrets(Dictionary<string, string> dotEnv) => _dotEnv = dotEnv;
@@ -57,7 +56,7 @@ public sealed partial class Secrets
                 return m.Value;
             }
 
-            Remember(value);
+            Redaction.Remember(value);
             return value;
         });
         missing = notFound;
@@ -67,66 +66,12 @@ public sealed partial class Secrets
     /// <summary>Whether a text references a secret at all (such values are never shown, resolved or not).</summary>
     public static bool References(string text) => Reference().IsMatch(text);
 
-    /// <summary>
-    /// Scrubs every secret value handed out or read in this process from <paramref name="text"/>, whatever echoed
-    /// it (an SDK, a server's error body, a proxy), and, known or not, the signature of any SAS URL or token in it
-    /// (<c>sig=…</c>) and the password of any <c>scheme://user:password@host</c> URL.
-    /// </summary>
-    public static string Redact(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        lock (Gate)
-        {
-            // Longest first: a secret that contains another must go whole, not leave its remainder.
-            foreach (var secret in Known.OrderByDescending(s => s.Length))
-            {
-                text = text.Replace(secret, "***", StringComparison.Ordinal);
-            }
-        }
+    /// <summary>Kept for callers not yet moved to <see cref="Redaction.Redact"/> (StarRocks' in-cluster load).</summary>
+    public static string Redact(string text) => Redaction.Redact(text);
 
-        text = UrlPassword().Replace(text, "${head}***@");
-        return SasSignature().Replace(text, "${name}***");
-    }
-
-    /// <summary>
-    /// Registers a secret that did not come through <c>${NAME}</c> (a CLI credential read from the environment), in
-    /// its URL-encoded and decoded forms too, so <see cref="Redact"/> scrubs it wherever an SDK echoes it.
-    /// </summary>
-    public static void Protect(string value)
-    {
-        Remember(value);
-        Remember(Uri.EscapeDataString(value));
-        try
-        {
-            Remember(Uri.UnescapeDataString(value));
-        }
-        catch (UriFormatException)
-        {
-            // not URL-encoded text
-        }
-    }
-
-    private static void Remember(string value)
-    {
-        // Very short values would redact ordinary text; they are not secrets worth the name anyway.
-        if (value.Length < 4)
-        {
-            return;
-        }
-
-        lock (Gate)
-        {
-            Known.Add(value);
-        }
-    }
+    /// <summary>Kept for callers not yet moved to <see cref="Redaction.Protect"/> (StarRocks' in-cluster plan).</summary>
+    public static void Protect(string value) => Redaction.Protect(value);
 
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex Reference();
-
-    [GeneratedRegex(@"(?<name>(?:^|[?&\s;])sig=)[^&\s""';]+", RegexOptions.IgnoreCase)]
-    private static partial Regex SasSignature();
-
-    // The userinfo of a URL ends at the last '@' before the path; a password may itself hold '@' or ':'.
-    [GeneratedRegex(@"(?<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^/\s]*@", RegexOptions.CultureInvariant)]
-    private static partial Regex UrlPassword();
 }

@@ -30,17 +30,23 @@ public sealed record TenantConfig
 }
 
 /// <summary>
-/// Where a tenant's files arrive: <c>local</c> (<see cref="Path"/> is a folder), <c>azure</c> (a container) or
-/// <c>s3</c> (a bucket), where <see cref="Path"/> is an optional folder inside it. <see cref="Settings"/> hold the
-/// resolved settings, secrets included: never print them.
+/// Where a tenant's files arrive: a store <see cref="Kind"/> from <see cref="Sources.SourceStoreRegistry"/>, its
+/// <see cref="Path"/> (a folder, or a folder inside a container or bucket, as the kind reads it) and its
+/// <see cref="Settings"/>, resolved, secrets included: never print them.
 /// </summary>
 public sealed record SourceConfig(string Kind, string Path, IReadOnlyDictionary<string, string> Settings)
 {
+    /// <summary>The store's provider, which everything kind-specific goes through.</summary>
+    public Sources.SourceStoreProvider Provider => Sources.SourceStoreRegistry.Get(Kind);
+
     /// <summary>Where the source lists from, without secrets: a full folder path, or a URL with account or endpoint.</summary>
-    public string Location => Sources.SourceStores.Location(Kind, Path, Settings);
+    public string Location => Provider.Location(this);
 
     /// <summary>The store the tenant's files are listed from; <paramref name="reads"/> replaces its ranged-read blocks.</summary>
-    public Sources.ISourceStore CreateStore(Sources.RangedReadOptions? reads = null) => Sources.SourceStores.Create(Kind, Path, Settings, reads);
+    public Sources.ISourceStore CreateStore(Sources.RangedReadOptions? reads = null) => Provider.Create(this, reads);
+
+    /// <summary>Never prints a setting.</summary>
+    public override string ToString() => $"{Kind}: {Path}";
 }
 
 /// <summary>

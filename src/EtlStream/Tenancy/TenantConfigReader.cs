@@ -13,7 +13,6 @@ namespace EtlStream.Tenancy;
 public static partial class TenantConfigReader
 {
     private static readonly string[] RootKeys = ["tenant", "display_name", "database", "source", "sink", "tables", "jobs", "rls", "memory_budget"];
-    private static readonly string[] SourceKeys = ["kind", "path", .. Sources.SourceStores.SettingsByKind.Values.SelectMany(k => k).Distinct()];
     private static readonly string[] SinkKeys = ["kind", "path", "password", "sslmode"];
     private static readonly string[] TableKeys = ["schema", "files", "mapping", "computed", "late_days", "on_changed", "watermark_column"];
     private static readonly string[] StepKeys = ["name", "tables", "mode", "after"];
@@ -230,54 +229,50 @@ public static partial class TenantConfigReader
     {
         if (r.Child(root, "source") is not YamlMappingNode m)
         {
-            r.Error("source", "required: { kind: local, path: <folder> }, { kind: azure, container: <name>, ... } or { kind: s3, bucket: <name>, ... }");
+            r.Error("source", $"required: {Sources.SourceStoreRegistry.ConfigForms}");
             return null;
         }
 
-        r.CheckKeys(m, "source", SourceKeys);
+        var settingKeys = Sources.SourceStoreRegistry.Settings;
+        r.CheckKeys(m, "source", ["kind", "path", .. settingKeys]);
         var kind = r.RequiredString(m, "source", "kind");
         if (kind is null)
         {
             return null;
         }
 
-        if (!Sources.SourceStores.SettingsByKind.TryGetValue(kind, out var kindKeys))
+        if (Sources.SourceStoreRegistry.ForKind(kind) is not { } provider)
         {
-            r.Error("source.kind", $"'{kind}' is not supported (local, azure, s3)");
+            r.Error("source.kind", Sources.SourceStoreRegistry.NotSupported(kind));
             return null;
         }
 
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var key in SourceKeys.Skip(2))
+        foreach (var key in settingKeys)
         {
             if (Resolved(r, m, "source", key, secrets) is not { } v)
             {
                 continue;
             }
 
-            if (!kindKeys.Contains(key, StringComparer.Ordinal))
+            if (!provider.Settings.Contains(key, StringComparer.Ordinal))
             {
-                r.Error($"source.{key}", $"not a setting of a {kind} source ({string.Join(", ", ["path", .. kindKeys])})");
+                r.Error($"source.{key}", $"not a setting of a {kind} source ({string.Join(", ", ["path", .. provider.Settings])})");
                 continue;
             }
 
             settings[key] = v;
         }
 
-        var path = Resolved(r, m, "source", "path", secrets) ?? "";
-        if (kind == "local" && path.Length > 0)
+        var source = new SourceConfig(kind, provider.ResolvePath(Resolved(r, m, "source", "path", secrets) ?? "", home), settings);
+        provider.ProtectSecrets(source);
+        var problems = provider.Validate(source);
+        foreach (var (at, message) in problems)
         {
-            path = Path.GetFullPath(path, home);
+            r.Error(at, message);
         }
 
-        var problems = Sources.SourceStores.Validate(kind, path, settings);
-        foreach (var problem in problems)
-        {
-            var colon = problem.IndexOf(": ", StringComparison.Ordinal);
-            r.Error(problem[..colon], problem[(colon + 2)..]);
-        }
-
-        return problems.Count > 0 ? null : new SourceConfig(kind, path, settings);
+        return problems.Count > 0 ? null : source;
     }
 
     private static SinkConfig? ReadSink(NodeReader r, YamlMappingNode root, Secrets secrets, string home)
@@ -336,9 +331,9 @@ public static partial class TenantConfigReader
             return path;
         }
 
-        if (sslmode.ToLowerInvariant() is not ("require" or "verify-ca" or "verify-full"))
+        if (!Sinks.Sql.ServerTarget.SslModes.Contains(sslmode.ToLowerInvariant(), StringComparer.Ordinal))
         {
-            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected require, verify-ca or verify-full)");
+            r.Error("sink.sslmode", $"unknown sslmode '{sslmode}' (expected {Sinks.Sql.ServerTarget.SslModeList})");
             return path;
         }
 

@@ -138,10 +138,10 @@ public static partial class TenantJobRunner
 
         // A column watermark filters what earlier runs loaded (a refresh reloads all and resets it).
         var spec = load.Table.Spec;
-        State.ColumnWatermark? columnWatermark = null;
+        Sinks.ColumnWatermark? columnWatermark = null;
         if (ledger is not null && load.Table.WatermarkColumn is { } watermarkColumn)
         {
-            columnWatermark = new State.ColumnWatermark(spec.Columns.First(c => c.Name.Equals(watermarkColumn, StringComparison.Ordinal)));
+            columnWatermark = new Sinks.ColumnWatermark(spec.Columns.First(c => c.Name.Equals(watermarkColumn, StringComparison.Ordinal)));
             if (load.Mode != StepMode.Replace)
             {
                 var above = await ledger.Ledger.ColumnWatermarkAsync(tenant.Id, target, watermarkColumn, cancellationToken).ConfigureAwait(false);

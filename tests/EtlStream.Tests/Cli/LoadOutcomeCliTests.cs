@@ -163,6 +163,7 @@ public sealed class LoadOutcomeCliTests : IDisposable
         var again = await Cli("load", input, "--to", "duckdb:w.duckdb");
         var once = await Cli("load", input, "--to", $"duckdb:{database}", "--once");
         var parquetOnce = await Cli("load", input, "--to", "parquet:z.parquet", "--once");
+        var labelsOnce = await Cli("load", input, "--to", "doris://loader@127.0.0.1:9/dw?table=zips", "--once");
 
         Assert.Equal(0, again.ExitCode);
         Assert.Matches($@"^warn: {Regex.Escape(input)} was already loaded into duckdb:{Regex.Escape(database)}/zips \(\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC, 2 rows\): its rows were appended again \(--once skips files already loaded\)\n$", again.Err);
@@ -171,6 +172,7 @@ public sealed class LoadOutcomeCliTests : IDisposable
         Assert.Equal(4L, Convert.ToInt64(DuckDbQuery.Scalar(database, "SELECT count(*) FROM zips")));
         Assert.Equal(2L, Convert.ToInt64(DuckDbQuery.Scalar(database, "SELECT count(*) FROM other")));
         Assert.Equal((2, "error: --once: parquet:z.parquet is replaced whole by every load; --once is for targets a load appends to (duckdb:, postgres://, mysql://, clickhouse:// without mode=replace)\n"), (parquetOnce.ExitCode, parquetOnce.Err));
+        Assert.Equal((2, "error: --once: doris://loader@127.0.0.1:9/dw?table=zips is exactly-once through its load labels already; --once is for targets a load appends to (duckdb:, postgres://, mysql://, clickhouse:// without mode=replace)\n"), (labelsOnce.ExitCode, labelsOnce.Err));
 
         // A new version of the file (other content) is loaded by --once.
         await File.WriteAllTextAsync(input, "zip,city\n1,a\n2,b\n3,c\n");

@@ -26,24 +26,8 @@ public sealed class SinkRegistryTests : IDisposable
 
     private string Configs(string sink, string mode = "append")
     {
-        var root = _dir.File("configs");
-        Directory.CreateDirectory(Path.Combine(root, "schemas"));
-        File.Copy(Path.Combine(RepoPaths.Root, "configs", "schemas", "dealers.yaml"), Path.Combine(root, "schemas", "dealers.yaml"), overwrite: true);
-        Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
         Directory.CreateDirectory(_dir.File("in"));
-        File.WriteAllText(Path.Combine(root, "tenants", "acme", "tenant.yaml"), $$"""
-            tenant: acme
-            database: datawiz_acme
-            source: { kind: local, path: {{_dir.File("in")}} }
-            sink: {{sink}}
-            tables:
-              dealers: { schema: dealers, files: "dealers_{date}.csv" }
-            jobs:
-              morning:
-                steps:
-                  - { name: d, tables: [dealers], mode: {{mode}} }
-            """);
-        return root;
+        return DealersTenant.Write(_dir.File("configs"), $"{{ kind: local, path: {_dir.File("in")} }}", sink, mode);
     }
 
     [Theory]

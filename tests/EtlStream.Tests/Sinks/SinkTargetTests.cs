@@ -1,6 +1,9 @@
 using EtlStream.Sinks;
+using EtlStream.Sinks.ClickHouse;
 using EtlStream.Sinks.DuckDb;
+using EtlStream.Sinks.MySql;
 using EtlStream.Sinks.Parquet;
+using EtlStream.Sinks.Postgres;
 using EtlStream.Sinks.Sql;
 using MySqlConnector;
 using Npgsql;
@@ -78,7 +81,7 @@ public sealed class SinkTargetTests
     [Fact]
     public void Postgres_ParsesAddressTableModeSchemaAndConcurrency()
     {
-        var options = SinkTarget.ParsePostgres("postgres://loader@db.example:6543/warehouse?table=fact&schema=sales&mode=replace&concurrency=4", "dflt");
+        var options = PostgresSinkProvider.ParseTarget("postgres://loader@db.example:6543/warehouse?table=fact&schema=sales&mode=replace&concurrency=4", "dflt");
         var cs = new NpgsqlConnectionStringBuilder(options.ConnectionString);
 
         Assert.Equal(("db.example", 6543, "loader", "warehouse"), (cs.Host, cs.Port, cs.Username, cs.Database));
@@ -89,7 +92,7 @@ public sealed class SinkTargetTests
     [Fact]
     public void MySql_DefaultsPortTableAndMode()
     {
-        var options = SinkTarget.ParseMySql("mysql://loader@db.example/warehouse", "fact_invoice");
+        var options = MySqlSinkProvider.ParseTarget("mysql://loader@db.example/warehouse", "fact_invoice");
         var cs = new MySqlConnectionStringBuilder(options.ConnectionString);
 
         Assert.Equal(("db.example", 3306u, "loader", "warehouse", true), (cs.Server, cs.Port, cs.UserID, cs.Database, cs.AllowLoadLocalInfile));
@@ -99,7 +102,7 @@ public sealed class SinkTargetTests
     [Fact]
     public void ClickHouse_IsItsHttpInterface()
     {
-        var options = SinkTarget.ParseClickHouse("clickhouse://etl@10.0.0.5:18123/dw?table=t&mode=append", "x");
+        var options = ClickHouseSinkProvider.ParseTarget("clickhouse://etl@10.0.0.5:18123/dw?table=t&mode=append", "x");
 
         Assert.Equal(new Uri("http://10.0.0.5:18123/"), options.Endpoint);
         Assert.Equal(("dw", "t", "etl", SqlWriteMode.Append), (options.Database, options.Table, options.User, options.Mode));
@@ -132,9 +135,9 @@ public sealed class SinkTargetTests
     [Fact]
     public void DatabaseTargets_TakeConnectAndStatementTimeouts_DefaultingTo15And600Seconds()
     {
-        var pg = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d?connect_timeout=3&timeout=40", "t").ConnectionString);
-        var my = new MySqlConnectionStringBuilder(SinkTarget.ParseMySql("mysql://u@h/d", "t").ConnectionString);
-        var ch = SinkTarget.ParseClickHouse("clickhouse://u@h/d?timeout=7&connect_timeout=2", "t");
+        var pg = new NpgsqlConnectionStringBuilder(PostgresSinkProvider.ParseTarget("postgres://u@h/d?connect_timeout=3&timeout=40", "t").ConnectionString);
+        var my = new MySqlConnectionStringBuilder(MySqlSinkProvider.ParseTarget("mysql://u@h/d", "t").ConnectionString);
+        var ch = ClickHouseSinkProvider.ParseTarget("clickhouse://u@h/d?timeout=7&connect_timeout=2", "t");
 
         Assert.Equal((3, 40), (pg.Timeout, pg.CommandTimeout));
         Assert.Equal((15u, 600u), (my.ConnectionTimeout, my.DefaultCommandTimeout));
@@ -144,8 +147,8 @@ public sealed class SinkTargetTests
     [Fact]
     public void Postgres_RefusesCleartextPasswordAuthentication_UnlessTheConnectionMustBeEncrypted()
     {
-        var plain = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d", "t").ConnectionString);
-        var tls = new NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres("postgres://u@h/d?sslmode=verify-full", "t").ConnectionString);
+        var plain = new NpgsqlConnectionStringBuilder(PostgresSinkProvider.ParseTarget("postgres://u@h/d", "t").ConnectionString);
+        var tls = new NpgsqlConnectionStringBuilder(PostgresSinkProvider.ParseTarget("postgres://u@h/d?sslmode=verify-full", "t").ConnectionString);
 
         Assert.Equal(("!Password", SslMode.Prefer), (plain.RequireAuth, plain.SslMode));
         Assert.Equal((null, SslMode.VerifyFull), (tls.RequireAuth, tls.SslMode));

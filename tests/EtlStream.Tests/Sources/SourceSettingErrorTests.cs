@@ -58,23 +58,8 @@ public sealed class SourceSettingErrorTests : IDisposable
     [InlineData("connection_string: \"AccountName=acct;AccountKey=not-base64!secret-7f3a\"", "source.connection_string: its AccountKey is not an account key (" + KeyHint + ")")]
     public void A_malformed_tenant_credential_names_its_setting_and_not_its_value(string settings, string expected)
     {
-        var root = Path.Combine(_dir.Path, "configs");
-        Directory.CreateDirectory(Path.Combine(root, "schemas"));
-        File.Copy(Path.Combine(RepoPaths.Root, "configs", "schemas", "dealers.yaml"), Path.Combine(root, "schemas", "dealers.yaml"));
-        Directory.CreateDirectory(Path.Combine(root, "tenants", "acme"));
-        var file = Path.Combine(root, "tenants", "acme", "tenant.yaml");
-        File.WriteAllText(file, $$"""
-            tenant: acme
-            database: datawiz_acme
-            source: { kind: azure, container: drops, {{settings}} }
-            sink: { kind: duckdb, path: {{_dir.File("w.duckdb")}} }
-            tables:
-              dealers: { schema: dealers, files: "dealers_{date}.csv.gz" }
-            jobs:
-              morning:
-                steps:
-                  - { name: d, tables: [dealers] }
-            """);
+        var root = DealersTenant.Write(Path.Combine(_dir.Path, "configs"), $"{{ kind: azure, container: drops, {settings} }}", $"{{ kind: duckdb, path: {_dir.File("w.duckdb")} }}", extension: ".csv.gz");
+        var file = DealersTenant.TenantFile(root);
 
         var e = Assert.Throws<ConfigException>(() => TenantConfigReader.Read(root, "acme"));
 

@@ -95,7 +95,7 @@ public sealed class PostgresTenantTests(PostgresServer server) : ServerTenantTes
         var tenant = TenantConfigReader.Read(Configs(database), "acme");
         await TenantDataGenerator.WriteDayAsync(Incoming, Day1, seed: 5, invoiceRows: 300, default);
         var dealers = tenant.Tables["dealers"];
-        var plain = new PostgresSink(PostgresSinkProvider.Options(tenant, dealers)); // a plain load: no key
+        var plain = new PostgresSink(new PostgresSinkProvider().Options(tenant, dealers)); // a plain load: no key
         await using (plain)
         {
             await new LoadPipeline(new LoadOptions { TenantId = "acme", LoadDate = Day1 })

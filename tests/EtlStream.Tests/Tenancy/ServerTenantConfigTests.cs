@@ -77,7 +77,7 @@ public sealed class ServerTenantConfigTests : IDisposable
     {
         var tenant = TenantConfigReader.Read(Configs($$"""{ kind: postgres, path: "{{target}}", sslmode: {{sslmode}} }"""), "acme");
 
-        var options = EtlStream.Sinks.Postgres.PostgresSinkProvider.Options(tenant, tenant.Tables["dealers"]);
+        var options = new EtlStream.Sinks.Postgres.PostgresSinkProvider().Options(tenant, tenant.Tables["dealers"]);
         var connection = new Npgsql.NpgsqlConnectionStringBuilder(options.ConnectionString);
         Assert.Equal(expected, connection.SslMode);
         Assert.Null(connection.RequireAuth); // encrypted: the cleartext-password refusal is not needed

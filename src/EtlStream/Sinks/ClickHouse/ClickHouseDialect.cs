@@ -9,7 +9,7 @@ namespace EtlStream.Sinks.ClickHouse;
 /// nullability inside the type, MergeTree tables. 18.16 has no Bool (UInt8 instead), no sub-second DateTime and no
 /// dates before 1970: <see cref="ClickHouseSink"/> refuses such values rather than store something else.
 /// </summary>
-public sealed class ClickHouseDialect : SqlDialect
+internal sealed class ClickHouseDialect : SqlDialect
 {
     public static ClickHouseDialect Instance { get; } = new();
 

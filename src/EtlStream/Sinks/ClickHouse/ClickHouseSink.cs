@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Apache.Arrow;
+using EtlStream.Security;
 using EtlStream.Sinks.Sql;
 using EtlStream.Tables;
 
@@ -50,7 +51,7 @@ public sealed class ClickHouseSink : SqlStagedSink
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(_options.User + ":" + (_options.Password ?? string.Empty)));
         if (!string.IsNullOrEmpty(_options.Password))
         {
-            Tenancy.Secrets.Protect(credentials); // a proxy echoing the Authorization header is scrubbed too
+            Redaction.Protect(credentials); // a proxy echoing the Authorization header is scrubbed too
         }
 
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", credentials);

@@ -1,18 +1,17 @@
+using System.Globalization;
 using EtlStream.Sinks.Sql;
 using EtlStream.Tenancy;
 
 namespace EtlStream.Sinks.ClickHouse;
 
 /// <summary><c>clickhouse://</c> targets (the HTTP port) and <c>kind: clickhouse</c> tenants.</summary>
-public sealed class ClickHouseSinkProvider : ServerSinkProvider
+internal sealed class ClickHouseSinkProvider : ServerSinkProvider<ClickHouseSinkOptions>
 {
     public override string Kind => "clickhouse";
 
     public override IReadOnlyList<string> Schemes => ["clickhouse"];
 
     public override string TargetForm => "clickhouse://<user>@<host>[:http-port]/<db>?table=<name>";
-
-    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 8123, []);
 
     /// <summary>
     /// No transactions: the ledger rows are written right after the file's rows. Verified on 18.16: a user whose
@@ -30,21 +29,31 @@ public sealed class ClickHouseSinkProvider : ServerSinkProvider
     /// <summary>The key is the table's sort order, not a primary key to check.</summary>
     protected override bool ChecksKey => false;
 
-    public override IBatchSink CreateFromTarget(string target, string defaultTable) => new ClickHouseSink(SinkTarget.ParseClickHouse(target, defaultTable));
+    protected override int DefaultPort => 8123;
 
-    /// <summary>A tenant's table: the sink target with the tenant's password.</summary>
-    public static ClickHouseSinkOptions Options(TenantConfig tenant, TenantTable table)
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from CLICKHOUSE_PASSWORD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static ClickHouseSinkOptions ParseTarget(string target, string defaultTable, string? password = null)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return SinkTarget.ParseClickHouse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+        var a = ServerTarget.Parse(target, defaultTable, 8123, []);
+        var options = new ClickHouseSinkOptions
+        {
+            Endpoint = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://{a.Host}:{a.Port}/")),
+            Database = a.Database,
+            Table = a.Table,
+            User = a.User,
+            Password = ServerTarget.Password(password, "CLICKHOUSE_PASSWORD"),
+            Mode = a.Mode,
+            ConnectTimeout = TimeSpan.FromSeconds(a.ConnectTimeout),
+            Timeout = TimeSpan.FromSeconds(a.Timeout),
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    public override string DatabaseOf(SinkConfig sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        return SinkTarget.ParseClickHouse(sink.Path, "t", sink.Password ?? string.Empty).Database;
-    }
+    private protected override ClickHouseSinkOptions Parse(string target, string defaultTable, string? password) => ParseTarget(target, defaultTable, password);
+
+    private protected override string DatabaseOf(ClickHouseSinkOptions options) => options.Database;
+
+    private protected override IBatchSink Create(ClickHouseSinkOptions options) => new ClickHouseSink(options);
 
     public override IBatchSink CreateTenantSink(TenantSinkContext context)
     {

@@ -9,7 +9,7 @@ namespace EtlStream.Sinks.MySql;
 /// MySQL and MariaDB: backquoted identifiers of at most 64 characters, types as <c>COLUMN_TYPE</c> spells them
 /// without integer display widths, tables in InnoDB with utf8mb4.
 /// </summary>
-public sealed partial class MySqlDialect : SqlDialect
+internal sealed partial class MySqlDialect : SqlDialect
 {
     /// <summary>VARCHAR(n) counts characters; above this many a utf8mb4 VARCHAR no longer fits a row, so it is TEXT.</summary>
     private const int MaxVarcharLength = 16383;

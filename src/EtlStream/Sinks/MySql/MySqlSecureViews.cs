@@ -9,7 +9,7 @@ namespace EtlStream.Sinks.MySql;
 /// <c>USER()</c>, the account the client logged in as. The view names the table, so the sink's rename-swap refresh
 /// leaves it pointing at the new content.
 /// </summary>
-public static class MySqlSecureViews
+internal static class MySqlSecureViews
 {
     /// <summary>The connection string's database, created when missing.</summary>
     public static async Task CreateDatabaseAsync(string connectionString, CancellationToken cancellationToken)

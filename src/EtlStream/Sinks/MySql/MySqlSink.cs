@@ -34,6 +34,9 @@ public sealed class MySqlSink : SqlStagedSink
     private CancellationTokenSource? _directLoadStop;
     private readonly ServerWatch _watch;
 
+    /// <summary>connect_timeout, read from the connection string once rather than parsed again at every open.</summary>
+    private readonly TimeSpan _connectTimeout;
+
     public MySqlSink(MySqlSinkOptions options)
         : base(MySqlDialect.Instance, options)
     {
@@ -47,6 +50,7 @@ public sealed class MySqlSink : SqlStagedSink
 
         MySqlDialect.Instance.ValidateIdentifier(_database);
         _connectionString = builder.ConnectionString;
+        _connectTimeout = TimeSpan.FromSeconds(builder.ConnectionTimeout);
         _watch = new ServerWatch(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"mysql {builder.Server}:{builder.Port}"), (int)builder.DefaultCommandTimeout, async token =>
         {
             await using var probe = await OpenAsync(token).ConfigureAwait(false);
@@ -403,7 +407,7 @@ public sealed class MySqlSink : SqlStagedSink
             // Bounded here too: the pool hands back a session it first resets (COM_RESET_CONNECTION) with no timeout of
             // its own, and one whose server stopped reading (a stalled load's) never answers; seen as a run that failed
             // in time and then hung in its cleanup's open.
-            await opening.WaitAsync(TimeSpan.FromSeconds(new MySqlConnectionStringBuilder(_connectionString).ConnectionTimeout), cancellationToken).ConfigureAwait(false);
+            await opening.WaitAsync(_connectTimeout, cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch (TimeoutException e) when (!opening.IsCompleted)

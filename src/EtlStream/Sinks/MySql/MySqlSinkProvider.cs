@@ -1,10 +1,11 @@
 using EtlStream.Sinks.Sql;
 using EtlStream.Tenancy;
+using MySqlConnector;
 
 namespace EtlStream.Sinks.MySql;
 
 /// <summary><c>mysql://</c> (or <c>mariadb://</c>) targets and <c>kind: mysql</c> (or <c>mariadb</c>) tenants; rls is definer views.</summary>
-public sealed class MySqlSinkProvider : ServerSinkProvider
+internal sealed class MySqlSinkProvider : ServerSinkProvider<MySqlSinkOptions>
 {
     public override string Kind => "mysql";
 
@@ -14,25 +15,33 @@ public sealed class MySqlSinkProvider : ServerSinkProvider
 
     public override string TargetForm => "mysql://<user>@<host>[:port]/<db>?table=<name>";
 
-    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 3306, []);
-
     public override SinkCapabilities Capabilities { get; } = new() { Server = true, HealsFromTarget = true, ExactlyOnce = ExactlyOnce.LedgerInTransaction };
 
-    public override IBatchSink CreateFromTarget(string target, string defaultTable) => new MySqlSink(SinkTarget.ParseMySql(target, defaultTable));
+    protected override int DefaultPort => 3306;
 
-    /// <summary>A tenant's table: the sink target with the tenant's password.</summary>
-    public static MySqlSinkOptions Options(TenantConfig tenant, TenantTable table)
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from MYSQL_PWD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static MySqlSinkOptions ParseTarget(string target, string defaultTable, string? password = null)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return SinkTarget.ParseMySql(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+        var a = ServerTarget.Parse(target, defaultTable, 3306, []);
+        var options = new MySqlSinkOptions
+        {
+            ConnectionString = new MySqlConnectionStringBuilder
+            {
+                Server = a.Host, Port = (uint)a.Port, UserID = a.User, Database = a.Database,
+                Password = ServerTarget.Password(password, "MYSQL_PWD") ?? string.Empty, AllowLoadLocalInfile = true,
+                ConnectionTimeout = (uint)a.ConnectTimeout, DefaultCommandTimeout = (uint)a.Timeout,
+            }.ConnectionString,
+            Table = a.Table,
+            Mode = a.Mode,
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    public override string DatabaseOf(SinkConfig sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        return new MySqlConnector.MySqlConnectionStringBuilder(SinkTarget.ParseMySql(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database;
-    }
+    private protected override MySqlSinkOptions Parse(string target, string defaultTable, string? password) => ParseTarget(target, defaultTable, password);
+
+    private protected override string DatabaseOf(MySqlSinkOptions options) => new MySqlConnectionStringBuilder(options.ConnectionString).Database;
+
+    private protected override IBatchSink Create(MySqlSinkOptions options) => new MySqlSink(options);
 
     public override IBatchSink CreateTenantSink(TenantSinkContext context)
     {

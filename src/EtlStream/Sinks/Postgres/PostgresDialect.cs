@@ -5,7 +5,7 @@ using EtlStream.Tables;
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary>PostgreSQL: double-quoted identifiers of at most 63 bytes, types as <c>format_type()</c> spells them.</summary>
-public sealed class PostgresDialect : SqlDialect
+internal sealed class PostgresDialect : SqlDialect
 {
     public static PostgresDialect Instance { get; } = new();
 

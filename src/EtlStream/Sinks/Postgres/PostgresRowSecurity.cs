@@ -8,7 +8,7 @@ namespace EtlStream.Sinks.Postgres;
 /// role sees only its own mappings. Policies belong to the table, and <see cref="PostgresSink"/>'s refresh keeps the
 /// table (truncate and refill), so a refresh keeps them.
 /// </summary>
-public static class PostgresRowSecurity
+internal static class PostgresRowSecurity
 {
     private const string Policy = "etlstream_rls";
 

@@ -1,10 +1,11 @@
 using EtlStream.Sinks.Sql;
 using EtlStream.Tenancy;
+using Npgsql;
 
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary><c>postgres://</c> (or <c>postgresql://</c>) targets and <c>kind: postgres</c> tenants; rls is native row-level security.</summary>
-public sealed class PostgresSinkProvider : ServerSinkProvider
+internal sealed class PostgresSinkProvider : ServerSinkProvider<PostgresSinkOptions>
 {
     public override string Kind => "postgres";
 
@@ -12,27 +13,58 @@ public sealed class PostgresSinkProvider : ServerSinkProvider
 
     public override string TargetForm => "postgres://<user>@<host>[:port]/<db>?table=<name>[&schema=public][&sslmode=require|verify-ca|verify-full]";
 
-    public override TargetDescription DescribeTarget(string target, string defaultTable) => SinkTarget.DescribeServer(target, defaultTable, Kind, 5432, ["schema", "sslmode"], "public");
-
     public override SinkCapabilities Capabilities { get; } = new() { Server = true, HealsFromTarget = true, ExactlyOnce = ExactlyOnce.LedgerInTransaction };
 
     public override bool TakesSslMode => true;
 
-    public override IBatchSink CreateFromTarget(string target, string defaultTable) => new PostgresSink(SinkTarget.ParsePostgres(target, defaultTable));
+    private static readonly IReadOnlyList<string> Extra = ["schema", "sslmode"];
 
-    /// <summary>A tenant's table: the sink target with the tenant's password.</summary>
-    public static PostgresSinkOptions Options(TenantConfig tenant, TenantTable table)
+    protected override int DefaultPort => 5432;
+
+    protected override IReadOnlyList<string> TargetOptions => Extra;
+
+    protected override string DefaultSchema => "public";
+
+    /// <param name="password">A tenant's <c>${NAME}</c> password; null: from PGPASSWORD or ETLSTREAM_DB_PASSWORD.</param>
+    internal static PostgresSinkOptions ParseTarget(string target, string defaultTable, string? password = null)
     {
-        ArgumentNullException.ThrowIfNull(tenant);
-        ArgumentNullException.ThrowIfNull(table);
-        return SinkTarget.ParsePostgres(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+        var a = ServerTarget.Parse(target, defaultTable, 5432, Extra);
+        var ssl = a.Extra.GetValueOrDefault("sslmode")?.ToLowerInvariant() switch
+        {
+            null => SslMode.Prefer,
+            "require" => SslMode.Require,
+            "verify-ca" => SslMode.VerifyCA,
+            "verify-full" => SslMode.VerifyFull,
+            var other => throw SinkTarget.Invalid(target, $"unknown sslmode '{other}' (expected {ServerTarget.SslModeList})"),
+        };
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = a.Host, Port = a.Port, Username = a.User, Database = a.Database,
+            Password = ServerTarget.Password(password, "PGPASSWORD"), ApplicationName = "etlstream",
+            SslMode = ssl, Timeout = a.ConnectTimeout, CommandTimeout = a.Timeout,
+        };
+        if (ssl < SslMode.Require)
+        {
+            // Without an encrypted connection a server (or anything in between) asking for the password in cleartext
+            // would get it readable on the wire: only challenge-response methods are accepted then.
+            builder.RequireAuth = "!Password";
+        }
+
+        var options = new PostgresSinkOptions
+        {
+            ConnectionString = builder.ConnectionString,
+            Table = a.Table,
+            Schema = a.Extra.GetValueOrDefault("schema") ?? "public",
+            Mode = a.Mode,
+        };
+        return a.Concurrency is { } n ? options with { MaxConcurrency = n } : options;
     }
 
-    public override string DatabaseOf(SinkConfig sink)
-    {
-        ArgumentNullException.ThrowIfNull(sink);
-        return new Npgsql.NpgsqlConnectionStringBuilder(SinkTarget.ParsePostgres(sink.Path, "t", sink.Password ?? string.Empty).ConnectionString).Database ?? string.Empty;
-    }
+    private protected override PostgresSinkOptions Parse(string target, string defaultTable, string? password) => ParseTarget(target, defaultTable, password);
+
+    private protected override string DatabaseOf(PostgresSinkOptions options) => new NpgsqlConnectionStringBuilder(options.ConnectionString).Database ?? string.Empty;
+
+    private protected override IBatchSink Create(PostgresSinkOptions options) => new PostgresSink(options);
 
     public override IBatchSink CreateTenantSink(TenantSinkContext context)
     {

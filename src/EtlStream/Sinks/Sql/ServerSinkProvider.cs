@@ -54,3 +54,48 @@ public abstract class ServerSinkProvider : SinkProvider
         return created;
     }
 }
+
+/// <summary>
+/// A server sink whose target parses into <typeparamref name="TOptions"/>: the shared target form
+/// (<see cref="ServerTarget"/>) with the options of its kind, and the tenant's table and password made into options in
+/// one place for its sinks, its ledger reads and <c>init-db</c>.
+/// </summary>
+public abstract class ServerSinkProvider<TOptions> : ServerSinkProvider
+    where TOptions : class
+{
+    /// <summary>The port a target without one connects to.</summary>
+    protected abstract int DefaultPort { get; }
+
+    /// <summary>Target options of this kind besides the shared ones (table, mode, concurrency, connect_timeout, timeout).</summary>
+    protected virtual IReadOnlyList<string> TargetOptions => [];
+
+    /// <summary>The schema of a target that names none (<c>public</c>); null for a kind whose tables are in the database itself.</summary>
+    protected virtual string? DefaultSchema => null;
+
+    /// <summary>The options of a target; <paramref name="password"/> null: from the environment.</summary>
+    /// <exception cref="ArgumentException">The target is malformed; the message names it (password redacted) and why.</exception>
+    private protected abstract TOptions Parse(string target, string defaultTable, string? password);
+
+    private protected abstract string DatabaseOf(TOptions options);
+
+    private protected abstract IBatchSink Create(TOptions options);
+
+    /// <summary>A tenant's table: its sink target, for the table, with the tenant's password.</summary>
+    public TOptions Options(TenantConfig tenant, TenantTable table)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(table);
+        return Parse(tenant.Sink.Path, table.Name, tenant.Sink.Password ?? string.Empty);
+    }
+
+    public override string DatabaseOf(SinkConfig sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        return DatabaseOf(Parse(sink.Path, "t", sink.Password ?? string.Empty));
+    }
+
+    public override TargetDescription DescribeTarget(string target, string defaultTable) =>
+        ServerTarget.Parse(target, defaultTable, DefaultPort, TargetOptions).Describe(Kind, DefaultSchema);
+
+    public override IBatchSink CreateFromTarget(string target, string defaultTable) => Create(Parse(target, defaultTable, null));
+}

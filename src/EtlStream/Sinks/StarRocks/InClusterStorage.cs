@@ -1,5 +1,7 @@
 using Azure.Storage.Blobs;
 using EtlStream.Sources;
+using EtlStream.Sources.Azure;
+using EtlStream.Sources.S3;
 
 namespace EtlStream.Sinks.StarRocks;
 
@@ -14,12 +16,10 @@ internal readonly record struct FilesProperty(string Key, string Value, bool Sec
 /// </summary>
 internal sealed class InClusterStorage
 {
-    private readonly string _kind;
     private readonly string _root;
 
-    private InClusterStorage(string kind, string root, IReadOnlyList<FilesProperty> credentials)
+    private InClusterStorage(string root, IReadOnlyList<FilesProperty> credentials)
     {
-        _kind = kind;
         _root = root;
         Credentials = credentials;
     }
@@ -29,17 +29,19 @@ internal sealed class InClusterStorage
     /// <summary>The storage of a tenant's source, or null with the reasons in <paramref name="problems"/>.</summary>
     public static InClusterStorage? From(string kind, IReadOnlyDictionary<string, string> settings, List<string> problems)
     {
-        switch (kind)
+        // The stores whose objects the cluster can be given credentials for, asked of the store registry by type.
+        const string supported = $"{AzureBlobStoreProvider.KindName} or {S3ObjectStoreProvider.KindName}";
+        switch (SourceStoreRegistry.ForKind(kind))
         {
-            case "azure":
+            case AzureBlobStoreProvider:
                 return Azure(settings, problems);
-            case "s3":
+            case S3ObjectStoreProvider:
                 return S3(settings, problems);
-            case "local":
-                problems.Add("source.kind: local: the cluster cannot read this machine's files (use an azure or s3 source)");
+            case { OnThisMachine: true }:
+                problems.Add($"source.kind: {kind}: the cluster cannot read this machine's files (use an {supported} source)");
                 return null;
             default:
-                problems.Add($"source.kind: {kind}: not supported by --in-cluster (azure, s3)");
+                problems.Add($"source.kind: {kind}: not supported by --in-cluster ({AzureBlobStoreProvider.KindName}, {S3ObjectStoreProvider.KindName})");
                 return null;
         }
     }
@@ -47,9 +49,9 @@ internal sealed class InClusterStorage
     /// <summary>The object's path as <c>FILES()</c> takes it.</summary>
     public string PathOf(SourceFile file)
     {
-        // Source names are az://container/blob and s3://bucket/key: the part after the container or bucket.
-        var prefix = _kind == "azure" ? "az://" : "s3://";
-        var rest = file.Name.StartsWith(prefix, StringComparison.Ordinal) ? file.Name[prefix.Length..] : file.Name;
+        // Source names are <scheme>://<container or bucket>/<key>: the part after the container or bucket.
+        var scheme = file.Name.IndexOf("://", StringComparison.Ordinal);
+        var rest = scheme < 0 ? file.Name : file.Name[(scheme + 3)..];
         var slash = rest.IndexOf('/', StringComparison.Ordinal);
         var key = slash < 0 ? rest : rest[(slash + 1)..];
         return _root + key;
@@ -111,7 +113,7 @@ internal sealed class InClusterStorage
         IReadOnlyList<FilesProperty> credentials = key is not null
             ? [new("azure.blob.storage_account", account), new("azure.blob.shared_key", key, Secret: true)]
             : [new("azure.blob.storage_account", account), new("azure.blob.container", container), new("azure.blob.sas_token", sas!.TrimStart('?'), Secret: true)];
-        return new InClusterStorage("azure", $"wasbs://{container}@{account}.blob.core.windows.net/", credentials);
+        return new InClusterStorage($"wasbs://{container}@{account}.blob.core.windows.net/", credentials);
     }
 
     private static InClusterStorage? S3(IReadOnlyDictionary<string, string> settings, List<string> problems)
@@ -147,7 +149,7 @@ internal sealed class InClusterStorage
             credentials.Add(new("aws.s3.enable_path_style_access", pathStyle is null || pathStyle.Equals("true", StringComparison.OrdinalIgnoreCase) ? "true" : "false"));
         }
 
-        return new InClusterStorage("s3", $"s3://{bucket}/", credentials);
+        return new InClusterStorage($"s3://{bucket}/", credentials);
     }
 
     /// <summary>The account of an account URL, virtual-host style (<c>acct.blob.core.windows.net</c>) or path style (<c>127.0.0.1:10000/acct</c>).</summary>

@@ -5,8 +5,8 @@ using Azure.Identity;
 using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using EtlStream.Security;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
 
 namespace EtlStream.Sources.Azure;
 
@@ -15,7 +15,7 @@ namespace EtlStream.Sources.Azure;
 /// <see cref="RangedReadStream"/> whose ranged downloads are all pinned (If-Match) to the ETag seen at listing.
 /// Names are <c>az://container/path</c>; no message this store raises carries a SAS signature or key.
 /// </summary>
-public sealed class AzureBlobStore : ISourceStore
+internal sealed class AzureBlobStore : ISourceStore
 {
     private readonly AzureBlobStoreOptions _options;
     private readonly BlobContainerClient _container;
@@ -72,7 +72,7 @@ public sealed class AzureBlobStore : ISourceStore
         }
         catch (AuthenticationFailedException e)
         {
-            throw new SourceException($"az://{_options.Container}/{selector}", SourceFailure.Denied, $"cannot authenticate: {Secrets.Redact(e.Message)}");
+            throw new SourceException($"az://{_options.Container}/{selector}", SourceFailure.Denied, $"cannot authenticate: {Redaction.Redact(e.Message)}");
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -85,7 +85,7 @@ public sealed class AzureBlobStore : ISourceStore
         {
             if (!string.IsNullOrEmpty(secret))
             {
-                Secrets.Protect(secret.TrimStart('?'));
+                Redaction.Protect(secret.TrimStart('?'));
             }
         }
 
@@ -94,7 +94,7 @@ public sealed class AzureBlobStore : ISourceStore
         {
             if (part.StartsWith("sig=", StringComparison.Ordinal))
             {
-                Secrets.Protect(part[4..]);
+                Redaction.Protect(part[4..]);
             }
         }
 
@@ -103,7 +103,7 @@ public sealed class AzureBlobStore : ISourceStore
             var eq = part.IndexOf('=', StringComparison.Ordinal);
             if (eq > 0 && part[..eq].Trim() is "AccountKey" or "SharedAccessSignature")
             {
-                Secrets.Protect(part[(eq + 1)..].Trim());
+                Redaction.Protect(part[(eq + 1)..].Trim());
             }
         }
     }

@@ -5,7 +5,7 @@ namespace EtlStream.Sources.Azure;
 /// token, or with an account key, or alone (then <c>DefaultAzureCredential</c>: managed identity, workload identity,
 /// Azure CLI…). Validated once, before anything is listed.
 /// </summary>
-public sealed record AzureBlobStoreOptions
+internal sealed record AzureBlobStoreOptions
 {
     public required string Container { get; init; }
 

@@ -5,7 +5,7 @@ namespace EtlStream.Sources.Local;
 /// between folders; a listed file's <see cref="SourceFile.Name"/> is its path. Files starting with <c>.</c> are skipped,
 /// and links as <see cref="LocalFileSource"/> says: the listing never leaves the folder.
 /// </summary>
-public sealed class LocalFolderStore(string folder, Microsoft.Extensions.Logging.ILogger? logger = null) : ISourceStore
+internal sealed class LocalFolderStore(string folder, Microsoft.Extensions.Logging.ILogger? logger = null) : ISourceStore
 {
     public string Location { get; } = folder;
 

@@ -3,8 +3,8 @@ using Amazon;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using EtlStream.Security;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
 
 namespace EtlStream.Sources.S3;
 
@@ -14,7 +14,7 @@ namespace EtlStream.Sources.S3;
 /// and checks the ETag it gets back, so a server that ignores If-Match still cannot mix versions. Names are
 /// <c>s3://bucket/key</c>; no message this store raises carries the secret key.
 /// </summary>
-public sealed class S3ObjectStore : ISourceStore
+internal sealed class S3ObjectStore : ISourceStore
 {
     private readonly S3ObjectStoreOptions _options;
     private readonly AmazonS3Client _client;
@@ -57,10 +57,10 @@ public sealed class S3ObjectStore : ISourceStore
 
         if (options.SecretKey is { Length: > 0 } secret)
         {
-            Secrets.Protect(secret);
+            Redaction.Protect(secret);
             if (options.SessionToken is { Length: > 0 } token)
             {
-                Secrets.Protect(token);
+                Redaction.Protect(token);
             }
 
             var credentials = options.SessionToken is { Length: > 0 } session
@@ -107,7 +107,7 @@ public sealed class S3ObjectStore : ISourceStore
         }
         catch (AmazonClientException e)
         {
-            throw new SourceException($"s3://{_options.Bucket}/{selector}", SourceFailure.Failed, Secrets.Redact(e.Message));
+            throw new SourceException($"s3://{_options.Bucket}/{selector}", SourceFailure.Failed, Redaction.Redact(e.Message));
         }
 
         files.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));

@@ -4,7 +4,7 @@ namespace EtlStream.Sources.S3;
 /// An S3 bucket (AWS, MinIO or another S3-compatible server) as a source. Without an access key the AWS SDK's
 /// default chain is used (environment, profile, instance role). Validated once, before anything is listed.
 /// </summary>
-public sealed record S3ObjectStoreOptions
+internal sealed record S3ObjectStoreOptions
 {
     public required string Bucket { get; init; }
 

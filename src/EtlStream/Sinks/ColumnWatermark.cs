@@ -1,18 +1,17 @@
 using System.Globalization;
 using Apache.Arrow;
-using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.Tables;
 using EtlStream.Transforms;
 
-namespace EtlStream.State;
+namespace EtlStream.Sinks;
 
 /// <summary>
 /// A table's column watermark (<c>watermark_column</c>): the largest value of an integer, date or timestamp column
 /// that was loaded. As text in the column's own format, it becomes a <c>column &gt; watermark</c> filter of the next
 /// append, so rows a source exports again are filtered, not loaded twice.
 /// </summary>
-public sealed class ColumnWatermark
+internal sealed class ColumnWatermark
 {
     private readonly ColumnSpec _column;
     private readonly DateTimePattern? _pattern;
