@@ -25,7 +25,7 @@ internal static class InferCommand
                 throw new ArgumentException($"--sample-rows must be at least 1, got {rows}");
             }
 
-            var files = await SourceStores.ListInputAsync(parse.GetRequiredValue(input), Environment.GetEnvironmentVariable, token);
+            var files = await SourceStoreRegistry.ListInputAsync(parse.GetRequiredValue(input), Environment.GetEnvironmentVariable, token);
             var inferred = await FileInference.InferAsync(files[0], rows, parse.GetValue(tableName), token);
             var yaml = SpecYamlWriter.Write(inferred);
             if (parse.GetValue(output) is { } path)

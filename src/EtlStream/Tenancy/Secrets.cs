@@ -66,12 +66,6 @@ internal sealed partial class Secrets
     /// <summary>Whether a text references a secret at all (such values are never shown, resolved or not).</summary>
     public static bool References(string text) => Reference().IsMatch(text);
 
-    /// <summary>Kept for callers not yet moved to <see cref="Redaction.Redact"/> (StarRocks' in-cluster load).</summary>
-    public static string Redact(string text) => Redaction.Redact(text);
-
-    /// <summary>Kept for callers not yet moved to <see cref="Redaction.Protect"/> (StarRocks' in-cluster plan).</summary>
-    public static void Protect(string value) => Redaction.Protect(value);
-
     [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex Reference();
 }

@@ -9,15 +9,15 @@ public sealed class SecretsTests
     [InlineData("mysql://u:p%40ss@h/d and clickhouse://etl@h:8123/d", "mysql://u:***@h/d and clickhouse://etl@h:8123/d")]
     [InlineData("ClickHouse at http://127.0.0.1:8123/ answered 500", "ClickHouse at http://127.0.0.1:8123/ answered 500")]
     public void Redact_ScrubsTheUrlPasswordOfAnyUrl_KnownOrNot(string text, string expected) =>
-        Assert.Equal(expected, Secrets.Redact(text));
+        Assert.Equal(expected, EtlStream.Security.Redaction.Redact(text));
 
     [Fact]
     public void Redact_ScrubsAProtectedValueWhereverItIsEchoed_AndALongerOneWhole()
     {
         var secret = "pw-" + Guid.NewGuid().ToString("N");
-        Secrets.Protect(secret);
-        Secrets.Protect(secret + "-longer");
+        EtlStream.Security.Redaction.Protect(secret);
+        EtlStream.Security.Redaction.Protect(secret + "-longer");
 
-        Assert.Equal("proxy said: bad password *** for ***, ***", Secrets.Redact($"proxy said: bad password {secret} for {secret}-longer, {Uri.EscapeDataString(secret)}"));
+        Assert.Equal("proxy said: bad password *** for ***, ***", EtlStream.Security.Redaction.Redact($"proxy said: bad password {secret} for {secret}-longer, {Uri.EscapeDataString(secret)}"));
     }
 }

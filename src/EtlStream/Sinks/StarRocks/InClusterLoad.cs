@@ -4,7 +4,7 @@ using EtlStream.Resilience;
 using EtlStream.Sinks.Sql;
 using EtlStream.State;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
+using EtlStream.Security;
 using Microsoft.Extensions.Logging;
 using MySqlConnector;
 
@@ -51,7 +51,7 @@ public static partial class InClusterLoad
                 }
                 catch (Exception e) when (e is MySqlException or InClusterLoadException or TimeoutException)
                 {
-                    failures.Add((file.Source.Name, Secrets.Redact(e.Message)));
+                    failures.Add((file.Source.Name, Redaction.Redact(e.Message)));
                     return;
                 }
 
@@ -105,8 +105,8 @@ public static partial class InClusterLoad
 
         var error = submission.Error!;
         throw new InClusterLoadException(submission.LabelUsed
-            ? $"label {file.Label} is {submission.State ?? "unknown"} after {result.Attempts} submissions: {Secrets.Redact(error.Message)}"
-            : $"no reply after {result.Attempts} submissions (label {file.Label} is {submission.State ?? "unknown"}): {Secrets.Redact(error.Message)}", error);
+            ? $"label {file.Label} is {submission.State ?? "unknown"} after {result.Attempts} submissions: {Redaction.Redact(error.Message)}"
+            : $"no reply after {result.Attempts} submissions (label {file.Label} is {submission.State ?? "unknown"}): {Redaction.Redact(error.Message)}", error);
     }
 
     /// <summary>
@@ -139,7 +139,7 @@ public static partial class InClusterLoad
         catch (Exception e) when (IsOutcomeUnknown(e) && !cancellationToken.IsCancellationRequested)
         {
             // The statement may have committed: ask before submitting again (the same label would refuse a second commit anyway).
-            LogOutcomeUnknown(logger, file.Source.Name, file.Label, Secrets.Redact(e.Message));
+            LogOutcomeUnknown(logger, file.Source.Name, file.Label, Redaction.Redact(e.Message));
             (error, labelUsed) = (e, false);
         }
 
@@ -227,7 +227,7 @@ public static partial class InClusterLoad
         }
         catch (StreamLoadException e)
         {
-            throw new InClusterLoadException(Secrets.Redact(e.Message), e);
+            throw new InClusterLoadException(Redaction.Redact(e.Message), e);
         }
     }
 

@@ -4,7 +4,7 @@ using System.Text;
 using EtlStream.Sources;
 using EtlStream.State;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
+using EtlStream.Security;
 
 namespace EtlStream.Sinks.StarRocks;
 
@@ -79,7 +79,7 @@ public sealed class InClusterPlan
         {
             if (c.Secret)
             {
-                Secrets.Protect(c.Value);
+                Redaction.Protect(c.Value);
             }
         }
 
@@ -109,7 +109,7 @@ public sealed class InClusterPlan
             }
             catch (Exception e) when (e is InvalidDataException or SourceException or IOException)
             {
-                unreadable.Add($"{where}: {file.Name}: {Secrets.Redact(e.Message)}");
+                unreadable.Add($"{where}: {file.Name}: {Redaction.Redact(e.Message)}");
             }
         }).ConfigureAwait(false);
 
@@ -180,6 +180,6 @@ public sealed class InClusterPlan
         }
 
         // The statements' credentials are already ***; this catches anything else a secret could have reached.
-        return Secrets.Redact(sb.ToString());
+        return Redaction.Redact(sb.ToString());
     }
 }
