@@ -18,6 +18,7 @@ public static class InputFormats
     /// <summary>Every format, most specific signature first (CSV, which recognises nothing, last).</summary>
     public static IReadOnlyList<InputFormat> All { get; } =
     [
+        Json.JsonFormat.Instance,
         CsvFormat.Instance,
     ];
 
