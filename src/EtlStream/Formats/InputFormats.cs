@@ -18,8 +18,8 @@ public static class InputFormats
     /// <summary>Every format, most specific signature first (CSV, which recognises nothing, last).</summary>
     public static IReadOnlyList<InputFormat> All { get; } =
     [
-        Json.JsonFormat.Instance,
         CsvFormat.Instance,
+        Json.JsonFormat.Instance,
     ];
 
     /// <summary>The known kinds, for error messages: <c>csv, json, …</c>.</summary>

@@ -13,9 +13,6 @@ public sealed partial class JsonRecordReader
     private bool _discovering;
     private long _recordLine;
 
-    /// <summary>The container being read when a token failed ('}' or ']'), to say which closing bracket was expected.</summary>
-    private char _container;
-
     /// <summary>Where a column's value is in this record: in the record itself or (unescaped) in the scratch buffer; Length -1 is null.</summary>
     private struct SlotValue
     {
@@ -30,7 +27,6 @@ public sealed partial class JsonRecordReader
     {
         _generation++;
         _scratchLength = 0;
-        _container = ' ';
         var reader = new Utf8JsonReader(record, ReaderOptions);
         reader.Read();
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -39,7 +35,6 @@ public sealed partial class JsonRecordReader
         }
 
         WalkObject(ref reader, _root, covered: false);
-        _container = ' ';
         if (reader.Read())
         {
             throw new RecordShapeException($"invalid JSON at byte {reader.TokenStartIndex + 1}: expected the end of the line after the record");
@@ -50,7 +45,6 @@ public sealed partial class JsonRecordReader
     {
         while (true)
         {
-            _container = '}';
             reader.Read();
             if (reader.TokenType == JsonTokenType.EndObject)
             {
@@ -102,7 +96,6 @@ public sealed partial class JsonRecordReader
         var index = 0;
         while (true)
         {
-            _container = ']';
             reader.Read();
             if (reader.TokenType == JsonTokenType.EndArray)
             {
@@ -123,7 +116,8 @@ public sealed partial class JsonRecordReader
     private void Value(ref Utf8JsonReader reader, JsonFieldNode node, bool covered)
     {
         var type = reader.TokenType;
-        if (_discovering && !covered && !node.InArray && !node.IsColumn && type != JsonTokenType.StartObject)
+        // null where the sample has seen an object is no leaf of its own: only an absent object.
+        if (_discovering && !covered && !node.InArray && !node.IsColumn && type != JsonTokenType.StartObject && !(type == JsonTokenType.Null && node.HasChildren))
         {
             node.Slot = AddExtra(node); // a leaf of the sample: a scalar, an array (kept whole) or null
         }
@@ -229,6 +223,40 @@ public sealed partial class JsonRecordReader
         }
 
         _scratch = bigger;
+    }
+}
+
+/// <summary>Finds, on the error path only, whether malformed JSON broke off inside an object ('}') or an array (']').</summary>
+internal static class JsonContainer
+{
+    public static char At(ReadOnlySpan<byte> json, bool isFinalBlock)
+    {
+        var open = new Stack<char>();
+        var reader = new Utf8JsonReader(json, isFinalBlock, default);
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        open.Push('}');
+                        break;
+                    case JsonTokenType.StartArray:
+                        open.Push(']');
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        open.TryPop(out _);
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // where it breaks off: the innermost container still open is the one the error is in
+        }
+
+        return open.TryPeek(out var c) ? c : ' ';
     }
 }
 

@@ -229,6 +229,7 @@ public sealed partial class JsonRecordReader
             var status = TryToken(skip: true, default, out _, out _);
             if (status == TokenStatus.End)
             {
+                _pos = _end; // what is left is white space
                 return;
             }
 
@@ -342,7 +343,7 @@ public sealed partial class JsonRecordReader
         }
         catch (JsonException e)
         {
-            throw Malformed(e, ' ');
+            throw Malformed(e, JsonContainer.At(_buffer.AsSpan(start, _end - start), _eof));
         }
     }
 

@@ -342,7 +342,7 @@ public sealed partial class JsonRecordReader : IRecordReader
         {
             var reason = e switch
             {
-                JsonException j => $"invalid JSON at byte {(j.BytePositionInLine ?? 0) + 1}: {JsonErrors.Reason(j, _container, _mode)}",
+                JsonException j => $"invalid JSON at byte {(j.BytePositionInLine ?? 0) + 1}: {JsonErrors.Reason(j, JsonContainer.At(record, isFinalBlock: true), _mode)}",
                 RecordShapeException s => s.Message,
                 _ => $"invalid JSON: {e.Message}",
             };
