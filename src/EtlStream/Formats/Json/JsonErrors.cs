@@ -61,6 +61,11 @@ internal static class JsonErrors
                 : "the document ends before it is closed";
         }
 
+        if (message.Contains("invalid JSON literal", StringComparison.Ordinal))
+        {
+            return "expected true, false or null";
+        }
+
         if (message.Contains("maximum allowed depth", StringComparison.Ordinal))
         {
             return "nested deeper than 64 levels";

@@ -53,7 +53,7 @@ public sealed class JsonLoadTests : IDisposable
         var result = await LoadAsync(input, output, Spec(TypedSpec));
 
         Assert.Equal((2L, 2L, 0L), (result.RowsRead, result.RowsLoaded, result.RowsRejected));
-        var rows = DuckDbQuery.Rows($"SELECT id, amount::VARCHAR, ok, day::VARCHAR, at::VARCHAR, who FROM read_parquet({DuckDbQuery.Literal(output)}) ORDER BY id");
+        var rows = DuckDbQuery.Rows($"SELECT id, amount::VARCHAR, ok, day::VARCHAR, \"at\"::VARCHAR, who FROM read_parquet({DuckDbQuery.Literal(output)}) ORDER BY id");
         Assert.Equal([1L, "1234567890123456789012345678.0123456789", true, "2026-12-06", "2026-12-06 07:08:09", " Ann "], rows[0]);
         Assert.Equal([2L, "-0.1000000000", false, null, null, null], rows[1]);
     }
@@ -89,7 +89,7 @@ public sealed class JsonLoadTests : IDisposable
         var input = _dir.File("events.jsonl");
         await File.WriteAllTextAsync(input, "{\"id\":1}\n{\"id\":2,\"ok\":tru}\n");
         var e = await Assert.ThrowsAsync<JsonFormatException>(() => LoadAsync(input, _dir.File("a.parquet"), Spec(TypedSpec + "on_error: fail_file\n")));
-        Assert.Equal($"{input}:2: invalid JSON at byte 14: expected a value", e.Message);
+        Assert.Equal($"{input}:2: invalid JSON at byte 17: expected true, false or null", e.Message);
 
         await File.WriteAllTextAsync(input, "{\"id\":1}\n{\"id\":2.5}\n");
         var c = await Assert.ThrowsAsync<DataConversionException>(() => LoadAsync(input, _dir.File("b.parquet"), Spec(TypedSpec + "on_error: fail_file\n")));
