@@ -16,14 +16,11 @@ public sealed class TextBatch : IDisposable
     private readonly BatchMemory _memory;
     private readonly TextColumnData[] _columns;
     private readonly long[] _lines;
-    private readonly TextColumnData? _raw;
 
-    /// <param name="raw">Each record's text as read (a JSON line), for the rejects file; null: the fields joined by the delimiter.</param>
     /// <param name="broken">Records the format could not read (malformed JSON): rows of NULLs the transform rejects.</param>
     internal TextBatch(string source, IReadOnlyList<string> header, TextColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory,
-        TextColumnData? raw = null, IReadOnlyList<BrokenRecord>? broken = null)
+        IReadOnlyList<BrokenRecord>? broken = null)
     {
-        _raw = raw;
         Broken = broken ?? [];
         Source = source;
         Header = header;
@@ -51,8 +48,22 @@ public sealed class TextBatch : IDisposable
 
     internal ref readonly TextColumnData Data(int column) => ref _columns[column];
 
-    /// <summary>The record's text as read, when the format keeps it (JSON); null otherwise.</summary>
-    public string? RawRecord(int row) => _raw is { } raw ? System.Text.Encoding.UTF8.GetString(raw.Value(row)) : null;
+    /// <summary>
+    /// The text of a record the format could not read, as read (a malformed JSON line); null for every other row,
+    /// whose raw row is its fields. Kept for those rows only: a copy of every record doubled a JSON batch's memory.
+    /// </summary>
+    public string? RawRecord(int row)
+    {
+        foreach (var b in Broken)
+        {
+            if (b.Row == row)
+            {
+                return b.Raw;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Rows the format could not read, each with why; the transform rejects them (rule <c>format</c>).</summary>
     internal IReadOnlyList<BrokenRecord> Broken { get; }
@@ -77,7 +88,7 @@ public sealed class TextBatch : IDisposable
 }
 
 /// <summary>A record the input format could not read (<paramref name="Reason"/>: <c>invalid JSON at byte 88: expected ',' or '}'</c>).</summary>
-internal readonly record struct BrokenRecord(int Row, string Reason);
+internal readonly record struct BrokenRecord(int Row, string Reason, string Raw);
 
 /// <summary>One column of a <see cref="TextBatch"/> in Arrow string layout.</summary>
 internal readonly record struct TextColumnData(byte[] Values, byte[] OffsetBytes, byte[] Validity, int NullCount)

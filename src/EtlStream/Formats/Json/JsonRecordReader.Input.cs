@@ -377,7 +377,7 @@ public sealed partial class JsonRecordReader
             throw TooLong(line);
         }
 
-        var preview = Encoding.UTF8.GetString(_buffer.AsSpan(start, Math.Min(TooLongPreviewBytes, _end - start))) + "…";
+        var preview = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(_buffer.AsSpan(start, Math.Min(TooLongPreviewBytes, _end - start))) + "…");
         _pos = start;
         while (true)
         {
@@ -399,11 +399,8 @@ public sealed partial class JsonRecordReader
 
         _line++;
         var row = _rows;
-        Broken(row, TooLong(line).Reason);
-        var rawText = Encoding.UTF8.GetBytes(preview);
-        _raw!.Append(row, rawText);
+        Broken(row, TooLong(line).Reason, preview);
         _lines[row] = line;
-        _batchBytes += rawText.Length;
         _rows++;
     }
 

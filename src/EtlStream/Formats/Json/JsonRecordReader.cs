@@ -32,7 +32,6 @@ public sealed partial class JsonRecordReader : IRecordReader
     private bool _any;
 
     private JsonColumnBuilder[] _columns = [];
-    private JsonColumnBuilder? _raw;
     private long[] _lines = [];
     private List<BrokenRecord>? _broken;
     private int _rows;
@@ -101,7 +100,7 @@ public sealed partial class JsonRecordReader : IRecordReader
             }
 
             // A record that would take the batch past batch_bytes starts the next one (unless the batch is empty).
-            if (_rows > 0 && _batchBytes + (2L * length) + ((_rows + 2) * FixedRowBytes) > _spec.Csv.BatchBytes)
+            if (_rows > 0 && _batchBytes + length + ((_rows + 2) * FixedRowBytes) > _spec.Csv.BatchBytes)
             {
                 break;
             }
@@ -121,8 +120,6 @@ public sealed partial class JsonRecordReader : IRecordReader
         }
 
         _columns = [];
-        _raw?.Release();
-        _raw = null;
         if (_lines.Length > 0)
         {
             BufferPool.Longs.Return(_lines);
@@ -142,8 +139,8 @@ public sealed partial class JsonRecordReader : IRecordReader
         }
     }
 
-    /// <summary>Arrow bytes a row costs besides its values: its line, and per column (and the raw record) an offset and a validity bit.</summary>
-    private long FixedRowBytes => sizeof(long) + ((_header.Count + 1L) * (sizeof(int) + 1));
+    /// <summary>Arrow bytes a row costs besides its values: its line, and per column an offset and a validity bit.</summary>
+    private long FixedRowBytes => sizeof(long) + (_header.Count * (sizeof(int) + 1L));
 
     /// <summary>Adds the spec's source paths to the tree, one column per distinct path; returns how many.</summary>
     private int AddSpecPaths()
@@ -224,9 +221,9 @@ public sealed partial class JsonRecordReader : IRecordReader
             throw new JsonFormatException(_source, _extras[0].FirstLine, $"key '{_extras[0].DisplayPath}' is not read by any column (schema_drift: strict)");
         }
 
-        // Rows per batch from the sample's record size: batch_bytes holds the values and the raw records.
+        // Rows per batch from the sample's record size (the values are at most the record).
         var sampled = Math.Max(1, _sampled);
-        var perRow = (2 * Math.Max(1, _sampleBytes / sampled)) + FixedRowBytes;
+        var perRow = Math.Max(1, _sampleBytes / sampled) + FixedRowBytes;
         var rows = Math.Max(1, _spec.Csv.BatchBytes / perRow);
         _rowCap = rows >= _spec.Csv.BatchRows ? _spec.Csv.BatchRows : (int)Math.Max(1, System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)rows + 1) / 2);
         _columns = new JsonColumnBuilder[_header.Count];
@@ -236,7 +233,6 @@ public sealed partial class JsonRecordReader : IRecordReader
             _columns[c] = new JsonColumnBuilder(_rowCap, valueBytes);
         }
 
-        _raw = new JsonColumnBuilder(_rowCap, (int)Math.Min(BufferPool.LargeBytes, _sampleBytes / sampled * _rowCap));
         _lines = BufferPool.Longs.Rent(_rowCap);
         _slots = new SlotValue[_header.Count];
         _batchStart = BytesConsumed;
@@ -351,24 +347,23 @@ public sealed partial class JsonRecordReader : IRecordReader
                 throw new JsonFormatException(_source, line, reason);
             }
 
-            Broken(row, reason);
+            Broken(row, reason, record);
         }
 
-        _raw!.Append(row, record);
         _lines[row] = line;
-        _batchBytes += 2L * record.Length; // the values (at most the record) and the raw record
+        _batchBytes += record.Length; // the values are at most the record
         _rows++;
     }
 
     /// <summary>A record that cannot be read: a row of NULLs the transform rejects with <paramref name="reason"/>.</summary>
-    private void Broken(int row, string reason)
+    private void Broken(int row, string reason, ReadOnlySpan<byte> raw)
     {
         foreach (var c in _columns)
         {
             c.AppendNull(row);
         }
 
-        (_broken ??= []).Add(new BrokenRecord(row, reason));
+        (_broken ??= []).Add(new BrokenRecord(row, reason, System.Text.Encoding.UTF8.GetString(raw)));
     }
 
     private TextBatch TakeBatch()
@@ -380,13 +375,12 @@ public sealed partial class JsonRecordReader : IRecordReader
             data[c] = _columns[c].Detach(_rows, memory, _rowCap);
         }
 
-        var raw = _raw!.Detach(_rows, memory, _rowCap);
         var lines = _lines;
         memory.Adopt(lines);
         _lines = BufferPool.Longs.Rent(_rowCap);
         var bytes = BytesConsumed - _batchStart;
         _batchStart = BytesConsumed;
-        var batch = new TextBatch(_source, _header, data, lines, _rows, bytes, memory, raw, _broken);
+        var batch = new TextBatch(_source, _header, data, lines, _rows, bytes, memory, _broken);
         _rows = 0;
         _batchBytes = 0;
         _broken = null;
