@@ -9,7 +9,6 @@ internal sealed class JsonColumnBuilder
 {
     private const int MaxCarriedValueBytes = 4 * 1024 * 1024;
 
-    private int _rows;
     private byte[] _values;
     private byte[] _offsets;
     private byte[] _validity;
@@ -17,7 +16,6 @@ internal sealed class JsonColumnBuilder
 
     public JsonColumnBuilder(int rows, int valueBytes)
     {
-        _rows = rows;
         _values = BufferPool.Rent(Math.Max(valueBytes, 256));
         (_offsets, _validity) = RentRowBuffers(rows);
     }
@@ -53,7 +51,6 @@ internal sealed class JsonColumnBuilder
         // The next batch likely needs as much: start it there, up to a few MiB, so a column that held one huge value
         // does not keep its size for every batch after.
         _values = BufferPool.Rent(Math.Clamp(_length, 256, MaxCarriedValueBytes));
-        _rows = nextRows;
         (_offsets, _validity) = RentRowBuffers(nextRows);
         _length = 0;
         return data;

@@ -404,9 +404,7 @@ public sealed partial class JsonRecordReader
         _rows++;
     }
 
-    private async ValueTask MoreAsync(CancellationToken cancellationToken) => await FillAsync(cancellationToken).ConfigureAwait(false);
-
-    private ValueTask MoreAsync(int start, CancellationToken cancellationToken) => MoreAsync(cancellationToken);
+    private ValueTask MoreAsync(CancellationToken cancellationToken) => FillAsync(cancellationToken);
 
     /// <summary>Moves the bytes still needed to the front, grows the buffer when they fill it, and reads more.</summary>
     private async ValueTask FillAsync(CancellationToken cancellationToken)

@@ -82,7 +82,7 @@ public sealed partial class JsonRecordReader : IRecordReader
             var frame = Frame(out var start, out var length);
             if (frame == FrameStatus.NeedMore)
             {
-                await MoreAsync(start, cancellationToken).ConfigureAwait(false);
+                await MoreAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -249,7 +249,7 @@ public sealed partial class JsonRecordReader : IRecordReader
             var frame = Frame(out var start, out var length);
             if (frame == FrameStatus.NeedMore)
             {
-                await MoreAsync(start, cancellationToken).ConfigureAwait(false);
+                await MoreAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
