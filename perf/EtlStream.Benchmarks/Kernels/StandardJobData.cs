@@ -60,6 +60,21 @@ internal sealed class StandardJobData
         }
     }
 
+    private static readonly Lazy<byte[]> LazyJsonLines = new(() =>
+    {
+        using var output = new MemoryStream(64 << 20);
+        InvoiceGenerator.WriteJsonLinesAsync(output, Rows, Seed, CancellationToken.None).GetAwaiter().GetResult();
+        return output.ToArray();
+    });
+
+    /// <summary>The same rows as JSON Lines (the JSON job's input), generated once per process.</summary>
+    public static byte[] JsonLines => LazyJsonLines.Value;
+
+    public static long JsonLinesBytes => JsonLines.LongLength;
+
+    /// <summary>The JSON job's table spec, <c>perf/jobs/invoices-jsonl.yaml</c>.</summary>
+    public static TableSpec JsonSpec() => TableSpecReader.ReadFile(Path.Combine(RepoRoot.Find(), "perf", "jobs", "invoices-jsonl.yaml"));
+
     public static StandardJobData Create()
     {
         using var output = new MemoryStream(32 << 20);

@@ -17,6 +17,9 @@ public enum KernelWorkload
 
     /// <summary>Rows written after the job's <c>qty != 0</c> filter; bytes are the whole CSV those rows came from.</summary>
     OutputRows,
+
+    /// <summary>The same rows as JSON Lines (STANDARD_JOB.md); rows are the input records.</summary>
+    InputJsonLines,
 }
 
 /// <summary>Names what one op of the benchmarks in a class (or one method) processes.</summary>
@@ -113,6 +116,7 @@ public sealed class ThroughputColumn : IColumn
         {
             KernelWorkload.InputCsv => (sizes.CsvBytes, sizes.Rows),
             KernelWorkload.OutputRows => (sizes.CsvBytes, sizes.KeptRows),
+            KernelWorkload.InputJsonLines => (StandardJobData.JsonLinesBytes, sizes.Rows),
             KernelWorkload.CastColumn when benchmarkCase.Parameters["Kind"] is CastKind kind
                 => (sizes.ColumnBytes[CastKinds.SourceHeader(kind)], sizes.Rows),
             _ => null,

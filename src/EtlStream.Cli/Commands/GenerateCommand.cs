@@ -11,7 +11,9 @@ internal static class GenerateCommand
         var rows = new Option<long>("--rows") { Description = "Rows to generate.", Required = true };
         var seed = new Option<int>("--seed") { Description = "Random seed: the same seed gives the same bytes.", DefaultValueFactory = _ => 42 };
         var output = new Option<string>("--out") { Description = "Output file; .gz, .zst, .bz2 or .zip compress it.", Required = true };
-        var invoices = new Command("invoices", "The standard job's fact_invoice_secondary CSV (see STANDARD_JOB.md).") { rows, seed, output };
+        var format = new Option<string>("--format") { Description = "csv (default) or jsonl: the same rows as one nested JSON object per line.", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv", "jsonl");
+        var invoices = new Command("invoices", "The standard job's fact_invoice_secondary CSV or JSON Lines (see STANDARD_JOB.md).") { rows, seed, output, format };
         invoices.SetAction((parse, ct) => ExitCodes.RunAsync(async token =>
         {
             var n = parse.GetValue(rows);
@@ -20,7 +22,7 @@ internal static class GenerateCommand
                 throw new ArgumentException("--rows must be 0 or more");
             }
 
-            await InvoiceGenerator.WriteFileAsync(parse.GetRequiredValue(output), n, parse.GetValue(seed), token);
+            await InvoiceGenerator.WriteFileAsync(parse.GetRequiredValue(output), n, parse.GetValue(seed), token, jsonLines: parse.GetValue(format) == "jsonl");
             return ExitCodes.Success;
         }, ct));
         return new Command("generate", "Generate test data.") { invoices, Tenant() };

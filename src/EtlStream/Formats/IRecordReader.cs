@@ -24,4 +24,7 @@ public interface IRecordReader : IDisposable
     /// while its header holds a likely delimiter): the pipeline logs each once, prefixed with the entry's name.
     /// </summary>
     IReadOnlyList<string> HeaderWarnings { get; }
+
+    /// <summary>Warnings found while reading records (a JSON key first seen after the sample): logged once, when the entry ends.</summary>
+    IReadOnlyList<string> EntryWarnings => [];
 }

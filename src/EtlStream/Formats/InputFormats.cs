@@ -19,6 +19,7 @@ public static class InputFormats
     public static IReadOnlyList<InputFormat> All { get; } =
     [
         CsvFormat.Instance,
+        Json.JsonFormat.Instance,
     ];
 
     /// <summary>The known kinds, for error messages: <c>csv, json, …</c>.</summary>

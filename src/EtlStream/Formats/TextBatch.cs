@@ -17,8 +17,11 @@ public sealed class TextBatch : IDisposable
     private readonly TextColumnData[] _columns;
     private readonly long[] _lines;
 
-    internal TextBatch(string source, IReadOnlyList<string> header, TextColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory)
+    /// <param name="broken">Records the format could not read (malformed JSON): rows of NULLs the transform rejects.</param>
+    internal TextBatch(string source, IReadOnlyList<string> header, TextColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory,
+        IReadOnlyList<BrokenRecord>? broken = null)
     {
+        Broken = broken ?? [];
         Source = source;
         Header = header;
         _columns = columns;
@@ -45,6 +48,26 @@ public sealed class TextBatch : IDisposable
 
     internal ref readonly TextColumnData Data(int column) => ref _columns[column];
 
+    /// <summary>
+    /// The text of a record the format could not read, as read (a malformed JSON line); null for every other row,
+    /// whose raw row is its fields. Kept for those rows only: a copy of every record doubled a JSON batch's memory.
+    /// </summary>
+    public string? RawRecord(int row)
+    {
+        foreach (var b in Broken)
+        {
+            if (b.Row == row)
+            {
+                return b.Raw;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Rows the format could not read, each with why; the transform rejects them (rule <c>format</c>).</summary>
+    internal IReadOnlyList<BrokenRecord> Broken { get; }
+
     /// <summary>A column as an Arrow string array over the batch's buffers (no copy); valid until disposal.</summary>
     public StringArray Column(int column)
     {
@@ -63,6 +86,9 @@ public sealed class TextBatch : IDisposable
 
     public void Dispose() => _memory.Dispose();
 }
+
+/// <summary>A record the input format could not read (<paramref name="Reason"/>: <c>invalid JSON at byte 88: expected ',' or '}'</c>).</summary>
+internal readonly record struct BrokenRecord(int Row, string Reason, string Raw);
 
 /// <summary>One column of a <see cref="TextBatch"/> in Arrow string layout.</summary>
 internal readonly record struct TextColumnData(byte[] Values, byte[] OffsetBytes, byte[] Validity, int NullCount)

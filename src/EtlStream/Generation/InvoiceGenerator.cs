@@ -57,12 +57,47 @@ public static class InvoiceGenerator
     }
 
     /// <summary>
+    /// Writes the JSON Lines form (STANDARD_JOB.md): the rows <see cref="WriteCsvAsync"/> writes for the same seed, one
+    /// nested object per line, to <paramref name="output"/>, which is left open.
+    /// </summary>
+    public static async Task WriteJsonLinesAsync(Stream output, long rows, int seed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+
+        var writer = new InvoiceRowWriter(seed);
+        var json = new InvoiceJsonLinesWriter();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            long remaining = rows;
+            while (remaining > 0)
+            {
+                int length = InvoiceRowWriter.WriteHeader(buffer);
+                length += writer.WriteRows(buffer.AsSpan(length), ref remaining);
+                await json.WriteAsync(buffer.AsMemory(0, length), output, cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
     /// Writes the CSV to a file, creating its folder; the extension chooses the compression: <c>.gz</c> gzip at
     /// <see cref="CompressionLevel.Optimal"/> (zlib level 6), <c>.zst</c> zstd level 3, <c>.bz2</c> bzip2, <c>.zip</c>
     /// one entry named like the file without <c>.zip</c>; anything else is plain CSV.
     /// </summary>
-    public static async Task WriteFileAsync(string path, long rows, int seed, CancellationToken cancellationToken)
+    /// <param name="jsonLines">Write the JSON Lines form (<see cref="WriteJsonLinesAsync"/>) instead of CSV.</param>
+    public static async Task WriteFileAsync(string path, long rows, int seed, CancellationToken cancellationToken, bool jsonLines = false)
     {
+        Func<Stream, Task> write = jsonLines
+            ? s => WriteJsonLinesAsync(s, rows, seed, cancellationToken)
+            : s => WriteCsvAsync(s, rows, seed, cancellationToken);
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
@@ -79,7 +114,7 @@ public static class InvoiceGenerator
                     Stream entryStream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
                     await using (entryStream.ConfigureAwait(false))
                     {
-                        await WriteCsvAsync(entryStream, rows, seed, cancellationToken).ConfigureAwait(false);
+                        await write(entryStream).ConfigureAwait(false);
                     }
                 }
 
@@ -94,7 +129,7 @@ public static class InvoiceGenerator
                 : file;
             try
             {
-                await WriteCsvAsync(target, rows, seed, cancellationToken).ConfigureAwait(false);
+                await write(target).ConfigureAwait(false);
             }
             finally
             {

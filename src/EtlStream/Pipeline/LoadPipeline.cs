@@ -524,6 +524,11 @@ public sealed partial class LoadPipeline
             metrics.FlushStageBusy();
             if (batch is null)
             {
+                foreach (var warning in parser.EntryWarnings)
+                {
+                    LogFormatWarning(_logger, name, warning);
+                }
+
                 return;
             }
 

@@ -20,6 +20,9 @@ public sealed record TableSpec
 
     public CsvOptions Csv { get; init; } = CsvOptions.Default;
 
+    /// <summary>How JSON input is read (<c>json:</c>); see <see cref="Formats.Json.JsonOptions"/>.</summary>
+    public Formats.Json.JsonOptions Json { get; init; } = Formats.Json.JsonOptions.Default;
+
     /// <summary>What a value that does not fit its column does to its row.</summary>
     public OnError OnError { get; init; } = OnError.RejectRow;
 

@@ -12,7 +12,7 @@ namespace EtlStream.Tables;
 /// </summary>
 public static class TableSpecReader
 {
-    private static readonly string[] TableKeys = ["table", "format", "csv", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
+    private static readonly string[] TableKeys = ["table", "format", "csv", "json", "trim", "columns", "filter", "key", "on_error", "max_reject_ratio", "schema_drift", "decompression"];
     private static readonly string[] DecompressionKeys = ["max_bytes", "max_ratio", "ratio_check_after"];
     private static readonly string[] CsvKeys = ["delimiter", "quote", "header", "encoding", "null", "batch_rows", "max_record_bytes", "max_columns"];
     private static readonly string[] ColumnKeys = ["name", "type", "nullable", "source", "trim", "format", "true", "false", "null", "computed", "rules", "overflow"];
@@ -165,7 +165,8 @@ public static class TableSpecReader
         }
 
         var limits = ReadDecompression(r, root);
-        return name is null ? null : new TableSpec { Name = name, Format = format is null ? null : Formats.InputFormats.Find(format)?.Kind, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
+        var json = Formats.Json.JsonOptionsReader.Read(r, r.Child(root, "json"));
+        return name is null ? null : new TableSpec { Name = name, Json = json, Format = format is null ? null : Formats.InputFormats.Find(format)?.Kind, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
     }
 
     /// <summary><c>decompression: { max_bytes, max_ratio, ratio_check_after }</c>: the bomb limits for this table's files.</summary>

@@ -36,6 +36,29 @@ internal sealed class RowErrors(OnError policy)
         _rejected.TryAdd(row, (error, rule)); // the first broken rule of a row is the one reported
     }
 
+    /// <summary>
+    /// Rejects the rows the input format could not read (whatever the policy: under fail_file the format has failed
+    /// the file already) and drops them from <paramref name="rows"/>; returns how many rows are left.
+    /// </summary>
+    public int RejectBroken(TextBatch batch, Span<int> rows)
+    {
+        foreach (var b in batch.Broken)
+        {
+            _rejected[b.Row] = (new DataConversionException(batch.Source, batch.LineOf(b.Row), 0, "", "", "", "", b.Reason), Rules.Format);
+        }
+
+        var kept = 0;
+        foreach (var row in rows)
+        {
+            if (!_rejected.ContainsKey(row))
+            {
+                rows[kept++] = row;
+            }
+        }
+
+        return kept;
+    }
+
     /// <summary>The rejected rows with their raw text, taken while the batch's buffers are alive.</summary>
     public List<RejectedRow> Materialize(TextBatch batch, byte delimiter)
     {
@@ -50,6 +73,11 @@ internal sealed class RowErrors(OnError policy)
 
     private static string RawRow(TextBatch batch, int row, char delimiter)
     {
+        if (batch.RawRecord(row) is { } raw)
+        {
+            return raw;
+        }
+
         var fields = new string[batch.ColumnCount];
         for (var c = 0; c < fields.Length; c++)
         {
@@ -73,4 +101,7 @@ public static class Rules
     public const string Regex = "regex";
     public const string Unique = "unique";
     public const string Encoding = "encoding";
+
+    /// <summary>A record the input format could not read: malformed JSON, a record over max_record_bytes.</summary>
+    public const string Format = "format";
 }

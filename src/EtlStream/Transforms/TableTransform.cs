@@ -357,7 +357,7 @@ public sealed class BoundTransform
             }
 
             var errors = new RowErrors(_onError);
-            var kept = rows.Length;
+            var kept = batch.Broken.Count == 0 ? rows.Length : errors.RejectBroken(batch, rows);
             foreach (var f in _filters)
             {
                 kept = f.Apply(batch, rows[..kept], errors);

@@ -35,7 +35,7 @@ public class TableSpecReaderTests
               - { column: b, op: "~", value: 1 }
             """;
         var e = Assert.Throws<ConfigException>(() => TableSpecReader.Read(yaml, "spec.yaml"));
-        Assert.Contains("spec.yaml: colour: unknown key (expected one of: table, csv, trim, columns, filter, key, on_error, max_reject_ratio, schema_drift, decompression)", e.Errors);
+        Assert.Contains("spec.yaml: colour: unknown key (expected one of: table, format, csv, json, trim, columns, filter, key, on_error, max_reject_ratio, schema_drift, decompression)", e.Errors);
         Assert.Contains("spec.yaml: columns[0].type: unknown type 'intt' (expected string, varchar(n), int8, int16, int32, int64, decimal(p,s), float64, bool, date, timestamp)", e.Errors);
         Assert.Contains("spec.yaml: columns[1].type: decimal precision must be 1..38 and scale 0..precision, got 'decimal(40,2)'", e.Errors);
         Assert.Contains("spec.yaml: columns[2].format: only date and timestamp columns take a format, this one is string", e.Errors);

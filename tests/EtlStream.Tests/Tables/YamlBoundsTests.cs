@@ -42,7 +42,7 @@ public sealed class YamlBoundsTests : IDisposable
     {
         var ok = Assert.Throws<ConfigException>(() => TableSpecReader.Read(Nested("x", 63), "s.yaml"));
         Assert.DoesNotContain(ok.Errors, e => e.Contains("nesting", StringComparison.Ordinal));
-        Assert.Contains("s.yaml: x: unknown key (expected one of: table, csv, trim, columns, filter, key, on_error, max_reject_ratio, schema_drift, decompression)", ok.Errors);
+        Assert.Contains("s.yaml: x: unknown key (expected one of: table, format, csv, json, trim, columns, filter, key, on_error, max_reject_ratio, schema_drift, decompression)", ok.Errors);
 
         var deep = Assert.Throws<ConfigException>(() => TableSpecReader.Read(Nested("x", 64), "s.yaml"));
         Assert.Equal(["s.yaml:2:67: nesting deeper than 64 levels"], deep.Errors);
