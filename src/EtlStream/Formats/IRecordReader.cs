@@ -24,4 +24,11 @@ public interface IRecordReader : IDisposable
     /// while its header holds a likely delimiter): the pipeline logs each once, prefixed with the entry's name.
     /// </summary>
     IReadOnlyList<string> HeaderWarnings { get; }
+
+    /// <summary>
+    /// The type each header field carries, when the format types its columns (Parquet, Arrow; null for a field
+    /// with no column type of its own, read as text), known once the header is read. Null for a text format: a
+    /// spec inferred from the header (no <c>columns:</c>) then makes every column a string.
+    /// </summary>
+    IReadOnlyList<Tables.ColumnType?>? HeaderTypes => null;
 }
