@@ -7,6 +7,8 @@ return args switch
     ["gzip-floor", var file] => await StandardJobHarness.GzipFloorAsync(file),
     ["duckdb", var file, var output] => StandardJobHarness.DuckDb(file, output),
     ["duckdb-json", var file, var output] => StandardJobHarness.DuckDbJson(file, output),
+    ["parquet-input", ..] => await ParquetInputHarness.RunAsync(args),
+    ["duckdb-parquet", var file, var output] => ParquetInputHarness.DuckDbParquet(file, output),
     ["stages", var file, var spec, ..] => await StageProfile.RunAsync(file, spec, args.Length > 3 ? args[3] : null),
     _ => Benchmarks(args),
 };

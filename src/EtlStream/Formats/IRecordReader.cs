@@ -27,4 +27,11 @@ public interface IRecordReader : IDisposable
 
     /// <summary>Warnings found while reading records (a JSON key first seen after the sample): logged once, when the entry ends.</summary>
     IReadOnlyList<string> EntryWarnings => [];
+
+    /// <summary>
+    /// The type each header field carries, when the format types its columns (Parquet, Arrow; null for a field
+    /// with no column type of its own, read as text), known once the header is read. Null for a text format: a
+    /// spec inferred from the header (no <c>columns:</c>) then makes every column a string.
+    /// </summary>
+    IReadOnlyList<Tables.ColumnType?>? HeaderTypes => null;
 }

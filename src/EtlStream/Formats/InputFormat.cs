@@ -21,4 +21,11 @@ public abstract class InputFormat
 
     /// <summary>Opens a reader over <paramref name="input"/>, an entry named <paramref name="source"/> in errors.</summary>
     public abstract IRecordReader Open(Stream input, string source, TableSpec spec);
+
+    /// <summary>
+    /// As <see cref="Open(Stream, string, TableSpec)"/>, told the path of the entry when it is a plain local file
+    /// (null when it is remote, compressed, inside an archive or piped). A format that needs random access
+    /// (Parquet's schema and row-group index are at its end) reads that file in place instead of the stream.
+    /// </summary>
+    public virtual IRecordReader Open(Stream input, string source, TableSpec spec, string? localPath) => Open(input, source, spec);
 }

@@ -15,11 +15,13 @@ public static class InputFormats
     /// <summary>The format of an entry no format recognises, and of every entry when the spec names none.</summary>
     public static InputFormat Default { get; } = CsvFormat.Instance;
 
-    /// <summary>Every format, most specific signature first (CSV, which recognises nothing, last).</summary>
+    /// <summary>Every format; signatures do not overlap, and CSV, which recognises nothing, is what none claims.</summary>
     public static IReadOnlyList<InputFormat> All { get; } =
     [
         CsvFormat.Instance,
         Json.JsonFormat.Instance,
+        Parquet.ParquetFormat.Instance,
+        Arrow.ArrowFormat.Instance,
     ];
 
     /// <summary>The known kinds, for error messages: <c>csv, json, …</c>.</summary>

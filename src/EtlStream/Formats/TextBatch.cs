@@ -5,17 +5,24 @@ using EtlStream.Memory;
 namespace EtlStream.Formats;
 
 /// <summary>
-/// One batch of records read by an input format: every field as UTF-8 bytes in Arrow string layout (values,
-/// offsets, validity), plus the source line each record starts on so later stages can name it in errors. The
-/// transforms read typed values from this text, so every format that yields text fields (CSV, JSON) shares one
-/// conversion, rule and reject path.
+/// One batch of records read by an input format. A column is either text, UTF-8 bytes in Arrow string layout
+/// (values, offsets, validity: CSV, JSON), or a typed Arrow array as a columnar format stores it (Parquet, Arrow).
+/// The transforms read a typed column directly when its type converts to the spec's (<see cref="Typed"/>), and read
+/// every other column, and a typed one wherever text is needed (rules, string columns, a reject's raw row), as text:
+/// a typed column's text is made once, on first use, so one conversion, rule and reject path serves every format.
+/// Each record carries the source line it starts on (its 1-based record number in a columnar file) so later stages
+/// can name it in errors.
 /// The buffers are pooled: dispose the batch when done, and do not keep arrays obtained from it.
 /// </summary>
 public sealed class TextBatch : IDisposable
 {
     private readonly BatchMemory _memory;
     private readonly TextColumnData[] _columns;
-    private readonly long[] _lines;
+    private readonly long[]? _lines;
+    private readonly IArrowArray?[]? _typed;
+    private readonly long _firstRecord;
+    private readonly long _typedBytes;
+    private IDisposable? _owner;
 
     /// <param name="broken">Records the format could not read (malformed JSON): rows of NULLs the transform rejects.</param>
     internal TextBatch(string source, IReadOnlyList<string> header, TextColumnData[] columns, long[] lines, int rowCount, long bytes, BatchMemory memory,
@@ -31,6 +38,45 @@ public sealed class TextBatch : IDisposable
         _memory = memory;
     }
 
+    private TextBatch(string source, IReadOnlyList<string> header, IArrowArray?[] typed, int rowCount, long firstRecord, long bytes, long typedBytes, IDisposable? owner)
+    {
+        Broken = []; // a typed format reads whole columns: it has no record it could not frame
+        Source = source;
+        Header = header;
+        _columns = new TextColumnData[typed.Length];
+        _typed = typed;
+        _firstRecord = firstRecord;
+        RowCount = rowCount;
+        Bytes = bytes;
+        _typedBytes = typedBytes;
+        _owner = owner;
+        _memory = new BatchMemory();
+    }
+
+    /// <summary>
+    /// A batch of typed Arrow columns, one per header field (null: a field the spec does not read, which reads as
+    /// NULL). <paramref name="firstRecord"/> is the 1-based number of its first record in the entry;
+    /// <paramref name="owner"/> (the arrays' memory) is disposed with the batch, and <paramref name="typedBytes"/> is
+    /// what it holds, counted against the memory budget.
+    /// </summary>
+    public static TextBatch FromArrow(string source, IReadOnlyList<string> header, IArrowArray?[] columns, int rowCount, long firstRecord, long bytes, long typedBytes, IDisposable? owner)
+    {
+        if (columns.Length != header.Count)
+        {
+            throw new ArgumentException($"{columns.Length} columns for a header of {header.Count}", nameof(columns));
+        }
+
+        foreach (var c in columns)
+        {
+            if (c is not null && c.Length != rowCount)
+            {
+                throw new ArgumentException($"a column of {c.Length} rows in a batch of {rowCount}", nameof(columns));
+            }
+        }
+
+        return new TextBatch(source, header, columns, rowCount, firstRecord, bytes, typedBytes, owner);
+    }
+
     /// <summary>The file (or archive entry) the records came from.</summary>
     public string Source { get; }
 
@@ -43,10 +89,22 @@ public sealed class TextBatch : IDisposable
     /// <summary>Uncompressed bytes of input these records were parsed from.</summary>
     public long Bytes { get; }
 
-    /// <summary>The 1-based source line the record starts on.</summary>
-    public long LineOf(int row) => _lines[row];
+    /// <summary>The 1-based source line the record starts on; for a columnar format, its record number.</summary>
+    public long LineOf(int row) => _lines is null ? _firstRecord + row : _lines[row];
 
-    internal ref readonly TextColumnData Data(int column) => ref _columns[column];
+    /// <summary>The column as the format typed it, or null for a text column (and a field not read).</summary>
+    public IArrowArray? Typed(int column) => _typed?[column];
+
+    /// <summary>A column's text; a typed column's is made on first use (<see cref="TypedColumnText"/>).</summary>
+    internal ref readonly TextColumnData Data(int column)
+    {
+        if (_columns[column].Values is null)
+        {
+            _columns[column] = TypedColumnText.Write(_typed?[column], RowCount, _memory);
+        }
+
+        return ref _columns[column];
+    }
 
     /// <summary>
     /// The text of a record the format could not read, as read (a malformed JSON line); null for every other row,
@@ -71,7 +129,7 @@ public sealed class TextBatch : IDisposable
     /// <summary>A column as an Arrow string array over the batch's buffers (no copy); valid until disposal.</summary>
     public StringArray Column(int column)
     {
-        ref readonly var c = ref _columns[column];
+        ref readonly var c = ref Data(column);
         return new StringArray(
             RowCount,
             new ArrowBuffer(c.OffsetBytes.AsMemory(0, (RowCount + 1) * sizeof(int))),
@@ -81,10 +139,14 @@ public sealed class TextBatch : IDisposable
             0);
     }
 
-    /// <summary>The bytes of the pooled arrays behind the batch, as allocated.</summary>
-    internal long MemoryBytes => _memory.Bytes;
+    /// <summary>The bytes behind the batch: its pooled arrays as allocated, and the typed columns' buffers.</summary>
+    internal long MemoryBytes => _memory.Bytes + _typedBytes;
 
-    public void Dispose() => _memory.Dispose();
+    public void Dispose()
+    {
+        _memory.Dispose();
+        Interlocked.Exchange(ref _owner, null)?.Dispose();
+    }
 }
 
 /// <summary>A record the input format could not read (<paramref name="Reason"/>: <c>invalid JSON at byte 88: expected ',' or '}'</c>).</summary>

@@ -457,7 +457,7 @@ public sealed partial class LoadPipeline
                     {
                         try
                         {
-                            await ParseEntryAsync(file, entry.Name, input, transform, target, metrics, total, token).ConfigureAwait(false);
+                            await ParseEntryAsync(file, entry.Name, input, LocalPathOf(file, entry), transform, target, metrics, total, token).ConfigureAwait(false);
                         }
                         catch (Exception e) when (e is not InvalidDataException and not OperationCanceledException)
                         {
@@ -480,10 +480,14 @@ public sealed partial class LoadPipeline
         return new FileLoadResult(file.Name, total.Rows, total.Bytes, file.Length, Stopwatch.GetElapsedTime(started));
     }
 
-    private async Task ParseEntryAsync(SourceFile file, string name, Stream input, TableTransform transform, ITargetBlock<ParsedWork> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
+    /// <summary>The path of an entry that is a whole, uncompressed local file, for a format that reads in place (Parquet).</summary>
+    private static string? LocalPathOf(SourceFile file, DecompressedEntry entry) =>
+        entry.Kind == CompressionKind.None && entry.Name == file.Name ? file.LocalPath : null;
+
+    private async Task ParseEntryAsync(SourceFile file, string name, Stream input, string? localPath, TableTransform transform, ITargetBlock<ParsedWork> target, PipelineMetrics metrics, EntryCounts counts, CancellationToken token)
     {
         var (format, formatted) = await InputFormats.ChooseAsync(input, transform.Spec, token).ConfigureAwait(false);
-        using var parser = format.Open(formatted, name, transform.Spec);
+        using var parser = format.Open(formatted, name, transform.Spec, localPath);
         var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
         if (header.Count == 0)
         {
@@ -609,7 +613,7 @@ public sealed partial class LoadPipeline
         var columns = spec.Columns.ToList();
         var known = new HashSet<string>(columns.Where(c => c.Computed is null).Select(c => c.SourceName), StringComparer.Ordinal);
         var names = new HashSet<string>(columns.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
-        await foreach (var (entry, header) in HeadersAsync(files, files.Length, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header, _) in HeadersAsync(files, files.Length, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             // Fields no column reads yet, by binding (not by name): a header repeated or differing only in case is a
             // field of its own. Empty headers stay unread, as before.
@@ -643,11 +647,12 @@ public sealed partial class LoadPipeline
             throw new ConfigException(["no input files"]);
         }
 
-        await foreach (var (entry, header) in HeadersAsync(files, 1, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
+        await foreach (var (entry, header, types) in HeadersAsync(files, 1, spec, spec.Decompression ?? _options.DecompressionLimits, token).ConfigureAwait(false))
         {
             if (header.Count > 0)
             {
-                return spec.WithColumnsFrom(header, spec.Csv.HasHeader ? $"{entry}'s header" : $"{entry} (no header: columns named by position)");
+                // A typed format's columns keep their types (a Parquet int64 stays int64); text gives strings.
+                return spec.WithColumnsFrom(header, types is not null ? $"{entry}'s schema" : spec.Csv.HasHeader ? $"{entry}'s header" : $"{entry} (no header: columns named by position)", types);
             }
         }
 
@@ -659,7 +664,7 @@ public sealed partial class LoadPipeline
     /// header (an empty entry gives an empty one). A read-once file in <paramref name="files"/> is replaced by one
     /// that reads again what the header took, then the rest: a pipe or FIFO is never opened twice.
     /// </summary>
-    private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header)> HeadersAsync(
+    private async IAsyncEnumerable<(string Entry, IReadOnlyList<string> Header, IReadOnlyList<ColumnType?>? Types)> HeadersAsync(
         SourceFile[] files, int count, TableSpec spec, DecompressionLimits limits, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token)
     {
         for (var i = 0; i < count; i++)
@@ -680,8 +685,9 @@ public sealed partial class LoadPipeline
                     await using (entry.ConfigureAwait(false))
                     {
                         var (format, input) = await InputFormats.ChooseAsync(entry.Stream, spec, token).ConfigureAwait(false);
-                        using var parser = format.Open(input, entry.Name, spec);
-                        yield return (entry.Name, await parser.ReadHeaderAsync(token).ConfigureAwait(false));
+                        using var parser = format.Open(input, entry.Name, spec, LocalPathOf(file, entry));
+                        var header = await parser.ReadHeaderAsync(token).ConfigureAwait(false);
+                        yield return (entry.Name, header, parser.HeaderTypes);
                     }
                 }
             }

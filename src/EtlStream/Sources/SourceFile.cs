@@ -18,4 +18,10 @@ public sealed record SourceFile(string Name, long Length, string Version, Func<C
     /// first must hand the same bytes on (<see cref="ReplayReadStream"/>) instead of opening it again.
     /// </summary>
     public bool ReadOnce { get; init; }
+
+    /// <summary>
+    /// The path of a regular local file, for a format that reads in place rather than as a stream (Parquet); null
+    /// for anything else.
+    /// </summary>
+    public string? LocalPath { get; init; }
 }

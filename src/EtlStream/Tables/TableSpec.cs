@@ -63,16 +63,19 @@ public sealed record TableSpec
     /// (<see cref="CsvHeader"/>): an empty or repeated header is a column of its own, never another's values. Filters
     /// and the key are checked against those names here, as the spec reader could not; every problem is listed.
     /// </summary>
-    public TableSpec WithColumnsFrom(IReadOnlyList<string> header, string headerSource)
+    /// <param name="types">The type of each header field when the format has them (Parquet, Arrow); a field without one, and every field without them, is a string.</param>
+    public TableSpec WithColumnsFrom(IReadOnlyList<string> header, string headerSource, IReadOnlyList<ColumnType?>? types = null)
     {
         var names = CsvHeader.Resolve(header).Names;
         var columns = new List<ColumnSpec>(names.Count + Columns.Count);
         var byName = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var errors = new List<string>();
         var prefix = File is null ? "" : $"{File}: ";
-        foreach (var name in names)
+        for (var i = 0; i < names.Count; i++)
         {
-            columns.Add(new ColumnSpec { Name = name, Type = ColumnType.String, Trim = TrimInferred });
+            var name = names[i];
+            var type = types is not null && i < types.Count && types[i] is { } typed ? typed : ColumnType.String;
+            columns.Add(new ColumnSpec { Name = name, Type = type, Trim = TrimInferred && type.Kind == ColumnKind.String });
             byName.Add(name);
         }
 

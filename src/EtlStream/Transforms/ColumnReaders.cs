@@ -116,18 +116,21 @@ internal abstract class SourceColumnReader(ColumnSpec column, int sourceIndex, s
     internal FieldCursor Open(in TextColumnData src) => new(src, Column.Trim, _nullTokens);
 
     /// <summary>What a kernel does with a NULL: always store a null (false); in a NOT NULL column the row is also failed.</summary>
-    protected bool NullOrFail(TextBatch batch, int row, RowErrors errors)
+    internal bool NullOrFail(TextBatch batch, int row, RowErrors errors)
     {
         if (!Column.Nullable)
         {
-            errors.Fail(Error(batch, row, default, "NULL in a NOT NULL column"), row, Rules.NotNull);
+            errors.Fail(Error(batch, row, ReadOnlySpan<byte>.Empty, "NULL in a NOT NULL column"), row, Rules.NotNull);
         }
 
         return false;
     }
 
     internal DataConversionException Error(TextBatch batch, int row, ReadOnlySpan<byte> text, string reason) =>
-        new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, Encoding.UTF8.GetString(text), Column.Type.ToString(), reason);
+        Error(batch, row, Encoding.UTF8.GetString(text), reason);
+
+    internal DataConversionException Error(TextBatch batch, int row, string value, string reason) =>
+        new(batch.Source, batch.LineOf(row), SourceIndex + 1, Column.Name, sourceHeader, value, Column.Type.ToString(), reason);
 }
 
 internal sealed class StringColumnReader(ColumnSpec column, int sourceIndex, string header) : SourceColumnReader(column, sourceIndex, header)
@@ -265,12 +268,17 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
 {
     public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
-        ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
         var size = Unsafe.SizeOf<T>();
         var valueBytes = memory.RentBytes(n * size);
         var values = MemoryMarshal.Cast<byte, T>(valueBytes.AsSpan(0, n * size));
         var validity = RentValidity(memory, n);
+        if (batch.Typed(SourceIndex) is { } typed && TypedCast.TryRead(this, batch, typed, rows, values, validity, errors, out var typedNulls))
+        {
+            return Build(type, n, typedNulls, validity, new ArrowBuffer(valueBytes.AsMemory(0, n * size)));
+        }
+
+        ref readonly var src = ref batch.Data(SourceIndex);
         var nulls = 0;
         var p = parser;
         var cursor = Open(src);
@@ -301,6 +309,15 @@ internal sealed class PrimitiveColumnReader<T, TParser>(ColumnSpec column, int s
     /// <summary>Parses one value for a filter, with the same rules as the kernel.</summary>
     public bool TryRead(TextBatch batch, in TextColumnData src, int row, RowErrors errors, out T value)
     {
+        if (batch.Typed(SourceIndex) is { } typed)
+        {
+            var read = TypedCast.TryReadOne(this, batch, typed, row, errors, out value, out var handled);
+            if (handled)
+            {
+                return read;
+            }
+        }
+
         value = default;
         if (!TryText(batch, src, row, errors, out var text))
         {
@@ -324,11 +341,32 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
 
     public override IArrowArray Read(TextBatch batch, ReadOnlySpan<int> rows, BatchMemory memory, in BatchContext context, RowErrors errors)
     {
-        ref readonly var src = ref batch.Data(SourceIndex);
         var n = rows.Length;
         var bits = RentValidity(memory, n);
         var validity = RentValidity(memory, n);
         var nulls = 0;
+        if (batch.Typed(SourceIndex) is BooleanArray booleans)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (booleans.GetValue(rows[i]) is not { } value)
+                {
+                    NullOrFail(batch, rows[i], errors);
+                    nulls++;
+                    continue;
+                }
+
+                SetValid(validity, i);
+                if (value)
+                {
+                    SetValid(bits, i);
+                }
+            }
+
+            return Build(BooleanType.Default, n, nulls, validity, new ArrowBuffer(bits.AsMemory(0, (n + 7) / 8)));
+        }
+
+        ref readonly var src = ref batch.Data(SourceIndex);
         for (var i = 0; i < n; i++)
         {
             if (!TryRead(batch, src, rows[i], errors, out var value))
@@ -350,6 +388,17 @@ internal sealed class BoolColumnReader(ColumnSpec column, int sourceIndex, strin
     public bool TryRead(TextBatch batch, in TextColumnData src, int row, RowErrors errors, out bool value)
     {
         value = false;
+        if (batch.Typed(SourceIndex) is BooleanArray booleans)
+        {
+            if (booleans.GetValue(row) is { } b)
+            {
+                value = b;
+                return true;
+            }
+
+            return NullOrFail(batch, row, errors);
+        }
+
         if (!TryText(batch, src, row, errors, out var text))
         {
             return false;

@@ -64,7 +64,7 @@ public static partial class LocalFileSource
         var lastModified = info.Exists ? new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero) : (DateTimeOffset?)null;
         return !info.Exists || info.Length == 0
             ? new SourceFile(path, 0, version, token => OpenStreamAsync(path, version, token)) { ReadOnce = true, LastModified = lastModified }
-            : new SourceFile(path, info.Length, version, _ => ValueTask.FromResult(Open(path, version))) { LastModified = lastModified };
+            : new SourceFile(path, info.Length, version, _ => ValueTask.FromResult(Open(path, version))) { LastModified = lastModified, LocalPath = Path.GetFullPath(path) };
     }
 
     /// <summary>
