@@ -6,6 +6,8 @@ return args switch
     ["e2e", ..] => await StandardJobHarness.RunAsync(args),
     ["gzip-floor", var file] => await StandardJobHarness.GzipFloorAsync(file),
     ["duckdb", var file, var output] => StandardJobHarness.DuckDb(file, output),
+    ["duckdb-table", var file, var database, var table] => DuckDbTableHarness.Load(file, database, table),
+    ["duckdb-compare", var left, var right, var table] => DuckDbTableHarness.Compare(left, right, table),
     ["stages", var file, var spec, ..] => await StageProfile.RunAsync(file, spec, args.Length > 3 ? args[3] : null),
     _ => Benchmarks(args),
 };
