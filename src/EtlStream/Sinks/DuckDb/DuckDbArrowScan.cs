@@ -18,7 +18,7 @@ internal static partial class DuckDbArrowScan
     /// <summary>
     /// Registers <paramref name="batches"/> as the view <paramref name="view"/> on <paramref name="connection"/>
     /// (inside its open transaction), runs <paramref name="run"/> (a statement that reads the view once), then
-    /// drops the view and releases the stream, whatever happens. The batches stay owned by the caller.
+    /// drops the view, and releases the stream whatever happens. The batches stay owned by the caller.
     /// </summary>
     public static unsafe void WithView(DuckDB.NET.Data.DuckDBConnection connection, string view, Schema schema, IReadOnlyList<RecordBatch> batches, Action run, Action drop)
     {
@@ -31,14 +31,11 @@ internal static partial class DuckDbArrowScan
                 throw new InvalidOperationException($"DuckDB could not register the Arrow batches as view \"{view}\".");
             }
 
-            try
-            {
-                run();
-            }
-            finally
-            {
-                drop();
-            }
+            run();
+
+            // Not in a finally: a failed statement aborts the transaction, whose rollback takes the view with it, and
+            // a DROP there would only fail again ("transaction is aborted") and hide the statement's own error.
+            drop();
         }
         finally
         {
