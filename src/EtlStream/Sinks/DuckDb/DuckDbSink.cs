@@ -51,11 +51,11 @@ public sealed class DuckDbSink : IBatchSink
     public int MaxConcurrency => 1;
 
     /// <summary>
-    /// Every batch as it comes, one statement each: a parsed batch is already up to 65,536 rows, so a statement's
-    /// fixed cost (plan, view) is spread thin, and gathering chunks would only hold more rows in the mesh (measured:
-    /// same time, see perf/results/duckdb-sink-2000000.md).
+    /// One statement per chunk, so a statement's fixed cost (plan, view) is spread over many rows. Taking batches one
+    /// at a time measured the same within the noise (perf/results/duckdb-sink-alternatives.md); the chunk slots
+    /// come out of the same --memory-budget either way.
     /// </summary>
-    public int PreferredChunkRows => 1;
+    public int PreferredChunkRows => 64 * 1024;
 
     private string StagingTable => $"__etlstream_merge_{_options.Table}";
 
