@@ -151,21 +151,26 @@ internal static class StandardJobHarness
     /// <summary>The standard job in DuckDB SQL: read_csv → the same casts, trim, key, filter → Parquet zstd.</summary>
     public static string StandardJobSql(string file, string output) => $"""
         COPY (
-          SELECT trim(Dealer_Code) || '|' || trim(Invoice_No) AS invoice_key,
-                 trim(Invoice_No) AS invoice_no,
-                 strptime(trim(Invoice_Date), '%d-%m-%Y')::DATE AS invoice_date,
-                 trim(Dealer_Code) AS dealer_code, trim(Dealer_Name) AS dealer_name, trim(Territory) AS territory,
-                 trim(Region) AS region, trim(Product_Code) AS product_code, trim(Product_Name) AS product_name,
-                 trim(Category) AS category, trim(Qty)::BIGINT AS qty,
-                 trim(Unit_Price)::DECIMAL(18,2) AS unit_price, trim(Discount_Pct)::DECIMAL(5,2) AS discount_pct,
-                 trim(Net_Amount)::DECIMAL(18,2) AS net_amount, trim(Tax_Amount)::DECIMAL(18,2) AS tax_amount,
-                 trim(Gross_Amount)::DECIMAL(18,2) AS gross_amount, trim(Currency) AS currency,
-                 trim(Salesman_Code) AS salesman_code, trim(Active_Flag) = 'Y' AS active_flag,
-                 strptime(trim(Created_At), '%Y-%m-%d %H:%M:%S') AS created_at, trim(Remarks) AS remarks,
-                 trim(Batch_No) AS batch_no, trim(Is_Return) = 'TRUE' AS is_return
-          FROM read_csv('{file}', header = true, all_varchar = true)
-          WHERE trim(Qty)::BIGINT <> 0
+        {StandardJobSelect(file)}
         ) TO '{output}' (FORMAT parquet, COMPRESSION zstd);
+        """;
+
+    /// <summary>The standard job's query: read_csv → the casts, trim, key and filter, in the output's column order.</summary>
+    public static string StandardJobSelect(string file) => $"""
+        SELECT trim(Dealer_Code) || '|' || trim(Invoice_No) AS invoice_key,
+               trim(Invoice_No) AS invoice_no,
+               strptime(trim(Invoice_Date), '%d-%m-%Y')::DATE AS invoice_date,
+               trim(Dealer_Code) AS dealer_code, trim(Dealer_Name) AS dealer_name, trim(Territory) AS territory,
+               trim(Region) AS region, trim(Product_Code) AS product_code, trim(Product_Name) AS product_name,
+               trim(Category) AS category, trim(Qty)::BIGINT AS qty,
+               trim(Unit_Price)::DECIMAL(18,2) AS unit_price, trim(Discount_Pct)::DECIMAL(5,2) AS discount_pct,
+               trim(Net_Amount)::DECIMAL(18,2) AS net_amount, trim(Tax_Amount)::DECIMAL(18,2) AS tax_amount,
+               trim(Gross_Amount)::DECIMAL(18,2) AS gross_amount, trim(Currency) AS currency,
+               trim(Salesman_Code) AS salesman_code, trim(Active_Flag) = 'Y' AS active_flag,
+               strptime(trim(Created_At), '%Y-%m-%d %H:%M:%S') AS created_at, trim(Remarks) AS remarks,
+               trim(Batch_No) AS batch_no, trim(Is_Return) = 'TRUE' AS is_return
+        FROM read_csv('{file}', header = true, all_varchar = true)
+        WHERE trim(Qty)::BIGINT <> 0
         """;
 
     private static async Task<Run> RunContenderAsync(Contender c, string data)

@@ -88,6 +88,10 @@ internal static class TenantCommands
                 var sink = await tenant.Sink.Provider.DescribeAsync(tenant, t, step.Mode);
                 sb.AppendLine($"  {step.Name} / {table} ({step.Mode.ToString().ToLowerInvariant()}) <- {tenant.Source.Provider.PatternRoot(tenant.Source)}{t.FilePattern}");
                 sb.Append(MeshDescription.Describe(options, t.Spec.Csv, sink.Name, sink.MaxConcurrency, sink.ChunkRows, sink.ChunkBytes, t.Spec.Columns.Count(c => c.Rules.Unique)));
+                if (sink.Settings is { } settings)
+                {
+                    sb.AppendLine($"    sink sets  {settings}");
+                }
             }
         }
 

@@ -182,5 +182,8 @@ public sealed record TenantSinkContext(TenantConfig Tenant, TenantTable Table, S
     public ILogger? Logger { get; init; }
 }
 
-/// <summary>How <c>explain</c> shows a table load's sink: its name, concurrency and chunking.</summary>
-public sealed record SinkDescription(string Name, int MaxConcurrency, int ChunkRows, long ChunkBytes);
+/// <summary>
+/// How <c>explain</c> shows a table load's sink: its name, concurrency and chunking, and <paramref name="Settings"/>,
+/// what the sink sets on its database that a user would want to know (DuckDB's memory limit).
+/// </summary>
+public sealed record SinkDescription(string Name, int MaxConcurrency, int ChunkRows, long ChunkBytes, string? Settings = null);

@@ -28,7 +28,7 @@ public sealed class DuckDbDialect : SqlDialect
         ColumnKind.Bool => "BOOLEAN",
         ColumnKind.Date => "DATE",
         ColumnKind.Timestamp => "TIMESTAMP",
-        // Up to DECIMAL(38,s): the sink appends columns wider than System.Decimal as text and casts them (see DuckDbSink).
+        // Up to DECIMAL(38,s): Arrow's decimal128 reaches DuckDB as it is (see DuckDbArrowScan).
         ColumnKind.Decimal => Invariant($"DECIMAL({Decimal(field).Precision},{Decimal(field).Scale})"),
         _ => throw Unmapped(field),
     };

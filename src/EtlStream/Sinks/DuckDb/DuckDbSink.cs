@@ -11,34 +11,19 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.DuckDb;
 
 /// <summary>
-/// Loads batches into a DuckDB table through DuckDB.NET's appender. The whole run is one transaction, committed in
+/// Loads batches into a DuckDB table: each chunk's batches are scanned by DuckDB in place through the Arrow C data
+/// interface (<see cref="DuckDbArrowScan"/>) by one <c>INSERT … SELECT</c>. The whole run is one transaction, committed in
 /// <see cref="CompleteAsync"/> and rolled back when the sink is disposed without completing, so a failed run adds
 /// no rows. <see cref="DuckDbWriteMode.Replace"/> drops and recreates the table inside that same transaction, so
 /// readers see either the old content or the new, never a mix.
 /// </summary>
 public sealed class DuckDbSink : IBatchSink
 {
-    private const int UnixEpochDayNumber = 719162; // DateOnly(1970, 1, 1).DayNumber
-
-    /// <summary>
-    /// The widest decimal the appender takes as <see cref="decimal"/>: 10^28 − 1 fits its 96 bits. DuckDB.NET's
-    /// appender has no other way into a DECIMAL column, so wider columns are appended as text into a staging table
-    /// and cast by DuckDB when the run completes (exact: text → DECIMAL does not round).
-    /// </summary>
-    private const int MaxAppenderDecimalPrecision = 28;
-
-    /// <summary>A DECIMAL(38,s) as text: sign, up to 39 digits (a zero before the point when s = 38), point.</summary>
-    private const int WideDecimalChars = 41;
-
     private readonly DuckDbSinkOptions _options;
     private DuckDBConnection? _connection;
     private DuckDBTransaction? _transaction;
-    private DuckDBAppender? _appender;
-    private ColumnKind[] _kinds = [];
-    private string[] _names = [];
-    private long[] _ticksPerUnit = [];
-    private bool[] _wide = [];
-    private string[] _wideFormats = [];
+    private Schema? _schema;
+    private string _insertSql = "";
     private SqlColumn[] _columns = [];
     private bool _completed;
     private readonly Dictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
@@ -65,17 +50,19 @@ public sealed class DuckDbSink : IBatchSink
 
     public int MaxConcurrency => 1;
 
-    /// <summary>The appender works row by row; chunk size only bounds memory, so a moderate chunk is enough.</summary>
+    /// <summary>
+    /// One statement per chunk, so a statement's fixed cost (plan, view) is spread over many rows. Taking batches one
+    /// at a time measured the same within the noise (perf/results/duckdb-sink-alternatives.md); the chunk slots
+    /// come out of the same --memory-budget either way.
+    /// </summary>
     public int PreferredChunkRows => 64 * 1024;
 
     private string StagingTable => $"__etlstream_merge_{_options.Table}";
 
-    /// <summary>Takes the appended rows when a decimal column is wider than the appender's: see <see cref="MaxAppenderDecimalPrecision"/>.</summary>
-    private string WideTable => $"__etlstream_wide_{_options.Table}";
+    /// <summary>The view each chunk's batches are scanned through; per sink, so concurrent runs never share one.</summary>
+    private readonly string _view = $"__etlstream_arrow_{Guid.NewGuid():N}";
 
-    private bool HasWideColumns => System.Array.IndexOf(_wide, true) >= 0;
-
-    /// <summary>Rows appended so far in this run.</summary>
+    /// <summary>Rows inserted so far in this run.</summary>
     public long RowsWritten { get; private set; }
 
     public ValueTask OpenAsync(Schema schema, CancellationToken cancellationToken)
@@ -88,34 +75,8 @@ public sealed class DuckDbSink : IBatchSink
 
         cancellationToken.ThrowIfCancellationRequested();
         var columns = DuckDbDialect.Instance.ColumnsOf(schema);
-        _kinds = new ColumnKind[columns.Length];
-        _names = new string[columns.Length];
-        _ticksPerUnit = new long[columns.Length];
-        _wide = new bool[columns.Length];
-        _wideFormats = new string[columns.Length];
         _columns = columns;
-        for (var i = 0; i < columns.Length; i++)
-        {
-            var field = schema.FieldsList[i];
-            _kinds[i] = ArrowTypes.KindOf(field.DataType);
-            _names[i] = field.Name;
-            if (field.DataType is Decimal128Type { Precision: > MaxAppenderDecimalPrecision } wide)
-            {
-                _wide[i] = true;
-                _wideFormats[i] = "D" + (wide.Scale + 1).ToString(CultureInfo.InvariantCulture); // a digit before the point
-            }
-
-            if (field.DataType is TimestampType ts)
-            {
-                _ticksPerUnit[i] = ts.Unit switch
-                {
-                    TimeUnit.Second => TimeSpan.TicksPerSecond,
-                    TimeUnit.Millisecond => TimeSpan.TicksPerMillisecond,
-                    TimeUnit.Microsecond => TimeSpan.TicksPerMicrosecond,
-                    _ => 0, // nanoseconds: divided, see ToDateTime
-                };
-            }
-        }
+        _schema = schema;
 
         var databasePath = Path.GetFullPath(_options.DatabasePath);
         var directory = Path.GetDirectoryName(databasePath);
@@ -126,6 +87,7 @@ public sealed class DuckDbSink : IBatchSink
 
         _connection = new DuckDBConnection(DuckDbSinkOptions.ConnectionString(databasePath));
         _connection.Open();
+        Execute($"SET memory_limit = {DuckDbDialect.Instance.Literal(_options.MemoryLimit ?? DuckDbSinkOptions.MemoryLimitFor(columns.Length))}");
         _transaction = _connection.BeginTransaction();
 
         var table = QuoteIdentifier(_options.Table);
@@ -158,19 +120,10 @@ public sealed class DuckDbSink : IBatchSink
             Execute($"CREATE TABLE IF NOT EXISTS {LedgerTable} (tenant VARCHAR NOT NULL, target VARCHAR NOT NULL, source_name VARCHAR NOT NULL, source_version VARCHAR NOT NULL, rows BIGINT NOT NULL, run_id VARCHAR NOT NULL, committed_at TIMESTAMP NOT NULL)");
         }
 
-        if (HasWideColumns)
-        {
-            var staged = new SqlColumn[columns.Length];
-            for (var i = 0; i < columns.Length; i++)
-            {
-                staged[i] = _wide[i] ? columns[i] with { Type = "VARCHAR" } : columns[i];
-            }
-
-            Execute($"DROP TABLE IF EXISTS {QuoteIdentifier(WideTable)}");
-            Execute(DuckDbDialect.Instance.CreateTableSql(QuoteIdentifier(WideTable), staged));
-        }
-
-        _appender = _connection.CreateAppender(HasWideColumns ? WideTable : _options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
+        // By name, not position: a table the run evolved, or made by another run, keeps its own column order.
+        var names = string.Join(", ", columns.Select(c => QuoteIdentifier(c.Name)));
+        var destination = QuoteIdentifier(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
+        _insertSql = $"INSERT INTO {destination} ({names}) SELECT {names} FROM {QuoteIdentifier(_view)}";
         return ValueTask.CompletedTask;
     }
 
@@ -178,11 +131,23 @@ public sealed class DuckDbSink : IBatchSink
     {
         ArgumentNullException.ThrowIfNull(chunk);
         var batches = chunk.Batches;
-        var appender = _appender ?? throw new InvalidOperationException("The DuckDB sink is not open.");
+        var schema = _schema ?? throw new InvalidOperationException("The DuckDB sink is not open.");
+        cancellationToken.ThrowIfCancellationRequested();
+        long rows = 0;
         for (var b = 0; b < batches.Count; b++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            AppendBatch(appender, batches[b]);
+            if (batches[b].ColumnCount != _columns.Length)
+            {
+                throw new ArgumentException($"Batch has {batches[b].ColumnCount} columns, table {_options.Table} has {_columns.Length}.", nameof(chunk));
+            }
+
+            rows += batches[b].Length;
+        }
+
+        if (rows > 0)
+        {
+            DuckDbArrowScan.WithView(_connection!, _view, schema, batches, () => Execute(_insertSql), () => Execute($"DROP VIEW IF EXISTS {QuoteIdentifier(_view)}"));
+            RowsWritten += rows;
         }
 
         if (chunk.Source is { } source)
@@ -204,18 +169,8 @@ public sealed class DuckDbSink : IBatchSink
 
     public ValueTask CompleteAsync(CancellationToken cancellationToken)
     {
-        var appender = _appender ?? throw new InvalidOperationException("The DuckDB sink is not open.");
+        _ = _schema ?? throw new InvalidOperationException("The DuckDB sink is not open.");
         cancellationToken.ThrowIfCancellationRequested();
-        _appender = null;
-        appender.Close(); // flushes the last rows into the open transaction
-        if (HasWideColumns)
-        {
-            var names = string.Join(", ", _columns.Select(c => QuoteIdentifier(c.Name)));
-            var values = string.Join(", ", _columns.Select((c, i) => _wide[i] ? $"CAST({QuoteIdentifier(c.Name)} AS {c.Type})" : QuoteIdentifier(c.Name)));
-            var destination = QuoteIdentifier(_options.Mode == DuckDbWriteMode.Merge ? StagingTable : _options.Table);
-            Execute($"INSERT INTO {destination} ({names}) SELECT {values} FROM {QuoteIdentifier(WideTable)}");
-            Execute($"DROP TABLE {QuoteIdentifier(WideTable)}");
-        }
 
         if (_options.Mode == DuckDbWriteMode.Merge)
         {
@@ -247,21 +202,6 @@ public sealed class DuckDbSink : IBatchSink
     {
         try
         {
-            if (_appender is not null)
-            {
-                // Closing flushes buffered rows, but into the still-open transaction that is rolled back below.
-                var appender = _appender;
-                _appender = null;
-                try
-                {
-                    appender.Close();
-                }
-                catch (DuckDBException)
-                {
-                    // The run is being abandoned: a flush error here must not hide the error that abandoned it.
-                }
-            }
-
             if (_transaction is not null)
             {
                 if (!_completed)
@@ -280,137 +220,6 @@ public sealed class DuckDbSink : IBatchSink
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    private void AppendBatch(DuckDBAppender appender, RecordBatch batch)
-    {
-        if (batch.ColumnCount != _kinds.Length)
-        {
-            throw new ArgumentException($"Batch has {batch.ColumnCount} columns, table {_options.Table} has {_kinds.Length}.", nameof(batch));
-        }
-
-        var rows = batch.Length;
-        Span<byte> text = stackalloc byte[WideDecimalChars];
-        for (var r = 0; r < rows; r++)
-        {
-            var row = appender.CreateRow();
-            for (var c = 0; c < _kinds.Length; c++)
-            {
-                var array = batch.Column(c);
-                if (array.IsNull(r))
-                {
-                    row.AppendNullValue();
-                    continue;
-                }
-
-                switch (_kinds[c])
-                {
-                    case ColumnKind.String:
-                        var bytes = ((StringArray)array).GetBytes(r, out _);
-                        if (bytes.Length == 0)
-                        {
-                            row.AppendValue(string.Empty); // an empty span can look like null to the appender
-                        }
-                        else
-                        {
-                            // VARCHAR accepts raw UTF-8 bytes: no string is materialised per value.
-                            row.AppendValue(MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(bytes), bytes.Length));
-                        }
-
-                        break;
-                    case ColumnKind.Int8:
-                        row.AppendValue(((Int8Array)array).Values[r]);
-                        break;
-                    case ColumnKind.Int16:
-                        row.AppendValue(((Int16Array)array).Values[r]);
-                        break;
-                    case ColumnKind.Int32:
-                        row.AppendValue(((Int32Array)array).Values[r]);
-                        break;
-                    case ColumnKind.Int64:
-                        row.AppendValue(((Int64Array)array).Values[r]);
-                        break;
-                    case ColumnKind.Float64:
-                        row.AppendValue(((DoubleArray)array).Values[r]);
-                        break;
-                    case ColumnKind.Bool:
-                        row.AppendValue(((BooleanArray)array).GetValue(r));
-                        break;
-                    case ColumnKind.Decimal when _wide[c]:
-                        row.AppendValue(FormatWideDecimal((Decimal128Array)array, r, _wideFormats[c], text));
-                        break;
-                    case ColumnKind.Decimal:
-                        row.AppendValue(ReadDecimal((Decimal128Array)array, r, c));
-                        break;
-                    case ColumnKind.Date:
-                        row.AppendValue(DateOnly.FromDayNumber(UnixEpochDayNumber + ((Date32Array)array).Values[r]));
-                        break;
-                    case ColumnKind.Timestamp:
-                        row.AppendValue(ToDateTime(((TimestampArray)array).Values[r], _ticksPerUnit[c]));
-                        break;
-                    default:
-                        throw new InvalidOperationException($"Unhandled column kind {_kinds[c]}.");
-                }
-            }
-
-            row.EndRow();
-        }
-
-        RowsWritten += rows;
-    }
-
-    private decimal ReadDecimal(Decimal128Array array, int index, int column)
-    {
-        var scale = (byte)((Decimal128Type)array.Data.DataType).Scale;
-        var unscaled = BinaryPrimitives.ReadInt128LittleEndian(array.ValueBuffer.Span.Slice((array.Offset + index) * 16, 16));
-        var negative = unscaled < 0;
-        var magnitude = negative ? (UInt128)(-unscaled) : (UInt128)unscaled;
-        if ((magnitude >> 96) != UInt128.Zero)
-        {
-            throw new OverflowException(
-                $"Column \"{_names[column]}\": decimal value does not fit System.Decimal (96-bit), which the DuckDB appender requires.");
-        }
-
-        var low = (ulong)magnitude;
-        return new decimal((int)(uint)low, (int)(uint)(low >> 32), (int)(uint)(magnitude >> 64), negative, scale);
-    }
-
-    /// <summary>The value as DuckDB reads a DECIMAL literal (<c>-123.45</c>), written into <paramref name="text"/> without allocating.</summary>
-    private static Span<byte> FormatWideDecimal(Decimal128Array array, int index, string format, Span<byte> text)
-    {
-        var scale = ((Decimal128Type)array.Data.DataType).Scale;
-        var unscaled = BinaryPrimitives.ReadInt128LittleEndian(array.ValueBuffer.Span.Slice((array.Offset + index) * 16, 16));
-        var length = 0;
-        if (unscaled < 0)
-        {
-            text[length++] = (byte)'-';
-        }
-
-        // 38 digits at most (the transform enforced the precision), so the magnitude fits UInt128 and the buffer.
-        var magnitude = unscaled < 0 ? (UInt128)(-unscaled) : (UInt128)unscaled;
-        var digits = text[length..];
-        if (!magnitude.TryFormat(digits, out var written, format, CultureInfo.InvariantCulture))
-        {
-            throw new InvalidOperationException($"decimal with {written} digits does not fit DECIMAL(38)");
-        }
-
-        length += written;
-        if (scale > 0)
-        {
-            // The zero-padded digits are at least scale + 1 long: move the fraction right by one for the point.
-            var point = length - scale;
-            text[point..length].CopyTo(text[(point + 1)..]);
-            text[point] = (byte)'.';
-            length++;
-        }
-
-        return text[..length];
-    }
-
-    private static DateTime ToDateTime(long value, long ticksPerUnit)
-    {
-        var ticks = ticksPerUnit == 0 ? value / 100 : value * ticksPerUnit;
-        return new DateTime(DateTime.UnixEpoch.Ticks + ticks, DateTimeKind.Unspecified);
     }
 
     /// <param name="schema">Its <c>etlstream.schema_drift = evolve</c> metadata lets trailing nullable columns the table lacks be added.</param>
@@ -524,6 +333,13 @@ public sealed class DuckDbSink : IBatchSink
         }
 
         return rows;
+    }
+
+    /// <summary>What the sink sets on the database, as <c>explain</c> states it.</summary>
+    public static string SettingsText(DuckDbSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return $"DuckDB memory_limit = {(options.MemoryLimit is { } set ? $"'{set}'" : DuckDbSinkOptions.DefaultMemoryLimitText)} (its buffer pool, outside --memory-budget; past it DuckDB spills to {Path.GetFileName(options.DatabasePath)}.tmp beside the database, removed when the run ends)";
     }
 
     /// <summary>Double-quotes an identifier, doubling embedded quotes.</summary>

@@ -36,6 +36,12 @@ public sealed class DuckDbSinkProvider : SinkProvider
         return new DuckDbSink(Options(context.Tenant, context.Table, context.Mode) with { Ledger = context.Ledger, ReplaceSources = context.ReplaceSources });
     }
 
+    public override async ValueTask<SinkDescription> DescribeAsync(TenantConfig tenant, TenantTable table, StepMode mode)
+    {
+        var description = await base.DescribeAsync(tenant, table, mode).ConfigureAwait(false);
+        return description with { Settings = DuckDbSink.SettingsText(Options(tenant, table, mode)) };
+    }
+
     /// <summary>How a table of the tenant is written in a mode: its own database, its key for merges.</summary>
     public static DuckDbSinkOptions Options(TenantConfig tenant, TenantTable table, StepMode mode)
     {
