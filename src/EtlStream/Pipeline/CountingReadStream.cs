@@ -2,10 +2,11 @@ namespace EtlStream.Pipeline;
 
 /// <summary>
 /// Hands a source's bytes through unchanged and reports how many each read returned: how a live display measures
-/// progress within a file (a file's compressed bytes, read as the decompressor asks for them). Seeks pass through,
-/// as a zip reader needs them.
+/// progress within a file (a file's compressed bytes, read as the decompressor asks for them). With a
+/// <paramref name="clock"/> it also adds the time each read took to that stage: a small entry read without a
+/// read-ahead task still shows its decompression time. Seeks pass through, as a zip reader needs them.
 /// </summary>
-internal sealed class CountingReadStream(Stream inner, Action<int> counted) : Stream
+internal sealed class CountingReadStream(Stream inner, Action<int> counted, StageClock? clock = null) : Stream
 {
     public override bool CanRead => true;
 
@@ -17,15 +18,26 @@ internal sealed class CountingReadStream(Stream inner, Action<int> counted) : St
 
     public override long Position { get => inner.Position; set => inner.Position = value; }
 
-    public override int Read(byte[] buffer, int offset, int count) => Counted(inner.Read(buffer, offset, count));
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-    public override int Read(Span<byte> buffer) => Counted(inner.Read(buffer));
+    public override int Read(Span<byte> buffer)
+    {
+        var started = clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        var n = inner.Read(buffer);
+        clock?.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return Counted(n);
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Counted(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var started = clock is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        clock?.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return Counted(n);
+    }
 
     public override void Flush()
     {

@@ -451,8 +451,8 @@ public sealed partial class LoadPipeline
                     // A small entry is read on this task: a read-ahead task per entry costs more in hand-offs than it
                     // saves (an archive of 100,000 small entries spent most of its CPU in thread-pool spinning).
                     var input = entry.DeclaredLength <= _options.ReadAheadBufferBytes
-                        ? entry.Stream
-                        : new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
+                        ? new CountingReadStream(entry.Stream, static _ => { }, _decompress)
+                        : (Stream)new ReadAheadStream(entry.Stream, _options.ReadAheadBuffers, _options.ReadAheadBufferBytes, _decompress, token);
                     await using (input.ConfigureAwait(false))
                     {
                         try
