@@ -27,9 +27,10 @@ internal static class YamlFile
     {
         failed = false;
         var stream = new YamlStream();
+        var parser = new BoundedParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new BoundedParser(new Parser(new StringReader(text))));
+            stream.Load(parser);
         }
         catch (YamlLimitException e)
         {
@@ -40,6 +41,14 @@ internal static class YamlFile
         catch (YamlException e)
         {
             errors.Add($"{file}:{e.Start.Line}:{e.Start.Column}: invalid YAML: {e.Message}");
+            failed = true;
+            return null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet's scanner and loader fail this way on some malformed input (a broken flow collection, an
+            // invalid global tag; found by the yaml fuzz target): the input is not YAML, said where the parser stood.
+            errors.Add($"{file}:{parser.Last.Line}:{parser.Last.Column}: invalid YAML: the parser could not read on after this point");
             failed = true;
             return null;
         }
@@ -57,9 +66,13 @@ internal static class YamlFile
     {
         private readonly Dictionary<string, (long Nodes, int Levels)> _anchors = new(StringComparer.Ordinal);
         private readonly List<(string? Anchor, long FirstNode, int Levels)> _open = [];
+        private readonly HashSet<string> _defined = new(StringComparer.Ordinal);
         private long _nodes;
 
         public ParsingEvent? Current => inner.Current;
+
+        /// <summary>Where the last event read ended: the place to name when the parser itself fails.</summary>
+        public Mark Last { get; private set; } = Mark.Empty;
 
         public bool MoveNext()
         {
@@ -68,10 +81,13 @@ internal static class YamlFile
                 return false;
             }
 
+            Last = inner.Current!.End;
+
             switch (inner.Current)
             {
                 case NodeEvent node and (MappingStart or SequenceStart):
                     Add(1, 1, node);
+                    Define(node);
                     _open.Add((Anchor(node), _nodes - 1, 1));
                     break;
                 case MappingEnd or SequenceEnd:
@@ -90,6 +106,7 @@ internal static class YamlFile
                     break;
                 case Scalar scalar:
                     Add(1, 0, scalar);
+                    Define(scalar);
                     if (Anchor(scalar) is { } a)
                     {
                         _anchors[a] = (1, 0);
@@ -97,8 +114,21 @@ internal static class YamlFile
 
                     break;
                 case AnchorAlias alias:
-                    // An alias to an unknown anchor is YamlDotNet's to report; it counts as one node here.
-                    var (nodes, aliasLevels) = _anchors.TryGetValue(alias.Value.Value, out var known) ? known : (1, 0);
+                    // An alias inside the node its anchor names would make the graph a cycle, which every reader of
+                    // it (placeholder checks, key hashing) would follow until the stack overflows.
+                    if (_open.Exists(o => o.Anchor == alias.Value.Value))
+                    {
+                        throw new YamlLimitException(alias.Start, alias.End, $"alias *{alias.Value.Value} is inside the node its anchor names (a cycle)");
+                    }
+
+                    // YAML names an anchor before its aliases; YamlDotNet also resolves an alias to a later anchor,
+                    // which lets two nodes hold each other (b: &b [*c], c: &c [*b]): refused as YAML would.
+                    if (!_anchors.TryGetValue(alias.Value.Value, out var known))
+                    {
+                        throw new YamlLimitException(alias.Start, alias.End, $"alias *{alias.Value.Value} comes before any anchor &{alias.Value.Value}");
+                    }
+
+                    var (nodes, aliasLevels) = known;
                     Add(nodes, aliasLevels, alias);
                     if (_open.Count > 0 && _open[^1].Levels < aliasLevels + 1)
                     {
@@ -112,6 +142,19 @@ internal static class YamlFile
         }
 
         private static string? Anchor(NodeEvent node) => node.Anchor.IsEmpty ? null : node.Anchor.Value;
+
+        /// <summary>
+        /// Refuses an anchor name used twice: YAML lets a later one hide the earlier, but YamlDotNet resolves aliases
+        /// after the whole document is read, so an alias could name a node other than the one before it, even its
+        /// own container. Specs and tenants never need two anchors of one name.
+        /// </summary>
+        private void Define(NodeEvent node)
+        {
+            if (Anchor(node) is { } anchor && (!_defined.Add(anchor)))
+            {
+                throw new YamlLimitException(node.Start, node.End, $"anchor &{anchor} is defined twice (give each anchor its own name)");
+            }
+        }
 
         /// <param name="levels">The levels of collections the node brings, itself included (0 for a scalar).</param>
         private void Add(long nodes, int levels, ParsingEvent at)

@@ -74,6 +74,32 @@ public sealed class YamlBoundsTests : IDisposable
     }
 
     [Fact]
+    public async Task An_alias_inside_the_node_its_anchor_names_is_refused_not_followed_until_the_stack_overflows()
+    {
+        // Found by the yaml fuzz target (perf/EtlStream.Fuzz, FUZZ_TARGET=yaml): the second &b hid the first, and
+        // YamlDotNet resolved *b to the sequence holding it; the tenant reader's placeholder check overflowed the stack.
+        var root = _dir.File("configs");
+        var folder = Path.Combine(root, "tenants", "acme");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "tenant.yaml");
+        await File.WriteAllTextAsync(file, "tenant: acme\na: &b [ x, &b [1, 2], *b ]\n");
+
+        var tenants = await Task.Run(() => TenantConfigReader.ReadAll(root, out var errors) is var t ? (t, errors) : default).WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Empty(tenants.t);
+        Assert.Equal([$"{file}:2:12: anchor &b is defined twice (give each anchor its own name)"], tenants.errors);
+
+        var mutual = Assert.Throws<ConfigException>(() => TableSpecReader.Read("table: t\nb: &b [*c]\nc: &c [*b]\n", "m.yaml"));
+        Assert.Equal(["m.yaml:2:8: alias *c comes before any anchor &c"], mutual.Errors);
+
+        // The fuzzer's own input also made YamlDotNet's scanner throw InvalidOperationException: a YAML error here.
+        var scanner = Assert.Throws<ConfigException>(() => TableSpecReader.Read("a: &a [x, &b [ &c [*a, *a]\nc: &, *b]\n", "f.yaml"));
+        Assert.Equal(["f.yaml:1:9: invalid YAML: the parser could not read on after this point"], scanner.Errors);
+
+        var cycle = Assert.Throws<ConfigException>(() => TableSpecReader.Read("table: t\ncolumns: &c [ { name: a, type: string }, *c ]\n", "c.yaml"));
+        Assert.Equal(["c.yaml:2:42: alias *c is inside the node its anchor names (a cycle)"], cycle.Errors);
+    }
+
+    [Fact]
     public async Task A_tenant_yaml_nested_100000_deep_is_refused_naming_the_file()
     {
         var root = _dir.File("configs");
