@@ -43,6 +43,9 @@ public sealed partial class LoadPipeline
     private TransformBlock<ParsedWork, LoadItem>? _transformQueue;
     private ActionBlock<LoadItem>? _loadQueue;
 
+    // The counters above are per run and never reset: a second run would report the first one's totals as its own.
+    private int _started;
+
     public LoadPipeline(LoadOptions options, ILogger? logger = null)
     {
         var errors = options.Validate();
@@ -58,9 +61,15 @@ public sealed partial class LoadPipeline
     /// <summary>
     /// Loads <paramref name="files"/> into <paramref name="sink"/>. Without a table spec every column is a
     /// nullable string named from the first file's header. The sink is completed only when everything was written.
+    /// An instance runs once (its counters are the run's): a second call throws <see cref="InvalidOperationException"/>.
     /// </summary>
     public async Task<LoadResult> RunAsync(IReadOnlyList<SourceFile> files, TableSpec? spec, IBatchSink sink, CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("a LoadPipeline runs once; make a new one per run");
+        }
+
         var started = Stopwatch.GetTimestamp();
         spec ??= new TableSpec { Name = _options.TableName ?? TableNames.FromFileName(files.Count > 0 ? files[0].Name : ""), Columns = [], InferColumns = true };
         if (spec.InferColumns || spec.SchemaDrift == SchemaDrift.Evolve)
