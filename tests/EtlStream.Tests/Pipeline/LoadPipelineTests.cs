@@ -154,6 +154,32 @@ public sealed class LoadPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_pipeline_runs_once_and_a_second_run_fails_at_once_without_touching_its_sink()
+    {
+        var input = _dir.File("plain.csv");
+        await File.WriteAllTextAsync(input, "Id,Name\n1,Ann\n2,\n");
+        var pipeline = new LoadPipeline(new LoadOptions { LoadDate = new DateOnly(2026, 11, 24) });
+        var first = _dir.File("first.parquet");
+        await using (var sink = SinkTarget.Create($"parquet:{first}", "t"))
+        {
+            var result = await pipeline.RunAsync(LocalFileSource.List(input), null, sink, CancellationToken.None);
+            Assert.Equal((2L, 2L), (result.RowsRead, result.RowsLoaded));
+        }
+
+        var second = _dir.File("second.parquet");
+        await using (var sink = SinkTarget.Create($"parquet:{second}", "t"))
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(
+                () => pipeline.RunAsync(LocalFileSource.List(input), null, sink, CancellationToken.None));
+            Assert.Equal("a LoadPipeline runs once; make a new one per run", error.Message);
+        }
+
+        Assert.True(File.Exists(first));
+        Assert.False(File.Exists(second));
+        Assert.Equal((1L, 2L), (pipeline.Progress.FilesDone, pipeline.Progress.RowsRead)); // the first run's totals, not doubled
+    }
+
+    [Fact]
     public async Task A_malformed_file_fails_the_run_naming_file_line_and_field_and_leaves_no_output()
     {
         var input = _dir.File("bad.csv.gz");
