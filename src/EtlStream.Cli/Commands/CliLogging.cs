@@ -1,7 +1,6 @@
 using EtlStream.Formats.Csv;
 using System.CommandLine;
 using EtlStream.Security;
-using EtlStream.Tenancy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 

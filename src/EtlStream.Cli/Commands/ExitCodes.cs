@@ -1,7 +1,6 @@
 using EtlStream.Formats.Csv;
 using EtlStream.Security;
 using EtlStream.Tables;
-using EtlStream.Tenancy;
 
 namespace EtlStream.Cli.Commands;
 

@@ -1,9 +1,6 @@
 using EtlStream.Formats;
-using System.CommandLine;
 using System.Globalization;
-using EtlStream.Formats.Csv;
 using EtlStream.Pipeline;
-using EtlStream.Security;
 using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.State;

@@ -1,14 +1,10 @@
-using EtlStream.Formats;
 using System.CommandLine;
 using System.Globalization;
-using EtlStream.Formats.Csv;
 using EtlStream.Pipeline;
 using EtlStream.Security;
 using EtlStream.Sinks;
-using EtlStream.Sources;
 using EtlStream.State;
 using EtlStream.Tables;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

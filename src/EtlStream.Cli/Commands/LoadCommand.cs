@@ -3,12 +3,9 @@ using System.CommandLine;
 using System.Globalization;
 using EtlStream.Formats.Csv;
 using EtlStream.Pipeline;
-using EtlStream.Security;
 using EtlStream.Sinks;
 using EtlStream.Sources;
-using EtlStream.State;
 using EtlStream.Tables;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

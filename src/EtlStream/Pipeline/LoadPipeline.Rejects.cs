@@ -1,4 +1,3 @@
-using EtlStream.Formats;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;

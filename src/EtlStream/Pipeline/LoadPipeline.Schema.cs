@@ -1,13 +1,10 @@
 using EtlStream.Formats;
-using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;
 using EtlStream.Compression;
 using EtlStream.Formats.Csv;
-using EtlStream.Memory;
 using EtlStream.Observability;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using EtlStream.Sinks;
 using EtlStream.Sources;
 using EtlStream.Tables;

@@ -1,8 +1,5 @@
-using EtlStream.Formats;
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Dataflow;
-using EtlStream.Compression;
 using EtlStream.Formats.Csv;
 using EtlStream.Memory;
 using EtlStream.Observability;

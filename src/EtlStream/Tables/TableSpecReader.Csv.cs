@@ -1,6 +1,4 @@
-using System.Globalization;
 using EtlStream.Formats.Csv;
-using EtlStream.Transforms;
 using YamlDotNet.RepresentationModel;
 
 namespace EtlStream.Tables;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using EtlStream.Formats.Csv;
 using EtlStream.Transforms;
 using YamlDotNet.RepresentationModel;

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using EtlStream.State;
 using EtlStream.Tables;
 using YamlDotNet.RepresentationModel;

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using EtlStream.State;
 using EtlStream.Tables;
 using YamlDotNet.RepresentationModel;
 

@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
 using Apache.Arrow.Types;
-using EtlStream.Formats.Csv;
 using EtlStream.Memory;
 using EtlStream.Tables;
 

@@ -1,9 +1,7 @@
 using EtlStream.Formats;
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 
 namespace EtlStream.Transforms;

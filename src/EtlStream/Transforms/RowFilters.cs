@@ -1,5 +1,4 @@
 using EtlStream.Formats;
-using EtlStream.Formats.Csv;
 using EtlStream.Tables;
 
 namespace EtlStream.Transforms;

@@ -1,4 +1,3 @@
-using EtlStream.Formats;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;

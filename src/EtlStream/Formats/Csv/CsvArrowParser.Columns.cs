@@ -1,8 +1,6 @@
-using EtlStream.Formats;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
 using EtlStream.Memory;
 
 namespace EtlStream.Formats.Csv;

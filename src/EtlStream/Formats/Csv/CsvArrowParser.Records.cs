@@ -1,7 +1,5 @@
-using EtlStream.Formats;
 using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text;
 using EtlStream.Memory;
 

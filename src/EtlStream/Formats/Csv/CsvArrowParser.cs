@@ -1,6 +1,4 @@
-using EtlStream.Formats;
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using EtlStream.Memory;

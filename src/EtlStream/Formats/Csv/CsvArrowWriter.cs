@@ -3,7 +3,6 @@ using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Apache.Arrow;
-using Apache.Arrow.Types;
 using EtlStream.Tables;
 
 namespace EtlStream.Formats.Csv;

@@ -6,7 +6,6 @@ using System.Text;
 using Apache.Arrow;
 using EtlStream.Security;
 using EtlStream.Sinks.Sql;
-using EtlStream.Tables;
 
 namespace EtlStream.Sinks.ClickHouse;
 

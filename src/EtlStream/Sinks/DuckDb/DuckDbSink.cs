@@ -1,10 +1,7 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using Apache.Arrow;
 using EtlStream.Tables;
-using Apache.Arrow.Types;
 using DuckDB.NET.Data;
 using EtlStream.Sinks.Sql;
 

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using Apache.Arrow;
-using Apache.Arrow.Types;
 using EtlStream.Tables;
 
 namespace EtlStream.Sinks.Postgres;

@@ -3,9 +3,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using Apache.Arrow;
 using EtlStream.Sinks.Sql;
-using EtlStream.Tables;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace EtlStream.Sinks.Postgres;
 

@@ -1,4 +1,3 @@
-using EtlStream.Formats.Csv;
 using Apache.Arrow;
 using EtlStream.Sources;
 using EtlStream.Tables;
