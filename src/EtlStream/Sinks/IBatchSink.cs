@@ -51,7 +51,7 @@ public interface IBatchSink : IAsyncDisposable
 /// values over a live column's length): the pipeline hands it, before <see cref="IBatchSink.OpenAsync"/>, the
 /// receiver that puts such rows in the run's rejects output and counts, beside the rows the transform rejected.
 /// </summary>
-public interface IRejectingSink
+internal interface IRejectingSink
 {
     void ReceiveRejectsWith(Func<IReadOnlyList<Transforms.RejectedRow>, CancellationToken, ValueTask> receiver);
 }

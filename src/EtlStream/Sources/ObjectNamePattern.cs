@@ -10,7 +10,7 @@ namespace EtlStream.Sources;
 /// glob (<c>*</c> and <c>?</c> within a folder, <c>**</c> any folders) where <c>{date}</c> stands for a
 /// <c>yyyy-MM-dd</c> date. <see cref="Prefix"/> is the literal start a store can list by.
 /// </summary>
-public sealed class ObjectNamePattern
+internal sealed class ObjectNamePattern
 {
     private const string DatePlaceholder = "{date}";
     private readonly Regex? _regex;

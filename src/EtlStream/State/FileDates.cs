@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace EtlStream.State;
 
 /// <summary>The run date a file belongs to, read from its name through the table's pattern (<c>invoices_{date}.csv.gz</c>).</summary>
-public static class FileDates
+internal static class FileDates
 {
     public const string Placeholder = "{date}";
 

@@ -13,7 +13,7 @@ public enum ChangedFilePolicy
 }
 
 /// <summary>A table load's files split by the ledger: new ones to load, re-uploads, and ones already committed.</summary>
-public sealed record FileSelection(
+internal sealed record FileSelection(
     IReadOnlyList<SourceFile> ToLoad,
     IReadOnlyList<SourceFile> Replaced,
     IReadOnlyList<SourceFile> ChangedSkipped,

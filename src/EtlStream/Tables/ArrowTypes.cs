@@ -3,7 +3,7 @@ using Apache.Arrow.Types;
 namespace EtlStream.Tables;
 
 /// <summary>The one mapping from declared column types to Arrow types; sinks map Arrow types onwards.</summary>
-public static class ArrowTypes
+internal static class ArrowTypes
 {
     /// <summary>Field metadata key carrying a varchar's declared length (UTF-8 bytes), for sinks whose DDL has lengths.</summary>
     public const string MaxLengthKey = "etlstream.max_length";

@@ -157,20 +157,20 @@ public sealed record ColumnSpec
 public abstract record ComputedSpec;
 
 /// <summary>Values of other columns (by output name, as text after trimming) and literals joined by a separator; NULL if any column is NULL.</summary>
-public sealed record ConcatSpec(IReadOnlyList<ConcatPart> Parts, string Separator) : ComputedSpec;
+internal sealed record ConcatSpec(IReadOnlyList<ConcatPart> Parts, string Separator) : ComputedSpec;
 
-public readonly record struct ConcatPart(string? Column, string? Literal);
+internal readonly record struct ConcatPart(string? Column, string? Literal);
 
 /// <summary>The source object's file name.</summary>
-public sealed record SourceFileSpec : ComputedSpec;
+internal sealed record SourceFileSpec : ComputedSpec;
 
 /// <summary>The run's load date.</summary>
-public sealed record LoadDateSpec : ComputedSpec;
+internal sealed record LoadDateSpec : ComputedSpec;
 
 /// <summary>The tenant the run loads for: stamped by the engine, never read from the file.</summary>
-public sealed record TenantSpec : ComputedSpec;
+internal sealed record TenantSpec : ComputedSpec;
 
-public sealed record ConstantSpec(string Value) : ComputedSpec;
+internal sealed record ConstantSpec(string Value) : ComputedSpec;
 
 /// <summary>Per-column checks: <c>accepted_values</c>, <c>range</c> (inclusive, on the typed value), <c>regex</c>, <c>max_length</c> (characters), <c>unique</c> within the load.</summary>
 public sealed record ColumnRules

@@ -7,7 +7,7 @@ namespace EtlStream.Transforms;
 /// matched against UTF-8 bytes without allocating. After <c>ss</c>, an optional <c>.</c> and 1–9 fraction digits
 /// are accepted even when the pattern has none, as databases commonly export them.
 /// </summary>
-public sealed class DateTimePattern
+internal sealed class DateTimePattern
 {
     private enum Kind : byte
     {

@@ -8,7 +8,7 @@ namespace EtlStream.Formats.Arrow;
 /// read forward, batch by batch, with Apache.Arrow's stream reader (a file is its stream between the magic and the
 /// footer), so no format needs to be spooled or held whole; LZ4 and zstd bodies are decompressed.
 /// </summary>
-public sealed class ArrowFormat : InputFormat
+internal sealed class ArrowFormat : InputFormat
 {
     public static ArrowFormat Instance { get; } = new();
 

@@ -12,7 +12,7 @@ namespace EtlStream.Formats.Csv;
 /// separated, <c>\N</c> for NULL, fields holding a separator, quote or line break enclosed in quotes with quotes
 /// doubled (the <c>enclose</c> header), no header row.
 /// </summary>
-public sealed record CsvWriteOptions
+internal sealed record CsvWriteOptions
 {
     public byte Separator { get; init; } = (byte)'\t';
 
@@ -40,7 +40,7 @@ public sealed record CsvWriteOptions
 }
 
 /// <summary>How special characters inside a text value are protected.</summary>
-public enum CsvEscaping
+internal enum CsvEscaping
 {
     /// <summary>RFC 4180: the value is enclosed in quotes and quotes inside it are doubled.</summary>
     Enclose,
@@ -56,7 +56,7 @@ public enum CsvEscaping
 /// Encodes Arrow record batches to CSV bytes without a string per value: numbers, decimals, dates and timestamps
 /// are formatted straight into the output buffer, so every value round-trips to the same typed value.
 /// </summary>
-public sealed class CsvArrowWriter
+internal sealed class CsvArrowWriter
 {
     private const int MaxFixedWidth = 48; // the longest non-string value: a 38-digit decimal with sign and point
 

@@ -3,7 +3,7 @@ using EtlStream.Tables;
 namespace EtlStream.Formats.Csv;
 
 /// <summary>Delimited text (RFC 4180 and its dialects): the default format, with no signature of its own.</summary>
-public sealed class CsvFormat : InputFormat
+internal sealed class CsvFormat : InputFormat
 {
     public static CsvFormat Instance { get; } = new();
 

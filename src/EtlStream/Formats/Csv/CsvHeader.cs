@@ -7,7 +7,7 @@ namespace EtlStream.Formats.Csv;
 /// <c>&lt;name&gt;_2</c>, <c>_3</c>… The first of equal names keeps its own. Names are unique ignoring case
 /// because DuckDB, unquoted PostgreSQL and MySQL identifiers are.
 /// </summary>
-public sealed class CsvHeader
+internal sealed class CsvHeader
 {
     private CsvHeader(string[] raw, string[] names, bool[] generated, List<string> renamed)
     {

@@ -6,7 +6,7 @@ namespace EtlStream.Formats.Json;
 /// JSON Lines (<c>.jsonl</c>, <c>.ndjson</c>) and JSON documents (a top-level array of records, or the array under
 /// <c>json.records</c>): recognised by a first non-blank byte <c>{</c> or <c>[</c> (after a UTF-8 byte-order mark).
 /// </summary>
-public sealed class JsonFormat : InputFormat
+internal sealed class JsonFormat : InputFormat
 {
     public static JsonFormat Instance { get; } = new();
 

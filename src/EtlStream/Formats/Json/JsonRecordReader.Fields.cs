@@ -4,7 +4,7 @@ using EtlStream.Memory;
 namespace EtlStream.Formats.Json;
 
 /// <summary>The field side: one walk of a record's tokens, noting where each wanted path's value is.</summary>
-public sealed partial class JsonRecordReader
+internal sealed partial class JsonRecordReader
 {
     private SlotValue[] _slots = [];
     private int _generation;

@@ -5,7 +5,7 @@ using EtlStream.Memory;
 namespace EtlStream.Formats.Json;
 
 /// <summary>The input side: the pooled buffer, how records are framed in each form, the sample's rewind.</summary>
-public sealed partial class JsonRecordReader
+internal sealed partial class JsonRecordReader
 {
     private const int InitialBufferBytes = 1024 * 1024;
 

@@ -12,7 +12,7 @@ namespace EtlStream.Formats.Json;
 /// pooled buffer (a record at most <see cref="JsonOptions.MaxRecordBytes"/>, plus the sample); each record is walked
 /// once by <see cref="Utf8JsonReader"/>, with no allocation per record.
 /// </summary>
-public sealed partial class JsonRecordReader : IRecordReader
+internal sealed partial class JsonRecordReader : IRecordReader
 {
     private readonly string _source;
     private readonly JsonOptions _options;

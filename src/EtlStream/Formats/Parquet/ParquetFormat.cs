@@ -8,7 +8,7 @@ namespace EtlStream.Formats.Parquet;
 /// budget is read in slices, never whole). Parquet keeps its schema at the end of the file, so a plain local file is
 /// read in place and anything else (compressed, remote, in an archive, piped) is first spooled to a temporary file.
 /// </summary>
-public sealed class ParquetFormat : InputFormat
+internal sealed class ParquetFormat : InputFormat
 {
     public static ParquetFormat Instance { get; } = new();
 

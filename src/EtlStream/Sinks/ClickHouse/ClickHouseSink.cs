@@ -22,7 +22,7 @@ namespace EtlStream.Sinks.ClickHouse;
 /// run's rows; a replace with <c>RENAME TABLE t TO old, staging TO t</c> (18.16 has no EXCHANGE TABLES: for an instant
 /// between the two renames the table is absent, and a query then fails rather than reading partial content).
 /// </summary>
-public sealed class ClickHouseSink : SqlStagedSink
+internal sealed class ClickHouseSink : SqlStagedSink
 {
     private static readonly int MinDate = 0;
     private static readonly int MaxDate = new DateOnly(2105, 12, 31).DayNumber - ArrowValues.UnixEpochDayNumber;

@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.ClickHouse;
 
 /// <summary>Where and how <see cref="ClickHouseSink"/> loads.</summary>
-public sealed record ClickHouseSinkOptions : ISqlSinkOptions
+internal sealed record ClickHouseSinkOptions : ISqlSinkOptions
 {
     /// <summary>The HTTP interface, e.g. <c>http://127.0.0.1:8123/</c>.</summary>
     public required Uri Endpoint { get; init; }

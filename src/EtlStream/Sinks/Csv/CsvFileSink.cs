@@ -9,7 +9,7 @@ namespace EtlStream.Sinks.Csv;
 /// Parquet sink it writes to a temp file beside the target and moves it into place only on completion, so the
 /// target must be a regular file or a new path (see <see cref="FileTargetKind"/>).
 /// </summary>
-public sealed class CsvFileSink : IBatchSink
+internal sealed class CsvFileSink : IBatchSink
 {
     private readonly string _path;
     private readonly CsvWriteOptions _options;

@@ -3,7 +3,7 @@ using EtlStream.Formats.Csv;
 namespace EtlStream.Sinks.Csv;
 
 /// <summary><c>csv:&lt;path&gt;[?separator=tab]</c>: a file in the Stream Load body encoding; a <c>--to</c> target only.</summary>
-public sealed class CsvSinkProvider : SinkProvider
+internal sealed class CsvSinkProvider : SinkProvider
 {
     public override string Kind => "csv";
 

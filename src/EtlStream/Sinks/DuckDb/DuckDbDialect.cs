@@ -9,7 +9,7 @@ namespace EtlStream.Sinks.DuckDb;
 /// declared as on the server databases; tables made before they were (without either) still match, as drift compares
 /// names and types only.
 /// </summary>
-public sealed class DuckDbDialect : SqlDialect
+internal sealed class DuckDbDialect : SqlDialect
 {
     public static DuckDbDialect Instance { get; } = new();
 

@@ -7,7 +7,7 @@ namespace EtlStream.Sinks.DuckDb;
 /// column holds a value the current user is mapped to in the access table, and "the current user" is the
 /// session variable a client sets (<c>SET VARIABLE etlstream_user = 'alice'</c>). Servers get native RLS in their sinks.
 /// </summary>
-public static class DuckDbSecureViews
+internal static class DuckDbSecureViews
 {
     /// <summary>The access table: which user may see which values of which column.</summary>
     public static void CreateAccessTable(string databasePath, string accessTable)

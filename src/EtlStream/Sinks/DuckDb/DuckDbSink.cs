@@ -14,7 +14,7 @@ namespace EtlStream.Sinks.DuckDb;
 /// no rows. <see cref="DuckDbWriteMode.Replace"/> drops and recreates the table inside that same transaction, so
 /// readers see either the old content or the new, never a mix.
 /// </summary>
-public sealed class DuckDbSink : IBatchSink
+internal sealed class DuckDbSink : IBatchSink
 {
     private readonly DuckDbSinkOptions _options;
     private DuckDBConnection? _connection;

@@ -3,7 +3,7 @@ using EtlStream.Tenancy;
 namespace EtlStream.Sinks.DuckDb;
 
 /// <summary>The embedded default: <c>duckdb:&lt;file&gt;</c> targets and <c>kind: duckdb</c> tenants (a database file).</summary>
-public sealed class DuckDbSinkProvider : SinkProvider
+internal sealed class DuckDbSinkProvider : SinkProvider
 {
     public override string Kind => "duckdb";
 

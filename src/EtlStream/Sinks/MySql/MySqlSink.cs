@@ -19,7 +19,7 @@ namespace EtlStream.Sinks.MySql;
 /// with <c>RENAME TABLE t TO old, staging TO t</c>, which MySQL performs atomically (grants and views refer to the
 /// table by name, so they follow).
 /// </summary>
-public sealed class MySqlSink : SqlStagedSink
+internal sealed class MySqlSink : SqlStagedSink
 {
     private readonly string _connectionString;
     private readonly string _database;

@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.MySql;
 
 /// <summary>Where and how <see cref="MySqlSink"/> loads.</summary>
-public sealed record MySqlSinkOptions : ISqlSinkOptions
+internal sealed record MySqlSinkOptions : ISqlSinkOptions
 {
     /// <summary>A MySqlConnector connection string naming the database. It may hold a password: it is never printed.</summary>
     public required string ConnectionString { get; init; }

@@ -15,7 +15,7 @@ namespace EtlStream.Sinks.Parquet;
 /// of a source replaces the files of its older versions. A refresh (<see cref="ParquetLakeSinkOptions.Replace"/>)
 /// writes a new folder and swaps it in when the run completes.
 /// </summary>
-public sealed class ParquetLakeSink : IBatchSink
+internal sealed class ParquetLakeSink : IBatchSink
 {
     private readonly ParquetLakeSinkOptions _options;
     private readonly Dictionary<SourceFile, ParquetSink> _open = new(ReferenceEqualityComparer.Instance);

@@ -11,7 +11,7 @@ namespace EtlStream.Sinks.Parquet;
 /// deletes the temp file and leaves the target untouched. So the target must be a regular file or a new path (see
 /// <see cref="Csv.FileTargetKind"/>).
 /// </summary>
-public sealed class ParquetSink : IBatchSink
+internal sealed class ParquetSink : IBatchSink
 {
     private readonly ParquetSinkOptions _options;
     private FileWriter? _writer;

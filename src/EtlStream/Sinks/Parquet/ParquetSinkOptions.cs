@@ -9,7 +9,7 @@ public enum ParquetCompression
 }
 
 /// <summary>Where and how <see cref="ParquetSink"/> writes.</summary>
-public sealed record ParquetSinkOptions
+internal sealed record ParquetSinkOptions
 {
     /// <summary>Target file; replaced atomically when the run completes.</summary>
     public required string Path { get; init; }
@@ -30,7 +30,7 @@ public sealed record ParquetSinkOptions
 }
 
 /// <summary>Where and how <see cref="ParquetLakeSink"/> writes a lake table.</summary>
-public sealed record ParquetLakeSinkOptions
+internal sealed record ParquetLakeSinkOptions
 {
     /// <summary>The table's folder; one Parquet file per source file goes into it.</summary>
     public required string Folder { get; init; }

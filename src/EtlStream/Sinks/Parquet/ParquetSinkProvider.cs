@@ -6,7 +6,7 @@ namespace EtlStream.Sinks.Parquet;
 /// <c>parquet:&lt;file&gt;</c> targets (one zstd file) and <c>kind: parquet</c> tenants: a lake folder with a folder per
 /// table and a file per source file (<see cref="ParquetLakeSink"/>).
 /// </summary>
-public sealed class ParquetSinkProvider : SinkProvider
+internal sealed class ParquetSinkProvider : SinkProvider
 {
     public override string Kind => "parquet";
 

@@ -16,7 +16,7 @@ namespace EtlStream.Sinks.Postgres;
 /// policies and dependent views stay), or renames staging into place when the table was missing or its columns
 /// differ. Readers see the old content until that transaction commits.
 /// </summary>
-public sealed class PostgresSink : SqlStagedSink
+internal sealed class PostgresSink : SqlStagedSink
 {
     private readonly PostgresSinkOptions _options;
     private NpgsqlDataSource? _dataSource;

@@ -3,7 +3,7 @@ using EtlStream.Sinks.Sql;
 namespace EtlStream.Sinks.Postgres;
 
 /// <summary>Where and how <see cref="PostgresSink"/> loads.</summary>
-public sealed record PostgresSinkOptions : ISqlSinkOptions
+internal sealed record PostgresSinkOptions : ISqlSinkOptions
 {
     /// <summary>An Npgsql connection string. It may hold a password: it is never printed.</summary>
     public required string ConnectionString { get; init; }

@@ -8,7 +8,7 @@ namespace EtlStream.Sinks.Sql;
 /// <c>${NAME}</c> password, and an <c>init-db</c> that creates the database, then every table through the tenant's own
 /// sink opened with no rows (a keyed table as a merge would check it), then row-level security.
 /// </summary>
-public abstract class ServerSinkProvider : SinkProvider
+internal abstract class ServerSinkProvider : SinkProvider
 {
     /// <summary>Whether opening a keyed table in merge mode checks its primary key (ClickHouse has none: the key is a sort order).</summary>
     protected virtual bool ChecksKey => true;
@@ -60,7 +60,7 @@ public abstract class ServerSinkProvider : SinkProvider
 /// (<see cref="ServerTarget"/>) with the options of its kind, and the tenant's table and password made into options in
 /// one place for its sinks, its ledger reads and <c>init-db</c>.
 /// </summary>
-public abstract class ServerSinkProvider<TOptions> : ServerSinkProvider
+internal abstract class ServerSinkProvider<TOptions> : ServerSinkProvider
     where TOptions : class
 {
     /// <summary>The port a target without one connects to.</summary>

@@ -16,7 +16,7 @@ public sealed record LedgerRow(string SourceName, string SourceVersion, long Row
 /// it. PostgreSQL and MySQL write it through ADO.NET with parameters, in the transaction that publishes the rows;
 /// ClickHouse, reached over HTTP and without transactions, writes it with literals right after the publish.
 /// </summary>
-public static class SqlLedger
+internal static class SqlLedger
 {
     private static readonly Schema Shape = new Schema.Builder()
         .Field(f => f.Name("tenant").DataType(StringType.Default).Nullable(false))

@@ -1,7 +1,7 @@
 namespace EtlStream.Sinks.Sql;
 
 /// <summary>What every server sink's options say about the table and the load; <see cref="SqlStagedSink"/> reads these.</summary>
-public interface ISqlSinkOptions
+internal interface ISqlSinkOptions
 {
     /// <summary>Table name, unquoted (the sink quotes it).</summary>
     string Table { get; }

@@ -23,7 +23,7 @@ public enum SqlWriteMode
 public sealed class DuplicateKeyException(string message) : InvalidOperationException(message);
 
 /// <summary>The state of the target table when the run started, which decides how the staged rows are published.</summary>
-public enum TargetTableState
+internal enum TargetTableState
 {
     /// <summary>No such table: the staging table becomes it.</summary>
     Missing,
@@ -44,7 +44,7 @@ public enum TargetTableState
 /// transaction, and a failed run leaves the target as it was. Subclasses supply the connection, the bulk path and
 /// the dialect's publish statements.
 /// </summary>
-public abstract class SqlStagedSink : IBatchSink
+internal abstract class SqlStagedSink : IBatchSink
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Sources.SourceFile, long> _rowsBySource = new(ReferenceEqualityComparer.Instance);
     private readonly List<(Sources.SourceFile File, long Rows)> _filesWritten = [];

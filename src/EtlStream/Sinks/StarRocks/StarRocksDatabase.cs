@@ -4,14 +4,14 @@ using MySqlConnector;
 namespace EtlStream.Sinks.StarRocks;
 
 /// <summary>A table <c>init-db</c> creates: its columns (engine schema) and key.</summary>
-public sealed record StarRocksTableDefinition(string Name, Schema Schema, IReadOnlyList<string> Key);
+internal sealed record StarRocksTableDefinition(string Name, Schema Schema, IReadOnlyList<string> Key);
 
 /// <summary>
 /// <c>init-db</c> for StarRocks/Doris through the FE's MySQL port: the database, each table from its spec (DUPLICATE or
 /// PRIMARY KEY model, hash distribution, properties), read back from <c>information_schema</c> to verify.
 /// Existing tables are checked, never dropped.
 /// </summary>
-public static class StarRocksDatabase
+internal static class StarRocksDatabase
 {
     public static async Task<IReadOnlyList<string>> InitializeAsync(
         MySqlConnection connection, SqlDialect dialect, string database, IReadOnlyList<StarRocksTableDefinition> tables, StarRocksTableLayout? layout, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// the old content is dropped. Readers see the old rows until the swap; a run that fails drops its staging table
 /// and leaves the target as it was. Grants and views name the target, which keeps its name.
 /// </summary>
-public sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
+internal sealed class StarRocksReplaceSink : IBatchSink, IRejectingSink
 {
     private readonly StarRocksSinkOptions _options;
     private readonly StarRocksSink _staging;

@@ -6,7 +6,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// view only. Doris has native <c>CREATE ROW POLICY</c>. All identifiers are validated and quoted; the only literals
 /// are validated column names and (Doris) values escaped here.
 /// </summary>
-public static class StarRocksSecurity
+internal static class StarRocksSecurity
 {
     /// <summary>
     /// The bare user name of the session: StarRocks' <c>current_user()</c> says <c>'alice'@'%'</c>; the access table

@@ -7,7 +7,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// and <c>doris://...</c> targets. The password comes from <c>STARROCKS_PASSWORD</c> (<c>DORIS_PASSWORD</c>), never from
 /// the target: a target is printed in reports and logs.
 /// </summary>
-public static class StarRocksTarget
+internal static class StarRocksTarget
 {
     public const string Forms =
         "starrocks://<user>@<fe-host>[:8030]/<db>[?table=<t>&mysql_port=9030&be=<host:port>&mode=transaction|label&tls=true&concurrency=2&max_txns=8&chunk_mb=90&chunk_rows=&max_filter_ratio=0&strict_mode=false&connect_timeout=15&timeout=600&overflow=reject|widen&tenant=<id>] (password in STARROCKS_PASSWORD), doris://... (DORIS_PASSWORD)";

@@ -5,7 +5,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// HTTP status and body in, a <see cref="StreamLoadOutcome"/> out, so every row of that table is a unit test.
 /// Statuses are compared case-insensitively: a connector once read <c>FAILED</c> as success and lost data.
 /// </summary>
-public static class StreamLoadClassifier
+internal static class StreamLoadClassifier
 {
     /// <summary>Messages after which another try with the same data would fail the same way.</summary>
     private static readonly string[] Permanent =

@@ -6,7 +6,7 @@ using System.Text;
 namespace EtlStream.Sinks.StarRocks;
 
 /// <summary>A reply, or why there was none (then the outcome of the request is unknown).</summary>
-public readonly record struct StreamLoadReply(int? Status, string? Body, string? TransportError = null);
+internal readonly record struct StreamLoadReply(int? Status, string? Body, string? TransportError = null);
 
 /// <summary>
 /// HTTP to a StarRocks/Doris FE and its BEs. Redirects are followed by hand: .NET drops <c>Authorization</c> on an

@@ -6,7 +6,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// Reads the error log an <c>ErrorURL</c> serves: one filtered row per line, <c>Error: &lt;reason&gt;. Row: &lt;raw row&gt;</c>
 /// (StarRocks' shape; a line without <c>Row:</c> keeps its whole text as the reason).
 /// </summary>
-public static class StreamLoadErrorLog
+internal static class StreamLoadErrorLog
 {
     /// <summary>The reject rule of rows the database filtered during the load (its own reason is kept in the reject).</summary>
     public const string Rule = "server_filtered";

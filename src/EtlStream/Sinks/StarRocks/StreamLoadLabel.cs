@@ -10,7 +10,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// always gives the same label, so a retry or a rerun reuses it and the server refuses a second commit. Labels
 /// are at most 128 characters of <c>[A-Za-z0-9_]</c>; long or odd parts are hashed, never cut into a collision.
 /// </summary>
-public static class StreamLoadLabel
+internal static class StreamLoadLabel
 {
     public const int MaxLength = 128;
 

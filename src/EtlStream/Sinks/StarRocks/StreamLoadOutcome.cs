@@ -20,7 +20,7 @@ public enum StreamLoadDecision
 }
 
 /// <summary>A classified reply: the decision, the reason in words, and the parsed reply when there was one.</summary>
-public readonly record struct StreamLoadOutcome(StreamLoadDecision Decision, string Reason, StreamLoadResponse? Response = null)
+internal readonly record struct StreamLoadOutcome(StreamLoadDecision Decision, string Reason, StreamLoadResponse? Response = null)
 {
     /// <summary>Rows were filtered: the reply's error URL lists them.</summary>
     public bool HasFilteredRows => Response is { NumberFilteredRows: > 0 } || (Response?.ErrorURL is { Length: > 0 });

@@ -6,7 +6,7 @@ namespace EtlStream.Sinks.StarRocks;
 /// The JSON a Stream Load, transaction or <c>get_load_state</c> request answers with. Field names are matched
 /// case-insensitively and unknown fields ignored (StarRocks and Doris versions differ in both).
 /// </summary>
-public sealed record StreamLoadResponse
+internal sealed record StreamLoadResponse
 {
     private static readonly JsonSerializerOptions Json = new()
     {

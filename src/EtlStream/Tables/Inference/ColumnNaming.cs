@@ -10,7 +10,7 @@ namespace EtlStream.Tables.Inference;
 /// sinks). Each also gets the source name the load binds it by (the header made unique as the load makes it,
 /// <see cref="CsvHeader"/>), written as <c>source:</c> where it differs from the name.
 /// </summary>
-public static class ColumnNaming
+internal static class ColumnNaming
 {
     private const int MaxLength = 63;
 
