@@ -20,6 +20,21 @@ internal sealed class NodeReader(string file, List<string> errors)
         }
     }
 
+    /// <summary>
+    /// The name a mapping key gives, or null with an error at <paramref name="path"/> when the key is a list or a
+    /// mapping (YAML allows <c>? [a, b]: …</c>; no spec or tenant means it).
+    /// </summary>
+    public string? KeyName(YamlNode key, string path)
+    {
+        if (key is YamlScalarNode scalar)
+        {
+            return scalar.Value ?? "";
+        }
+
+        Error(path, $"a key must be a name, not a {(key is YamlSequenceNode ? "list" : "mapping")} (line {key.Start.Line})");
+        return null;
+    }
+
     public YamlNode? Child(YamlMappingNode m, string key) =>
         m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
 

@@ -17,7 +17,11 @@ public static partial class TenantConfigReader
 
         foreach (var (keyNode, node) in m.Children)
         {
-            var name = ((YamlScalarNode)keyNode).Value ?? "";
+            if (r.KeyName(keyNode, "jobs") is not { } name)
+            {
+                continue;
+            }
+
             var path = $"jobs.{name}";
             if (node is not YamlMappingNode job || r.Child(job, "steps") is not YamlSequenceNode steps)
             {

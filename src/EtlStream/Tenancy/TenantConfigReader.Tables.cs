@@ -27,7 +27,11 @@ public static partial class TenantConfigReader
 
         foreach (var (keyNode, node) in m.Children)
         {
-            var name = ((YamlScalarNode)keyNode).Value ?? "";
+            if (r.KeyName(keyNode, "tables") is not { } name)
+            {
+                continue;
+            }
+
             var path = $"tables.{name}";
             declared.Add(name);
             if (node is not YamlMappingNode t)
@@ -91,7 +95,11 @@ public static partial class TenantConfigReader
         {
             foreach (var (k, v) in mapping.Children)
             {
-                var column = ((YamlScalarNode)k).Value ?? "";
+                if (r.KeyName(k, $"{path}.mapping") is not { } column)
+                {
+                    continue;
+                }
+
                 var i = columns.FindIndex(c => string.Equals(c.Name, column, StringComparison.OrdinalIgnoreCase));
                 if (i < 0 || columns[i].Computed is not null)
                 {
@@ -107,7 +115,11 @@ public static partial class TenantConfigReader
         {
             foreach (var (k, v) in computed.Children)
             {
-                var column = ((YamlScalarNode)k).Value ?? "";
+                if (r.KeyName(k, $"{path}.computed") is not { } column)
+                {
+                    continue;
+                }
+
                 var holder = new YamlMappingNode { { "computed", v } };
                 if (TableSpecReader.ReadComputed(r, holder, $"{path}.computed.{column}") is not { } c)
                 {

@@ -100,6 +100,21 @@ public sealed class YamlBoundsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_key_that_is_a_list_is_an_error_naming_its_place_not_an_invalid_cast()
+    {
+        // Found by the yaml fuzz target: `? [a]: …` under jobs threw InvalidCastException out of the tenant reader.
+        var root = _dir.File("configs");
+        var folder = Path.Combine(root, "tenants", "acme");
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, "tenant.yaml");
+        await File.WriteAllTextAsync(file, "tenant: acme\njobs:\n  ? [a, b]\n  : { steps: [] }\ntables:\n  ? { x: 1 }\n  : { schema: s }\n");
+
+        TenantConfigReader.ReadAll(root, out var errors);
+        Assert.Contains($"{file}: jobs: a key must be a name, not a list (line 3)", errors);
+        Assert.Contains($"{file}: tables: a key must be a name, not a mapping (line 6)", errors);
+    }
+
+    [Fact]
     public async Task A_tenant_yaml_nested_100000_deep_is_refused_naming_the_file()
     {
         var root = _dir.File("configs");
