@@ -22,16 +22,7 @@ public sealed partial class CsvArrowParser
         {
             _batchRows = batchRows;
             _values = BufferPool.Rent(valueBytes);
-            (_offsets, _validity) = RentRowBuffers(batchRows);
-        }
-
-        private static (byte[] Offsets, byte[] Validity) RentRowBuffers(int rows)
-        {
-            var offsets = BufferPool.RentExact((rows + 1) * sizeof(int));
-            MemoryMarshal.Cast<byte, int>(offsets.AsSpan())[0] = 0;
-            var validity = BufferPool.Rent((rows + 7) / 8);
-            Array.Clear(validity, 0, (rows + 7) / 8);
-            return (offsets, validity);
+            (_offsets, _validity) = TextColumnBuffers.RentRowBuffers(batchRows);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -87,7 +78,7 @@ public sealed partial class CsvArrowParser
                 return;
             }
 
-            var (offsets, validity) = RentRowBuffers(rows);
+            var (offsets, validity) = TextColumnBuffers.RentRowBuffers(rows);
             _offsets.AsSpan(0, (filled + 1) * sizeof(int)).CopyTo(offsets);
             _validity.AsSpan(0, (filled + 7) / 8).CopyTo(validity);
             BufferPool.ReturnExact(_offsets);
@@ -121,7 +112,7 @@ public sealed partial class CsvArrowParser
                 _values = fitted;
             }
 
-            var data = new TextColumnData(_values, _offsets, _validity, rows - CountSet(_validity, rows));
+            var data = new TextColumnData(_values, _offsets, _validity, rows - TextColumnBuffers.CountSet(_validity, rows));
             owner.Adopt(_values);
             owner.AdoptExact(_offsets);
             owner.Adopt(_validity);
@@ -131,7 +122,7 @@ public sealed partial class CsvArrowParser
             // while the batch it went to is still in the mesh.
             _values = BufferPool.Rent(Math.Clamp(_length, 256, MaxCarriedValueBytes));
             _batchRows = nextRows;
-            (_offsets, _validity) = RentRowBuffers(_batchRows);
+            (_offsets, _validity) = TextColumnBuffers.RentRowBuffers(_batchRows);
             _length = 0;
             return data;
         }
@@ -141,23 +132,6 @@ public sealed partial class CsvArrowParser
             BufferPool.Return(_values);
             BufferPool.ReturnExact(_offsets);
             BufferPool.Return(_validity);
-        }
-
-        private static int CountSet(byte[] bitmap, int bits)
-        {
-            var count = 0;
-            var whole = bits >> 3;
-            foreach (var b in bitmap.AsSpan(0, whole))
-            {
-                count += System.Numerics.BitOperations.PopCount(b);
-            }
-
-            for (var i = whole << 3; i < bits; i++)
-            {
-                count += (bitmap[i >> 3] >> (i & 7)) & 1;
-            }
-
-            return count;
         }
 
         private void Grow(int needed)

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using EtlStream.Memory;
 
 namespace EtlStream.Formats.Json;
@@ -17,7 +16,7 @@ internal sealed class JsonColumnBuilder
     public JsonColumnBuilder(int rows, int valueBytes)
     {
         _values = BufferPool.Rent(Math.Max(valueBytes, 256));
-        (_offsets, _validity) = RentRowBuffers(rows);
+        (_offsets, _validity) = TextColumnBuffers.RentRowBuffers(rows);
     }
 
     /// <summary>Value bytes appended to the batch so far.</summary>
@@ -42,7 +41,7 @@ internal sealed class JsonColumnBuilder
 
     public TextColumnData Detach(int rows, BatchMemory owner, int nextRows)
     {
-        var nulls = rows - CountSet(_validity, rows);
+        var nulls = rows - TextColumnBuffers.CountSet(_validity, rows);
         var data = new TextColumnData(_values, _offsets, _validity, nulls);
         owner.Adopt(_values);
         owner.AdoptExact(_offsets);
@@ -51,7 +50,7 @@ internal sealed class JsonColumnBuilder
         // The next batch likely needs as much: start it there, up to a few MiB, so a column that held one huge value
         // does not keep its size for every batch after.
         _values = BufferPool.Rent(Math.Clamp(_length, 256, MaxCarriedValueBytes));
-        (_offsets, _validity) = RentRowBuffers(nextRows);
+        (_offsets, _validity) = TextColumnBuffers.RentRowBuffers(nextRows);
         _length = 0;
         return data;
     }
@@ -62,32 +61,6 @@ internal sealed class JsonColumnBuilder
         BufferPool.ReturnExact(_offsets);
         BufferPool.Return(_validity);
         _values = _offsets = _validity = [];
-    }
-
-    private static (byte[] Offsets, byte[] Validity) RentRowBuffers(int rows)
-    {
-        var offsets = BufferPool.RentExact((rows + 1) * sizeof(int));
-        MemoryMarshal.Cast<byte, int>(offsets.AsSpan())[0] = 0;
-        var validity = BufferPool.Rent((rows + 7) / 8);
-        Array.Clear(validity, 0, (rows + 7) / 8);
-        return (offsets, validity);
-    }
-
-    private static int CountSet(byte[] bitmap, int bits)
-    {
-        var count = 0;
-        var whole = bits >> 3;
-        foreach (var b in bitmap.AsSpan(0, whole))
-        {
-            count += System.Numerics.BitOperations.PopCount(b);
-        }
-
-        for (var i = whole << 3; i < bits; i++)
-        {
-            count += (bitmap[i >> 3] >> (i & 7)) & 1;
-        }
-
-        return count;
     }
 
     private void Grow(int needed)
