@@ -19,7 +19,7 @@ namespace EtlStream.Transforms;
 /// </summary>
 internal static class TypedCast
 {
-    private static readonly Int128[] PowersOf10 = BuildPowers();
+    private static readonly Int128[] PowersOf10 = DecimalParser.PowersOf10;
 
     /// <summary>
     /// Reads <paramref name="rows"/> of <paramref name="source"/> into <paramref name="values"/> (T is the physical
@@ -228,18 +228,6 @@ internal static class TypedCast
         {
             validity[i >> 3] |= (byte)(1 << (i & 7));
         }
-    }
-
-    private static Int128[] BuildPowers()
-    {
-        var p = new Int128[39];
-        p[0] = 1;
-        for (var i = 1; i < p.Length; i++)
-        {
-            p[i] = p[i - 1] * 10;
-        }
-
-        return p;
     }
 
     private readonly ref struct Context(SourceColumnReader reader, TextBatch batch, IArrowArray source, ReadOnlySpan<int> rows, Span<byte> validity, RowErrors errors)

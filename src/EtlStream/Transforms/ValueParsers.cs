@@ -99,7 +99,8 @@ internal readonly struct DoubleParser : IValueParser<double>
 /// <summary>Decimal text to an unscaled 128-bit integer at the column's scale (Arrow's Decimal128 layout); extra places round half away from zero.</summary>
 internal readonly struct DecimalParser(int precision, int scale) : IValueParser<Int128>
 {
-    private static readonly Int128[] PowersOf10 = BuildPowers();
+    /// <summary>10^0 … 10^38: the bound of each decimal precision and the factor of each rescale (TypedCast uses them too).</summary>
+    internal static readonly Int128[] PowersOf10 = BuildPowers();
 
     public bool TryParse(ReadOnlySpan<byte> text, out Int128 value, out string? reason)
     {
