@@ -158,13 +158,14 @@ public static partial class TableSpecReader
         }
 
         var format = r.String(root, "", "format");
-        if (format is not null && Formats.InputFormats.Find(format) is null)
+        var inputFormat = format is null ? null : Formats.InputFormats.Find(format);
+        if (format is not null && inputFormat is null)
         {
             r.Error("format", $"unknown format '{format}' (expected {Formats.InputFormats.Kinds}; without format: it is recognised from each file's content)");
         }
 
         var limits = ReadDecompression(r, root);
         var json = Formats.Json.JsonOptionsReader.Read(r, r.Child(root, "json"));
-        return name is null ? null : new TableSpec { Name = name, Json = json, Format = format is null ? null : Formats.InputFormats.Find(format)?.Kind, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
+        return name is null ? null : new TableSpec { Name = name, Json = json, Format = inputFormat?.Kind, Columns = columns, InferColumns = infer, TrimInferred = trimAll, File = file, Filters = filters, Csv = csv, Key = key, OnError = onError ?? OnError.RejectRow, MaxRejectRatio = ratio, SchemaDrift = drift ?? SchemaDrift.IgnoreNew, Decompression = limits };
     }
 }
